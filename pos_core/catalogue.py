@@ -1,0 +1,81 @@
+"""Products as the till sees them, and barcode check digits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NewType
+
+from pos_core.errors import PosError
+
+Sku = NewType("Sku", str)
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A sellable item. ``price`` is in minor units of the store currency."""
+
+    sku: Sku
+    barcode: str
+    name: str
+    price: int
+    tax_class: str
+    category: str = ""
+
+    def __post_init__(self) -> None:
+        if type(self.price) is not int or self.price < 0:
+            raise PosError(f"Price of {self.sku!r} must be a whole, non-negative number of minor units.")
+
+
+def gtin_check_digit(body: str) -> int:
+    """The GS1 mod-10 check digit for the digits before it (EAN-8, UPC-A, EAN-13, GTIN-14)."""
+    if not body.isdigit():
+        raise PosError(f"{body!r} is not all digits.")
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
+
+
+def is_valid_gtin(code: str) -> bool:
+    """True when ``code`` is 8, 12, 13 or 14 digits with a correct check digit."""
+    if len(code) not in (8, 12, 13, 14) or not code.isdigit():
+        return False
+    return gtin_check_digit(code[:-1]) == int(code[-1])
+
+
+def normalise_scan(text: str) -> str:
+    """What a scanner or keyboard sent, stripped of whitespace and control characters."""
+    return "".join(ch for ch in text if ch.isprintable() and not ch.isspace())
+
+
+class Catalogue:
+    """Products by barcode and SKU, for ringing up."""
+
+    def __init__(self, products: list[Product] | None = None) -> None:
+        self._by_sku: dict[str, Product] = {}
+        self._by_barcode: dict[str, Product] = {}
+        for product in products or []:
+            self.add(product)
+
+    def add(self, product: Product) -> None:
+        old = self._by_sku.get(product.sku)
+        if old is not None:
+            self._by_barcode.pop(old.barcode, None)
+        self._by_sku[product.sku] = product
+        if product.barcode:
+            self._by_barcode[product.barcode] = product
+
+    def __len__(self) -> int:
+        return len(self._by_sku)
+
+    def by_sku(self, sku: str) -> Product | None:
+        return self._by_sku.get(sku)
+
+    def lookup(self, code: str) -> Product | None:
+        """Find a product by scanned barcode (UPC-A is matched as its EAN-13 too) or SKU."""
+        code = normalise_scan(code)
+        found = self._by_barcode.get(code) or self._by_sku.get(code)
+        if found is None and len(code) == 12 and code.isdigit():
+            found = self._by_barcode.get("0" + code)
+        return found
+
+    def products(self) -> list[Product]:
+        return list(self._by_sku.values())

@@ -1,0 +1,103 @@
+"""Wire messages between registers, storefronts and the store server (docs/protocol.md).
+
+Every message is one JSON object in one websocket text frame with a ``type``.
+Requests carry ``req``, a client-chosen correlation id echoed in the reply.
+This module decodes and checks frames; it does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pos_core.errors import PosError
+
+PROTOCOL_VERSION = 1
+MDNS_SERVICE_TYPE = "_pos-store._tcp.local."
+MAX_MESSAGE_BYTES = 256 * 1024
+"""Largest frame a server accepts from a client; bigger frames close the connection (1009)."""
+REGISTER_PATH = "/register"
+FEED_PATH = "/feed"
+MAX_REQ_LEN = 100
+
+# Error codes, each documented in docs/protocol.md.
+BAD_JSON = "bad_json"
+BAD_MESSAGE = "bad_message"
+UNKNOWN_TYPE = "unknown_type"
+INVALID_SALE = "invalid_sale"
+IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+UNKNOWN_SKU = "unknown_sku"
+UNKNOWN_CASHIER = "unknown_cashier"
+WRONG_PIN = "wrong_pin"
+NOT_LOGGED_IN = "not_logged_in"
+INTERNAL = "internal"
+
+
+class ProtocolError(PosError):
+    """A frame the peer sent cannot be acted on. ``code`` is the documented error code."""
+
+    def __init__(self, code: str, message: str, req: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.req = req
+
+
+def decode(frame: str | bytes) -> dict[str, Any]:
+    """Parse one frame into a message with a string ``type``.
+
+    Raises:
+        ProtocolError: not JSON, not an object, or no ``type``.
+    """
+    if isinstance(frame, bytes):
+        raise ProtocolError(BAD_MESSAGE, "Send JSON in text frames, not binary frames.")
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        raise ProtocolError(BAD_JSON, "That frame is not valid JSON.") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(BAD_MESSAGE, "A message must be a JSON object.")
+    req = message.get("req")
+    if req is not None and (not isinstance(req, str) or len(req) > MAX_REQ_LEN):
+        raise ProtocolError(BAD_MESSAGE, f"'req' must be a string of at most {MAX_REQ_LEN} characters.")
+    kind = message.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ProtocolError(BAD_MESSAGE, "A message needs a string 'type'.", req)
+    return message
+
+
+def encode(message: dict[str, Any]) -> str:
+    """One compact JSON text frame."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def error_reply(code: str, message: str, req: str | None = None) -> dict[str, Any]:
+    reply: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if req is not None:
+        reply["req"] = req
+    return reply
+
+
+def field_str(message: dict[str, Any], key: str, max_len: int = 200) -> str:
+    """A required non-empty string field.
+
+    Raises:
+        ProtocolError: missing, not a string, empty or too long.
+    """
+    value = message.get(key)
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise ProtocolError(
+            BAD_MESSAGE, f"'{key}' must be a non-empty string of at most {max_len} characters.", message.get("req")
+        )
+    return value
+
+
+def field_int(message: dict[str, Any], key: str, *, default: int | None = None, low: int = 0, high: int = 2**62) -> int:
+    """An integer field within ``[low, high]``; ``default`` when absent and allowed.
+
+    Raises:
+        ProtocolError: missing without a default, not an integer, or out of range.
+    """
+    value = message.get(key, default)
+    if type(value) is not int or not low <= value <= high:
+        raise ProtocolError(BAD_MESSAGE, f"'{key}' must be a whole number from {low} to {high}.", message.get("req"))
+    return value

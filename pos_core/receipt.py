@@ -1,0 +1,69 @@
+"""The receipt as rows of text: laid out once here, printed by any printer driver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pos_core.money import format_amount, rate_text
+from pos_core.sale import Sale
+
+Align = Literal["left", "center", "right"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRow:
+    """One printed row. ``big`` is double width and height (uses two columns per character)."""
+
+    text: str
+    align: Align = "left"
+    bold: bool = False
+    big: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHeader:
+    name: str
+    address_lines: tuple[str, ...] = ()
+    footer: str = "Thank you for shopping with us"
+
+
+def _pair(left: str, right: str, width: int) -> str:
+    """``left`` and ``right`` on one row; ``left`` is cut if both do not fit."""
+    room = width - len(right) - 1
+    if len(left) > room:
+        left = left[: max(room - 1, 0)] + "~"
+    return left + " " * (width - len(left) - len(right)) + right
+
+
+def layout_receipt(sale: Sale, store: StoreHeader, cashier_name: str, width: int = 42) -> list[ReceiptRow]:
+    """Lay out a sale's receipt for a printer ``width`` characters wide."""
+    cur = sale.currency
+    rows = [ReceiptRow(store.name, "center", bold=True, big=True)]
+    rows += [ReceiptRow(line, "center") for line in store.address_lines]
+    rows.append(ReceiptRow(""))
+    rows.append(ReceiptRow(_pair(sale.created_at[:16].replace("T", " "), f"Till {sale.register}", width)))
+    rows.append(ReceiptRow(f"Served by {cashier_name}"))
+    rows.append(ReceiptRow("-" * width))
+    for line in sale.lines:
+        rows.append(ReceiptRow(_pair(line.name, format_amount(line.amount, cur), width)))
+        if line.quantity != 1:
+            rows.append(ReceiptRow(f"  {line.quantity} x {format_amount(line.unit_price, cur)}"))
+    rows.append(ReceiptRow("-" * width))
+    if not sale.prices_include_tax:
+        rows.append(ReceiptRow(_pair("Subtotal", format_amount(sale.subtotal, cur), width)))
+        for t in sale.taxes:
+            rows.append(ReceiptRow(_pair(f"Tax {t.code} {rate_text(t.rate_ppm)}", format_amount(t.tax, cur), width)))
+    rows.append(ReceiptRow(_pair(f"TOTAL {cur}", format_amount(sale.total, cur), width // 2), bold=True, big=True))
+    for tender in sale.tenders:
+        rows.append(ReceiptRow(_pair(tender.kind.capitalize(), format_amount(tender.amount, cur), width)))
+    rows.append(ReceiptRow(_pair("Change", format_amount(sale.change, cur), width)))
+    if sale.prices_include_tax:
+        rows.append(ReceiptRow(""))
+        for t in sale.taxes:
+            label = f"incl. tax {t.code} {rate_text(t.rate_ppm)} on {format_amount(t.taxable, cur)}"
+            rows.append(ReceiptRow(_pair(label, format_amount(t.tax, cur), width)))
+    rows.append(ReceiptRow(""))
+    rows.append(ReceiptRow(store.footer, "center"))
+    rows.append(ReceiptRow(f"Sale {sale.id}", "center"))
+    return rows

@@ -1,0 +1,260 @@
+"""A completed sale: what the lane commits, journals, sends and prints.
+
+``Sale.to_wire`` and ``Sale.from_wire`` are the one place a sale becomes JSON-able
+data and back; ``from_wire`` re-checks every figure so a server never stores a
+sale whose arithmetic does not add up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pos_core.basket import MAX_QUANTITY, Basket
+from pos_core.errors import InvalidSale, PosError
+from pos_core.money import exponent
+from pos_core.tax import TaxClass, TaxLine, compute_tax
+from pos_core.tender import Tender, cash_change
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$")
+MAX_LINES = 500
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SaleLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    amount: int
+    tax_class: str
+    tax_rate_ppm: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    id: str
+    register: str
+    cashier_id: str
+    created_at: str
+    currency: str
+    prices_include_tax: bool
+    lines: tuple[SaleLine, ...]
+    taxes: tuple[TaxLine, ...]
+    subtotal: int
+    total: int
+    tenders: tuple[Tender, ...]
+    change: int
+
+    @property
+    def tax_total(self) -> int:
+        return sum(t.tax for t in self.taxes)
+
+    @property
+    def tendered(self) -> int:
+        return sum(t.amount for t in self.tenders)
+
+    @classmethod
+    def from_basket(
+        cls,
+        basket: Basket,
+        *,
+        sale_id: str,
+        register: str,
+        cashier_id: str,
+        created_at: str,
+        cash_tendered: int,
+    ) -> Sale:
+        """Close ``basket`` paid in cash.
+
+        Raises:
+            PosError: the basket is empty.
+            InsufficientTender: the cash does not cover the total.
+        """
+        if basket.is_empty():
+            raise PosError("The basket is empty; scan an item first.")
+        totals = basket.totals()
+        change = cash_change(totals.total, cash_tendered, totals.currency)
+        rules = basket.rules
+        lines = tuple(
+            SaleLine(
+                sku=line.product.sku,
+                name=line.product.name,
+                quantity=line.quantity,
+                unit_price=line.product.price,
+                amount=line.amount,
+                tax_class=line.product.tax_class,
+                tax_rate_ppm=rules.classes[line.product.tax_class].rate_ppm,
+            )
+            for line in basket.lines
+        )
+        return cls(
+            id=sale_id,
+            register=register,
+            cashier_id=cashier_id,
+            created_at=created_at,
+            currency=totals.currency,
+            prices_include_tax=rules.prices_include_tax,
+            lines=lines,
+            taxes=totals.taxes,
+            subtotal=totals.subtotal,
+            total=totals.total,
+            tenders=(Tender("cash", cash_tendered),),
+            change=change,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "register": self.register,
+            "cashier_id": self.cashier_id,
+            "created_at": self.created_at,
+            "currency": self.currency,
+            "prices_include_tax": self.prices_include_tax,
+            "lines": [
+                {
+                    "sku": ln.sku,
+                    "name": ln.name,
+                    "quantity": ln.quantity,
+                    "unit_price": ln.unit_price,
+                    "amount": ln.amount,
+                    "tax_class": ln.tax_class,
+                    "tax_rate_ppm": ln.tax_rate_ppm,
+                }
+                for ln in self.lines
+            ],
+            "taxes": [{"code": t.code, "rate_ppm": t.rate_ppm, "taxable": t.taxable, "tax": t.tax} for t in self.taxes],
+            "subtotal": self.subtotal,
+            "tax_total": self.tax_total,
+            "total": self.total,
+            "tenders": [{"kind": t.kind, "amount": t.amount} for t in self.tenders],
+            "change": self.change,
+        }
+
+    @classmethod
+    def from_wire(cls, data: object) -> Sale:
+        """Decode and re-check a sale.
+
+        Raises:
+            InvalidSale: a field is missing, of the wrong type, or a figure does not add up;
+                the message names the field.
+        """
+        try:
+            return _decode_sale(_obj(data, "sale"))
+        except InvalidSale:
+            raise
+        except PosError as exc:
+            raise InvalidSale(str(exc)) from None
+
+
+def _decode_sale(d: dict[str, Any]) -> Sale:
+    sale_id = _str(d, "id")
+    if not _UUID.match(sale_id):
+        raise InvalidSale("sale.id must be a lowercase UUID made by the register.")
+    created_at = _str(d, "created_at")
+    if not _TIMESTAMP.match(created_at):
+        raise InvalidSale("sale.created_at must be an ISO 8601 timestamp with a time zone.")
+    currency = _str(d, "currency")
+    exponent(currency)
+    include = d.get("prices_include_tax")
+    if not isinstance(include, bool):
+        raise InvalidSale("sale.prices_include_tax must be true or false.")
+    raw_lines = _list(d, "lines", MAX_LINES)
+    if not raw_lines:
+        raise InvalidSale("sale.lines is empty; a sale needs at least one line.")
+    lines: list[SaleLine] = []
+    for i, raw in enumerate(raw_lines):
+        where = f"sale.lines[{i}]"
+        ln = _obj(raw, where)
+        quantity = _int(ln, "quantity", where)
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise InvalidSale(f"{where}.quantity must be from 1 to {MAX_QUANTITY}.")
+        unit_price = _int(ln, "unit_price", where)
+        amount = _int(ln, "amount", where)
+        if unit_price < 0 or amount != unit_price * quantity:
+            raise InvalidSale(f"{where}.amount must equal unit_price times quantity.")
+        lines.append(
+            SaleLine(
+                sku=_str(ln, "sku", where),
+                name=_str(ln, "name", where),
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=amount,
+                tax_class=_str(ln, "tax_class", where),
+                tax_rate_ppm=_int(ln, "tax_rate_ppm", where),
+            )
+        )
+    classes: dict[str, TaxClass] = {}
+    by_class: dict[str, int] = {}
+    for ln_ in lines:
+        known = classes.setdefault(ln_.tax_class, TaxClass(ln_.tax_class, ln_.tax_class, ln_.tax_rate_ppm))
+        if known.rate_ppm != ln_.tax_rate_ppm:
+            raise InvalidSale(f"Tax class {ln_.tax_class!r} appears with two different rates.")
+        by_class[ln_.tax_class] = by_class.get(ln_.tax_class, 0) + ln_.amount
+    taxes = tuple(compute_tax(by_class, classes, include))
+    given_taxes = [_obj(t, "sale.taxes[]") for t in _list(d, "taxes", MAX_LINES)]
+    if [(_str(t, "code"), _int(t, "rate_ppm"), _int(t, "taxable"), _int(t, "tax")) for t in given_taxes] != [
+        (t.code, t.rate_ppm, t.taxable, t.tax) for t in taxes
+    ]:
+        raise InvalidSale("sale.taxes do not match the tax computed from the lines.")
+    subtotal = sum(by_class.values())
+    total = subtotal if include else subtotal + sum(t.tax for t in taxes)
+    for name, expected in (("subtotal", subtotal), ("tax_total", sum(t.tax for t in taxes)), ("total", total)):
+        if _int(d, name) != expected:
+            raise InvalidSale(f"sale.{name} is {d[name]} but the lines add up to {expected}.")
+    tenders = tuple(
+        Tender(_str(t, "kind", "sale.tenders[]"), _int(t, "amount", "sale.tenders[]"))
+        for t in (_obj(x, "sale.tenders[]") for x in _list(d, "tenders", 20))
+    )
+    if not tenders:
+        raise InvalidSale("sale.tenders is empty; a sale must be paid.")
+    change = _int(d, "change")
+    cash = sum(t.amount for t in tenders if t.kind == "cash")
+    if change < 0 or change > cash or sum(t.amount for t in tenders) - change != total:
+        raise InvalidSale("sale.tenders minus sale.change must equal the total, and change comes only from cash.")
+    return Sale(
+        id=sale_id,
+        register=_str(d, "register"),
+        cashier_id=_str(d, "cashier_id"),
+        created_at=created_at,
+        currency=currency,
+        prices_include_tax=include,
+        lines=tuple(lines),
+        taxes=taxes,
+        subtotal=subtotal,
+        total=total,
+        tenders=tenders,
+        change=change,
+    )
+
+
+def _obj(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidSale(f"{where} must be an object.")
+    return value
+
+
+def _list(d: dict[str, Any], key: str, limit: int) -> list[Any]:
+    value = d.get(key)
+    if not isinstance(value, list):
+        raise InvalidSale(f"sale.{key} must be a list.")
+    if len(value) > limit:
+        raise InvalidSale(f"sale.{key} has more than {limit} entries.")
+    return value
+
+
+def _str(d: dict[str, Any], key: str, where: str = "sale") -> str:
+    value = d.get(key)
+    if not isinstance(value, str) or not value or len(value) > MAX_TEXT:
+        raise InvalidSale(f"{where}.{key} must be a non-empty string of at most {MAX_TEXT} characters.")
+    return value
+
+
+def _int(d: dict[str, Any], key: str, where: str = "sale") -> int:
+    value = d.get(key)
+    if type(value) is not int or abs(value) > 10**15:
+        raise InvalidSale(f"{where}.{key} must be a whole number.")
+    return value
