@@ -102,7 +102,7 @@ class Sale:
             taxes=totals.taxes,
             subtotal=totals.subtotal,
             total=totals.total,
-            tenders=(Tender("cash", cash_tendered),),
+            tenders=(Tender("cash", cash_tendered),) if cash_tendered else (),  # a free sale takes no tender
             change=change,
         )
 
@@ -209,7 +209,7 @@ def _decode_sale(d: dict[str, Any]) -> Sale:
         Tender(_str(t, "kind", "sale.tenders[]"), _int(t, "amount", "sale.tenders[]"))
         for t in (_obj(x, "sale.tenders[]") for x in _list(d, "tenders", 20))
     )
-    if not tenders:
+    if not tenders and total != 0:
         raise InvalidSale("sale.tenders is empty; a sale must be paid.")
     change = _int(d, "change")
     cash = sum(t.amount for t in tenders if t.kind == "cash")

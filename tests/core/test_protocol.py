@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from pos_core.protocol import (
+    BAD_JSON,
+    BAD_MESSAGE,
+    ProtocolError,
+    decode,
+    encode,
+    error_reply,
+    field_int,
+    field_str,
+)
+
+
+def test_round_trip() -> None:
+    msg = {"type": "sale.submit", "req": "r1", "sale": {"total": 100}}
+    assert decode(encode(msg)) == msg
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{nope", BAD_JSON),
+        ("[1]", BAD_MESSAGE),
+        ('{"req":"x"}', BAD_MESSAGE),
+        ('{"type":""}', BAD_MESSAGE),
+        (b'{"type":"x"}', BAD_MESSAGE),
+        ('{"type":"x","req":5}', BAD_MESSAGE),
+        ('{"type":"x","req":"' + "r" * 101 + '"}', BAD_MESSAGE),
+    ],
+)
+def test_bad_frames_get_a_code_and_a_sentence(frame: str | bytes, code: str) -> None:
+    with pytest.raises(ProtocolError) as err:
+        decode(frame)
+    assert err.value.code == code
+    assert str(err.value).endswith(".")
+
+
+def test_fields_are_checked_and_errors_echo_req() -> None:
+    msg = {"type": "x", "req": "r9", "limit": 5000, "name": ""}
+    with pytest.raises(ProtocolError, match="from 1 to 1000") as err:
+        field_int(msg, "limit", low=1, high=1000)
+    assert err.value.req == "r9"
+    assert field_int({"type": "x"}, "limit", default=50, low=1, high=1000) == 50
+    with pytest.raises(ProtocolError):
+        field_int({"type": "x", "limit": True}, "limit")
+    with pytest.raises(ProtocolError):
+        field_str(msg, "name")
+    assert error_reply("bad_json", "No.", "r1") == {"type": "error", "code": "bad_json", "message": "No.", "req": "r1"}
