@@ -1,0 +1,126 @@
+"""The demo shop's catalogue is well formed, realistic in shape and the same every time."""
+
+from __future__ import annotations
+
+import pytest
+
+from pos_core.catalogue import Catalogue, Product, Sku, is_valid_gtin
+from pos_core.tax import TaxClass
+from store_server import demo_catalogue
+from store_server.demo_catalogue import DEMO_BARCODES_FOR_DOCS, DemoProduct, DemoStore, demo_store
+
+
+@pytest.fixture(scope="module")
+def store() -> DemoStore:
+    return demo_store()
+
+
+def test_shop_identity(store: DemoStore) -> None:
+    assert store.name == "Harbour Street Market"
+    assert store.currency == "EUR"
+    assert store.prices_include_tax is True
+    assert store.address_lines == ("12 Harbour Street", "24103 Kiel")
+
+
+def test_tax_classes(store: DemoStore) -> None:
+    assert store.tax_classes == [("reduced", "Reduced rate 7%", 70_000), ("standard", "Standard rate 19%", 190_000)]
+    for code, name, rate_ppm in store.tax_classes:
+        TaxClass(code, name, rate_ppm)  # raises on an invalid rate
+
+
+def test_counts_in_range(store: DemoStore) -> None:
+    assert 300 <= len(store.products) <= 400
+    assert 10 <= len(store.categories) <= 14
+    assert len(set(store.categories)) == len(store.categories)
+    used = {p.category for p in store.products}
+    assert used == set(store.categories)
+    for category in store.categories:
+        assert sum(p.category == category for p in store.products) >= 10
+
+
+def test_barcodes_are_valid_unique_german_ean13(store: DemoStore) -> None:
+    barcodes = [p.barcode for p in store.products]
+    assert len(set(barcodes)) == len(barcodes)
+    for code in barcodes:
+        assert len(code) == 13
+        assert is_valid_gtin(code), code
+        assert 400 <= int(code[:3]) <= 440, code
+
+
+def test_skus_unique_sorted_and_formatted(store: DemoStore) -> None:
+    skus = [p.sku for p in store.products]
+    assert len(set(skus)) == len(skus)
+    assert skus == sorted(skus)
+    assert skus == [f"SKU-{n:05d}" for n in range(1, len(skus) + 1)]
+
+
+def test_names_unique_and_tidy(store: DemoStore) -> None:
+    names = [p.name for p in store.products]
+    assert len(set(names)) == len(names)
+    assert all(name and name == name.strip() and "|" not in name for name in names)
+
+
+def test_prices_positive_integer_cents(store: DemoStore) -> None:
+    for p in store.products:
+        assert type(p.price) is int, p
+        assert 0 < p.price < 100_00, p
+
+
+def test_every_product_in_a_known_tax_class(store: DemoStore) -> None:
+    codes = {code for code, _, _ in store.tax_classes}
+    assert {p.tax_class for p in store.products} == codes
+
+
+@pytest.mark.parametrize(
+    ("name", "tax_class"),
+    [
+        ("Sourdough loaf 750 g", "reduced"),
+        ("Whole milk 3.5 % 1 l", "reduced"),
+        ("Oat milk 1 l", "standard"),
+        ("Riesling dry 0.75 l", "standard"),
+        ("Dishwasher tablets 40 pcs", "standard"),
+        ("Shampoo 300 ml", "standard"),
+    ],
+)
+def test_tax_class_examples(store: DemoStore, name: str, tax_class: str) -> None:
+    by_name = {p.name: p for p in store.products}
+    assert by_name[name].tax_class == tax_class
+
+
+def test_stock_levels(store: DemoStore) -> None:
+    levels = [p.on_hand for p in store.products]
+    assert all(type(n) is int and 0 <= n <= 120 for n in levels)
+    assert 1 <= levels.count(0) <= 15
+    assert 1 <= sum(1 <= n <= 3 for n in levels) <= 20
+
+
+def test_deterministic() -> None:
+    first, second = demo_store(), demo_store()
+    assert first == second
+    assert first is not second
+    assert first.products is not second.products
+
+
+def test_cashiers(store: DemoStore) -> None:
+    assert ("Alex Morgan", "1234") in store.cashiers
+    assert ("Sam Patel", "2468") in store.cashiers
+    pins = [pin for _, pin in store.cashiers]
+    assert len(set(pins)) == len(pins)
+
+
+def test_barcodes_for_docs_match_catalogue_and_docstring(store: DemoStore) -> None:
+    assert (store.products[0].barcode, store.products[1].barcode) == DEMO_BARCODES_FOR_DOCS
+    assert demo_catalogue.__doc__ is not None
+    for code in (*DEMO_BARCODES_FOR_DOCS, "1234", "2468"):
+        assert code in demo_catalogue.__doc__
+
+
+def test_loads_into_core_catalogue(store: DemoStore) -> None:
+    catalogue = Catalogue(
+        [Product(Sku(p.sku), p.barcode, p.name, p.price, p.tax_class, p.category) for p in store.products]
+    )
+    assert len(catalogue) == len(store.products)
+    first: DemoProduct = store.products[0]
+    found = catalogue.lookup(first.barcode)
+    assert found is not None
+    assert found.name == first.name
