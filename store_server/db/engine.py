@@ -1,0 +1,154 @@
+"""Opening a store database: SQLite tuned for a till, or PostgreSQL, behind one writer path.
+
+SQLite is opened in WAL mode with foreign keys on and ``synchronous=FULL``; write
+transactions start with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
+upgrade. The asyncio server sends every database call through ``Database.run``, a
+single worker thread, so the event loop never blocks on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from store_server.errors import DatabaseUnavailable, NotOurDatabase
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+_WRITE = "pos_write"
+ALEMBIC_TABLE = "alembic_version"
+
+
+class Database:
+    """An open store database.
+
+    Use ``write()`` for a transaction that changes state and ``read()`` for one that
+    does not. From async code, wrap either in a function and ``await db.run(fn)``.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url: URL = engine.url
+        self._write_engine = engine.execution_options(**{_WRITE: True})
+        self._worker: ThreadPoolExecutor | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def describe(self) -> str:
+        """Where the database lives, for messages; never includes a password."""
+        if self.is_sqlite:
+            return str(self.url.database)
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (deferred transaction, rolled back at the end)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the one database thread and await its result."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-db")
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    def close(self) -> None:
+        """Stop the database thread and close every pooled connection."""
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
+        self.engine.dispose()
+
+
+def open_database(url: str) -> Database:
+    """Open (without changing) the database at ``url``.
+
+    Args:
+        url: a SQLAlchemy URL, ``sqlite:///path/store.db`` or ``postgresql+psycopg://...``.
+
+    Returns:
+        The database, ready for ``migrate.upgrade`` or use.
+
+    Raises:
+        NotOurDatabase: the database holds other tables or is not a database at all;
+            it is left untouched.
+        DatabaseUnavailable: it cannot be reached.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:":
+            _refuse_foreign_sqlite(Path(path))
+        engine = create_engine(parsed)
+        _tune_sqlite(engine)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+        try:
+            names = set(inspect(engine).get_table_names())
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            where = parsed.render_as_string(hide_password=True)
+            raise DatabaseUnavailable(
+                f"Cannot reach the database {where} ({exc.__class__.__name__}); check --db."
+            ) from None
+        if names and ALEMBIC_TABLE not in names:
+            engine.dispose()
+            raise NotOurDatabase(parsed.render_as_string(hide_password=True))
+    return Database(engine)
+
+
+def _refuse_foreign_sqlite(path: Path) -> None:
+    """Look at an existing file read-only; refuse it unless it is empty or ours."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        raise NotOurDatabase(str(path)) from None
+    # Ours means Alembic-managed; a file with other tables (or only some of ours) is not.
+    if names and ALEMBIC_TABLE not in names:
+        raise NotOurDatabase(str(path))
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (the documented recipe).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,79 @@
+"""The store server's root exception and the errors a person can act on.
+
+Every message is one sentence that says what happened and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Root of every error raised by ``store_server``."""
+
+
+class NotOurDatabase(StoreError):
+    """The database exists but was not made by this program."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"{where} is not a store database (no pos tables); pass a new --data-dir or --db.")
+        self.where = where
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be opened or reached."""
+
+
+class StoreNotInitialised(StoreError):
+    """The database has our tables but no store row yet."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"{where} has no store yet; run `pos store init` first.")
+
+
+class SchemaDrift(StoreError):
+    """The database schema and the models disagree."""
+
+
+class PortInUse(StoreError):
+    """The address the server should listen on is taken."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"Port {port} on {host} is already in use; stop the other server or pass --port.")
+        self.host = host
+        self.port = port
+
+
+class FeedRefused(StoreError):
+    """The store server refused a feed connection (bad or wrong-kind token)."""
+
+
+class UnknownCredentialKind(StoreError):
+    """A token kind other than ``register`` or ``storefront`` was asked for."""
+
+
+class RequestRefused(StoreError):
+    """A client's request that the store cannot act on; nothing was changed.
+
+    ``code`` is the wire error code from ``pos_core.protocol``.
+    """
+
+    code = "internal"
+
+
+class SaleRefused(RequestRefused):
+    code = "invalid_sale"
+
+
+class UnknownSku(RequestRefused):
+    code = "unknown_sku"
+
+
+class IdempotencyConflict(RequestRefused):
+    code = "idempotency_conflict"
+
+
+class UnknownCashier(RequestRefused):
+    code = "unknown_cashier"
+
+
+class WrongPin(RequestRefused):
+    code = "wrong_pin"

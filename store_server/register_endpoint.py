@@ -1,0 +1,151 @@
+"""The ``/register`` endpoint: decode a request, call a use case, encode the reply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from pos_core.errors import InvalidSale
+from pos_core.protocol import (
+    BAD_MESSAGE,
+    INTERNAL,
+    INVALID_SALE,
+    NOT_LOGGED_IN,
+    PROTOCOL_VERSION,
+    UNKNOWN_TYPE,
+    ProtocolError,
+    decode,
+    encode,
+    error_reply,
+    field_int,
+    field_str,
+)
+from pos_core.sale import Sale
+from store_server.db.engine import Database
+from store_server.errors import RequestRefused
+from store_server.usecases.cashiers import CashierInfo, list_cashiers, login
+from store_server.usecases.catalogue import catalogue_page
+from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale
+from store_server.usecases.store import StoreInfo
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 500
+
+
+def welcome(store: StoreInfo) -> dict[str, Any]:
+    return {
+        "type": "welcome",
+        "protocol": PROTOCOL_VERSION,
+        "store": store.to_wire(),
+        "tax_classes": [{"code": t.code, "name": t.name, "rate_ppm": t.rate_ppm} for t in store.tax_classes],
+    }
+
+
+@dataclass(slots=True)
+class RegisterSession:
+    """One register connection: who is logged in on it."""
+
+    db: Database
+    peer: str
+    cashier: CashierInfo | None = None
+
+    async def handle(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one decoded request.
+
+        Raises:
+            ProtocolError, RequestRefused: the request cannot be acted on.
+        """
+        kind = message["type"]
+        req = message.get("req")
+        if kind == "catalogue.page":
+            after = message.get("after", "")
+            if not isinstance(after, str) or len(after) > 200:
+                raise ProtocolError(BAD_MESSAGE, "'after' must be a SKU or an empty string.", req)
+            limit = field_int(message, "limit", default=DEFAULT_PAGE, low=1, high=MAX_PAGE)
+            page = await self.db.run(self._read, catalogue_page, after, limit)
+            return {"type": kind, "req": req, "products": page.products, "next": page.next}
+        if kind == "cashiers.list":
+            cashiers = await self.db.run(self._read, list_cashiers)
+            return {"type": kind, "req": req, "cashiers": [{"id": c.id, "name": c.name} for c in cashiers]}
+        if kind == "cashier.login":
+            cashier_id = field_str(message, "cashier_id")
+            pin = field_str(message, "pin", max_len=20)
+            self.cashier = None
+            cashier = await self.db.run(self._read, login, cashier_id, pin)
+            self.cashier = cashier
+            log.info("cashier logged in peer=%s cashier=%s", self.peer, cashier.id)
+            return {"type": kind, "req": req, "cashier": {"id": cashier.id, "name": cashier.name}}
+        if kind == "sale.submit":
+            if self.cashier is None:
+                raise ProtocolError(NOT_LOGGED_IN, "Log a cashier in on this connection before sending sales.", req)
+            try:
+                sale = Sale.from_wire(message.get("sale"))
+            except InvalidSale as exc:
+                raise ProtocolError(INVALID_SALE, str(exc), req) from None
+            accepted = await self.db.run(self._submit, sale)
+            log.info(
+                "sale accepted peer=%s sale=%s seq=%s duplicate=%s",
+                self.peer,
+                sale.id,
+                accepted.seq,
+                accepted.duplicate,
+            )
+            return {
+                "type": "sale.accepted",
+                "req": req,
+                "sale_id": accepted.sale_id,
+                "seq": accepted.seq,
+                "duplicate": accepted.duplicate,
+            }
+        raise ProtocolError(UNKNOWN_TYPE, f"This server does not know {kind!r} on /register.", req)
+
+    def _read(self, fn: Any, *args: Any) -> Any:
+        with self.db.read() as session:
+            return fn(session, *args)
+
+    def _submit(self, sale: Sale) -> SaleAccepted:
+        with self.db.write() as session:
+            return submit_sale(session, sale, payload_hash(sale))
+
+
+async def serve_register(
+    connection: ServerConnection, db: Database, store: StoreInfo, on_commit: Callable[[], None]
+) -> None:
+    """Talk to one register until it goes away.
+
+    ``on_commit`` is called after every sale that changed the feed, to wake consumers.
+    """
+    peer = str(connection.remote_address)
+    session = RegisterSession(db, peer)
+    try:
+        await connection.send(encode(welcome(store)))
+        async for frame in connection:
+            reply = await _reply(session, frame)
+            if reply.get("type") == "sale.accepted" and not reply["duplicate"]:
+                on_commit()
+            await connection.send(encode(reply))
+    except ConnectionClosed:
+        pass
+    log.info("register disconnected peer=%s", peer)
+
+
+async def _reply(session: RegisterSession, frame: str | bytes) -> dict[str, Any]:
+    req: str | None = None
+    try:
+        message = decode(frame)
+        req = message.get("req")
+        return await session.handle(message)
+    except ProtocolError as exc:
+        return error_reply(exc.code, str(exc), exc.req)
+    except RequestRefused as exc:
+        return error_reply(exc.code, str(exc), req)
+    except Exception:
+        log.exception("request failed peer=%s", session.peer)
+        return error_reply(INTERNAL, "The store server failed; send the same request again.", req)

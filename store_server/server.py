@@ -1,0 +1,167 @@
+"""The store server: websocket endpoints for registers and the storefront feed.
+
+Every connection authenticates in the HTTP upgrade with ``Authorization: Bearer``;
+refusals are plain HTTP answers with one sentence and no websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+from http import HTTPStatus
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from pos_core.protocol import FEED_PATH, MAX_MESSAGE_BYTES, REGISTER_PATH
+from store_server.db.engine import Database, open_database
+from store_server.errors import PortInUse, StoreError
+from store_server.feed_endpoint import FeedSignal, serve_feed
+from store_server.register_endpoint import serve_register
+from store_server.usecases.credentials import verify_token
+from store_server.usecases.store import StoreInfo, load_store
+
+log = logging.getLogger(__name__)
+
+_KIND_FOR_PATH = {REGISTER_PATH: "register", FEED_PATH: "storefront"}
+
+
+class StoreServer:
+    """One store's server process.
+
+    Args:
+        db_url: the store database (made with ``init_store``).
+        heartbeat_s: how often an idle feed consumer gets a heartbeat.
+    """
+
+    def __init__(self, db_url: str, *, heartbeat_s: float = 5.0) -> None:
+        self._db_url = db_url
+        self._heartbeat_s = heartbeat_s
+        self._db: Database | None = None
+        self._store: StoreInfo | None = None
+        self._server: Server | None = None
+        self._signal: FeedSignal | None = None
+        self._port = 0
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def store(self) -> StoreInfo:
+        if self._store is None:
+            raise StoreError("The store server has not started; call start() first.")
+        return self._store
+
+    @property
+    def database(self) -> Database:
+        if self._db is None:
+            raise StoreError("The store server has not started; call start() first.")
+        return self._db
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Open the database and listen; returns the bound port.
+
+        Raises:
+            NotOurDatabase, StoreNotInitialised: the database is not a ready store.
+            PortInUse: something else listens on ``host``:``port``.
+        """
+        db = await asyncio.to_thread(open_database, self._db_url)
+        try:
+            self._store = await db.run(_load_store, db)
+            self._signal = FeedSignal()
+            self._server = await serve(
+                self._handle,
+                host,
+                port,
+                process_request=self._authorise,
+                max_size=MAX_MESSAGE_BYTES,
+            )
+        except OSError as exc:
+            await asyncio.to_thread(db.close)
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(host, port) from None
+            raise StoreError(
+                f"Cannot listen on {host}:{port} ({exc.strerror}); pass another --host or --port."
+            ) from None
+        except BaseException:
+            await asyncio.to_thread(db.close)
+            raise
+        self._db = db
+        self._port = next(iter(self._server.sockets)).getsockname()[1]
+        log.info("store server listening host=%s port=%s store=%s", host, self._port, self._store.id)
+        return self._port
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled or stopped."""
+        if self._server is None:
+            raise StoreError("The store server has not started; call start() first.")
+        await self._server.wait_closed()
+
+    async def stop(self) -> None:
+        """Close every connection and the database."""
+        if self._signal is not None:
+            self._signal.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        if self._db is not None:
+            await asyncio.to_thread(self._db.close)
+            self._db = None
+        log.info("store server stopped")
+
+    def notify_committed(self) -> None:
+        """Wake feed consumers: new events are in the log."""
+        if self._signal is not None:
+            self._signal.notify()
+
+    async def _authorise(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        needed = _KIND_FOR_PATH.get(path)
+        if needed is None:
+            return _refuse(connection, HTTPStatus.NOT_FOUND, f"There is nothing at {path}; use /register or /feed.")
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _refuse(
+                connection,
+                HTTPStatus.UNAUTHORIZED,
+                "Send an Authorization: Bearer token; make one with `pos store token`.",
+            )
+        kind = await self.database.run(_credential_kind, self.database, token.strip())
+        if kind is None:
+            return _refuse(
+                connection, HTTPStatus.UNAUTHORIZED, "That token is unknown or revoked; ask the manager for a new one."
+            )
+        if kind != needed:
+            return _refuse(
+                connection, HTTPStatus.FORBIDDEN, f"A {kind} token cannot open {path}; use a {needed} token."
+            )
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        path = connection.request.path.split("?", 1)[0] if connection.request else ""
+        db, signal = self.database, self._signal
+        assert signal is not None  # set by start() before serving
+        if path == REGISTER_PATH:
+            await serve_register(connection, db, self.store, self.notify_committed)
+        else:
+            await serve_feed(connection, db, signal, self._heartbeat_s)
+
+
+def _refuse(connection: ServerConnection, status: HTTPStatus, sentence: str) -> Response:
+    log.info("refused peer=%s status=%s", connection.remote_address, status.value)
+    return connection.respond(status, sentence + "\n")
+
+
+def _load_store(db: Database) -> StoreInfo:
+    with db.read() as session:
+        return load_store(session)
+
+
+def _credential_kind(db: Database, token: str) -> str | None:
+    with db.read() as session:
+        credential = verify_token(session, token)
+        return None if credential is None else credential.kind

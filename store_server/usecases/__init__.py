@@ -1,0 +1,1 @@
+"""What the store does, one module per part of the shop; each function takes a session."""

@@ -1,0 +1,67 @@
+"""The catalogue as registers page through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store_server.db.models import Category, ProductRow, TaxClassRow
+
+
+@dataclass(frozen=True, slots=True)
+class CataloguePage:
+    products: list[dict[str, Any]]
+    next: str | None
+    """The ``after`` for the next page, or None at the end."""
+
+
+def catalogue_page(session: Session, after: str, limit: int) -> CataloguePage:
+    """Active products in SKU order after ``after`` (empty for the start)."""
+    rows = list(
+        session.scalars(
+            select(ProductRow)
+            .where(ProductRow.active.is_(True), ProductRow.sku > after)
+            .order_by(ProductRow.sku)
+            .limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    products = [
+        {
+            "sku": p.sku,
+            "barcode": p.barcode or "",
+            "name": p.name,
+            "price": p.price,
+            "tax_class": p.tax_class,
+            "category": p.category or "",
+        }
+        for p in rows
+    ]
+    return CataloguePage(products, rows[-1].sku if more else None)
+
+
+def add_tax_class(session: Session, code: str, name: str, rate_ppm: int) -> None:
+    session.add(TaxClassRow(code=code, name=name, rate_ppm=rate_ppm))
+
+
+def add_category(session: Session, name: str) -> None:
+    if session.get(Category, name) is None:
+        session.add(Category(name=name))
+
+
+def add_product(
+    session: Session, *, sku: str, barcode: str | None, name: str, category: str | None, price: int, tax_class: str
+) -> None:
+    """Add a product (its category is created when missing)."""
+    if category:
+        add_category(session, category)
+    session.add(
+        ProductRow(
+            sku=sku, barcode=barcode or None, name=name, category=category or None, price=price, tax_class=tax_class
+        )
+    )
+    session.flush()

@@ -1,0 +1,204 @@
+"""The store itself: setting it up, and what registers are told about it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pos_core.tax import TaxClass
+from store_server.db.engine import Database, open_database
+from store_server.db.migrate import upgrade_database
+from store_server.db.models import FeedState, Location, ProductRow, Store, TaxClassRow
+from store_server.demo_catalogue import demo_store
+from store_server.errors import StoreNotInitialised
+from store_server.usecases.cashiers import add_cashier
+from store_server.usecases.catalogue import add_category, add_product, add_tax_class
+from store_server.usecases.clock import now_iso
+from store_server.usecases.feed import FEED_STATE_ID
+from store_server.usecases.stock import DEFAULT_LOCATION, ON_HAND, SUPPLIER, Move, record_movement
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    id: str
+    name: str
+    currency: str
+    prices_include_tax: bool
+    address_lines: tuple[str, ...]
+    tax_classes: tuple[TaxClass, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "currency": self.currency,
+            "prices_include_tax": self.prices_include_tax,
+            "address_lines": list(self.address_lines),
+        }
+
+
+class SeedProduct(Protocol):
+    @property
+    def sku(self) -> str: ...
+    @property
+    def barcode(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def tax_class(self) -> str: ...
+    @property
+    def on_hand(self) -> int: ...
+
+
+class StoreSeed(Protocol):
+    """What a store is set up from: the shape of ``store_server.demo_catalogue.DemoStore``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def prices_include_tax(self) -> bool: ...
+    @property
+    def address_lines(self) -> Sequence[str]: ...
+    @property
+    def tax_classes(self) -> Sequence[tuple[str, str, int]]: ...
+    @property
+    def categories(self) -> Sequence[str]: ...
+    @property
+    def products(self) -> Sequence[SeedProduct]: ...
+    @property
+    def cashiers(self) -> Sequence[tuple[str, str]]: ...
+
+
+def demo_seed() -> StoreSeed:
+    """The demo store from ``store_server.demo_catalogue``."""
+    return demo_store()
+
+
+def load_store(session: Session) -> StoreInfo:
+    """The store's identity and tax classes.
+
+    Raises:
+        StoreNotInitialised: there is no store row yet.
+    """
+    store = session.scalars(select(Store)).first()
+    if store is None:
+        raise StoreNotInitialised("This database")
+    classes = session.scalars(select(TaxClassRow).order_by(TaxClassRow.code))
+    return StoreInfo(
+        id=store.id,
+        name=store.name,
+        currency=store.currency,
+        prices_include_tax=store.prices_include_tax,
+        address_lines=tuple(json.loads(store.address_lines)),
+        tax_classes=tuple(TaxClass(c.code, c.name, c.rate_ppm) for c in classes),
+    )
+
+
+def create_store(
+    session: Session,
+    *,
+    name: str,
+    currency: str = "EUR",
+    prices_include_tax: bool = True,
+    address_lines: Sequence[str] = (),
+) -> None:
+    """Create the store row, a fresh feed epoch and the default location, where missing."""
+    if session.scalars(select(Store)).first() is None:
+        session.add(
+            Store(
+                id=str(uuid.uuid4()),
+                name=name,
+                currency=currency,
+                prices_include_tax=prices_include_tax,
+                address_lines=json.dumps(list(address_lines)),
+                created_at=now_iso(),
+            )
+        )
+    if session.get(FeedState, FEED_STATE_ID) is None:
+        session.add(FeedState(id=FEED_STATE_ID, epoch=str(uuid.uuid4()), last_seq=0))
+    if session.get(Location, DEFAULT_LOCATION) is None:
+        session.add(Location(code=DEFAULT_LOCATION, name="Shop floor"))
+    session.flush()
+
+
+def load_seed(session: Session, seed: StoreSeed) -> None:
+    """Load tax classes, categories, products (stock received from the supplier) and cashiers."""
+    for code, tax_name, rate_ppm in seed.tax_classes:
+        if session.get(TaxClassRow, code) is None:
+            add_tax_class(session, code, tax_name, rate_ppm)
+    for category in seed.categories:
+        add_category(session, category)
+    session.flush()
+    for p in seed.products:
+        add_product(
+            session,
+            sku=p.sku,
+            barcode=p.barcode,
+            name=p.name,
+            category=p.category,
+            price=p.price,
+            tax_class=p.tax_class,
+        )
+        if p.on_hand > 0:
+            record_movement(
+                session,
+                Move(p.sku, p.on_hand, SUPPLIER, ON_HAND, "receive", "seed", "opening-stock", f"seed:{p.sku}"),
+            )
+    for cashier_name, pin in seed.cashiers:
+        add_cashier(session, cashier_name, pin)
+
+
+def init_store(url: str, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None) -> StoreInfo:
+    """Migrate the database and set up the store; safe to run again.
+
+    Args:
+        url: the database URL.
+        demo: load the demo store when the catalogue is empty.
+        name: the store's name when not loading a seed.
+        seed: load this instead of the demo store (used by tests and imports).
+
+    Raises:
+        NotOurDatabase: the database belongs to something else; it is left untouched.
+    """
+    db = open_database(url)
+    try:
+        return init_database(db, demo=demo, name=name, seed=seed)
+    finally:
+        db.close()
+
+
+def init_database(db: Database, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None) -> StoreInfo:
+    """``init_store`` on an already open database."""
+    upgrade_database(db)
+    if seed is None and demo:
+        seed = demo_seed()
+    with db.write() as session:
+        if seed is not None:
+            create_store(
+                session,
+                name=seed.name,
+                currency=seed.currency,
+                prices_include_tax=seed.prices_include_tax,
+                address_lines=seed.address_lines,
+            )
+            if session.scalars(select(ProductRow).limit(1)).first() is None:
+                load_seed(session, seed)
+                log.info("loaded %d products and %d cashiers", len(seed.products), len(seed.cashiers))
+        else:
+            create_store(session, name=name)
+        return load_store(session)
