@@ -1,13 +1,122 @@
-"""The ``pos`` command line (filled in as the parts land)."""
+"""The ``pos`` command line: one entry point for the store server, the register and the tools.
+
+Heavy libraries (Qt, SQLAlchemy, websockets) are imported by each command, not here, so
+``pos --help`` answers at once.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
+from pathlib import Path
+
+from pos_cli.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERVER_URL, default_data_dir, default_demo_dir
+
+EPILOG = f"""\
+defaults:
+  data dir     $POS_DATA_DIR, else {default_data_dir()}
+  database     sqlite:///DATA_DIR/store.db (embedded SQLite); --db postgresql+psycopg://USER@HOST/DB for PostgreSQL
+  port         {DEFAULT_PORT} on {DEFAULT_HOST} (all interfaces); mDNS on all interfaces unless --mdns-interface
+  server URL   {DEFAULT_SERVER_URL} for `pos feed` and `pos sim lane`; `pos register` finds the store by mDNS
+  printer      file:DATA_DIR/receipts/receipts.escpos (ESC/POS bytes); tcp:HOST:9100 for a network printer
+"""
+
+
+def _add_store_location(p: argparse.ArgumentParser, data_dir_default: Path | None = None) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=data_dir_default or default_data_dir(),
+        help="where the store keeps its files (default: %(default)s)",
+    )
+    p.add_argument("--db", metavar="URL", help="a SQLAlchemy database URL instead of DATA_DIR/store.db")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pos",
+        description="Unified-commerce point of sale: store server, register, storefront feed and tools.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    store = sub.add_parser("store", help="create, run and administer a store server")
+    store_sub = store.add_subparsers(dest="store_command", required=True, metavar="STORE_COMMAND")
+    init = store_sub.add_parser("init", help="create or upgrade the store database (Alembic upgrade head)")
+    _add_store_location(init)
+    init.add_argument("--demo", action="store_true", help="load the demo store (products, stock, two cashiers)")
+    init.add_argument("--name", default="My Store", help="the store's name for a new, non-demo store")
+
+    serve = store_sub.add_parser("serve", help="run the store server (websockets; advertised by mDNS)")
+    _add_store_location(serve)
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)")
+    serve.add_argument("--no-mdns", action="store_true", help="do not advertise the store by mDNS")
+    serve.add_argument(
+        "--mdns-interface", metavar="IP", help="advertise only on this local IPv4 address, e.g. 127.0.0.1"
+    )
+
+    token = store_sub.add_parser("token", help="print a new register or storefront credential (stored hashed)")
+    _add_store_location(token)
+    token.add_argument("--kind", choices=("register", "storefront"), required=True)
+    token.add_argument("--name", required=True, help="what the credential is for, e.g. 'Till 1' or 'web shop'")
+
+    reg = sub.add_parser("register", help="run the Qt register for cashiers")
+    reg.add_argument("--server", metavar="URL", help="ws://HOST:PORT of the store server; omitted: find it by mDNS")
+    reg.add_argument("--token", help="the register's credential (default: DATA_DIR/register.token)")
+    reg.add_argument("--data-dir", type=Path, default=default_data_dir(), help="default: %(default)s")
+    reg.add_argument("--mdns-interface", metavar="IP", help="browse for the store only on this local IPv4 address")
+    reg.add_argument("--printer", help="file:PATH, tcp:HOST[:PORT] or serial:DEVICE (default: a file in DATA_DIR)")
+    reg.add_argument("--name", default="Till 1", help="this register's name on receipts (default: %(default)s)")
+
+    feed = sub.add_parser("feed", help="follow the store's change feed, as a storefront would")
+    feed.add_argument("--server", default=DEFAULT_SERVER_URL, metavar="URL", help="default: %(default)s")
+    feed.add_argument("--token", required=True, help="a storefront credential")
+    feed.add_argument("--since", type=int, default=0, help="last seq already processed (default: 0, everything)")
+    feed.add_argument("--json", action="store_true", help="one JSON object per line per event")
+    feed.add_argument("--count", type=int, help="stop after this many events (default: follow forever)")
+
+    sim = sub.add_parser("sim", help="simulators")
+    sim_sub = sim.add_subparsers(dest="sim_command", required=True, metavar="SIM_COMMAND")
+    lane = sim_sub.add_parser("lane", help="a headless lane ringing up random cash sales")
+    lane.add_argument("--server", default=DEFAULT_SERVER_URL, metavar="URL", help="default: %(default)s")
+    lane.add_argument("--token", required=True, help="a register credential")
+    lane.add_argument("--sales", type=int, required=True, help="how many sales to ring up")
+    lane.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    lane.add_argument("--pin", default="1234", help="PIN of the first cashier (default: the demo's)")
+    lane.add_argument("--name", default="SIM-1", help="the lane's register name (default: %(default)s)")
+
+    receipts = sub.add_parser("receipts", help="show receipts a file printer printed, as text")
+    receipts.add_argument("--data-dir", type=Path, default=default_demo_dir(), help="default: %(default)s")
+    receipts.add_argument("--file", type=Path, help="an ESC/POS byte file (default: the data dir's printer file)")
+    receipts.add_argument("--last", type=int, default=1, help="how many of the latest receipts (default: 1)")
+
+    demo = sub.add_parser("demo", help="the whole store on this machine: server, register and live feed")
+    demo.add_argument("--data-dir", type=Path, default=default_demo_dir(), help="default: %(default)s")
+    demo.add_argument("--headless", action="store_true", help="a simulated lane instead of the register window")
+    demo.add_argument("--sales", type=int, default=3, help="sales the headless lane rings up (default: 3)")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s, or any free port")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("pos: under construction", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from pos_cli import commands
+
+    try:
+        return commands.dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+    except commands.ACTIONABLE_ERRORS as exc:
+        print(f"pos: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,228 @@
+"""What each ``pos`` command does: thin glue from arguments to the packages."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from peripherals.errors import PeripheralError
+from pos_cli.defaults import database_url, default_printer, endpoint_url
+from pos_core.errors import PosError
+from pos_core.protocol import FEED_PATH, REGISTER_PATH
+from store_server.errors import StoreError
+
+ACTIONABLE_ERRORS: tuple[type[Exception], ...] = (PosError, StoreError, PeripheralError)
+"""Errors whose message is a sentence for a person: printed without a traceback."""
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "store":
+        return {"init": store_init, "serve": store_serve, "token": store_token}[args.store_command](args)
+    if args.command == "sim":
+        return sim_lane(args)
+    handlers = {"register": register, "feed": feed, "receipts": receipts, "demo": demo}
+    return handlers[args.command](args)
+
+
+def store_init(args: argparse.Namespace) -> int:
+    from store_server.usecases.store import init_store
+
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    info = init_store(database_url(args.data_dir, args.db), demo=args.demo, name=args.name)
+    print(f"Store {info.name!r} ({info.id}) is ready in {args.db or args.data_dir}.")
+    return 0
+
+
+def existing_store_url(data_dir: Path, db: str | None) -> str:
+    """The database URL of a store that must already exist.
+
+    Raises:
+        PosError: the embedded store file is not there.
+    """
+    if db is None and not (data_dir / "store.db").exists():
+        raise PosError(f"There is no store in {data_dir}; create one with `pos store init --data-dir {data_dir}`.")
+    return database_url(data_dir, db)
+
+
+def store_token(args: argparse.Namespace) -> int:
+    from store_server.db.engine import open_database
+    from store_server.usecases.credentials import issue_token
+    from store_server.usecases.store import load_store
+
+    db = open_database(existing_store_url(args.data_dir, args.db))
+    try:
+        with db.write() as session:
+            load_store(session)  # refuses a database that was never initialised
+            token = issue_token(session, args.kind, args.name)
+    finally:
+        db.close()
+    print(token)
+    return 0
+
+
+async def _until_interrupted() -> None:
+    """Wait for Ctrl-C or SIGTERM, so a server shuts down cleanly instead of dying mid-write."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no loop signal handlers
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def store_serve(args: argparse.Namespace) -> int:
+    from store_server.mdns import StoreAdvertiser
+    from store_server.server import StoreServer
+
+    async def run() -> None:
+        server = StoreServer(existing_store_url(args.data_dir, args.db))
+        port = await server.start(args.host, args.port)
+        advertiser = None
+        try:
+            if not args.no_mdns:
+                advertiser = StoreAdvertiser(
+                    store_id=server.store.id, name=server.store.name, port=port, interface=args.mdns_interface
+                )
+                await advertiser.start()
+            shown = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host  # noqa: S104 - display only
+            print(
+                f"Store server {server.store.name!r} listening on ws://{shown}:{port} "
+                f"(registers: {REGISTER_PATH}, storefront feed: {FEED_PATH}); Ctrl-C stops it.",
+                flush=True,
+            )
+            await _until_interrupted()
+        finally:
+            if advertiser is not None:
+                await advertiser.stop()
+            await server.stop()
+        print("Store server stopped.", flush=True)
+
+    asyncio.run(run())
+    return 0
+
+
+def read_token(token: str | None, data_dir: Path, kind: str) -> str:
+    """The ``--token`` given, else the one saved in ``DATA_DIR/KIND.token``.
+
+    Raises:
+        PosError: neither is there.
+    """
+    if token:
+        return token
+    path = data_dir / f"{kind}.token"
+    try:
+        return path.read_text().strip()
+    except OSError:
+        raise PosError(
+            f"No {kind} credential: pass --token, or save one in {path} "
+            f"(make one with `pos store token --kind {kind} --name NAME`)."
+        ) from None
+
+
+def register(args: argparse.Namespace) -> int:
+    from pos_desktop.app.main import run_register
+
+    return run_register(
+        server_url=args.server,
+        token=read_token(args.token, args.data_dir, "register"),
+        data_dir=args.data_dir,
+        mdns_interface=args.mdns_interface,
+        printer=args.printer or default_printer(args.data_dir),
+        register_name=args.name,
+    )
+
+
+def _describe(event_type: str, data: dict[str, object]) -> str:
+    if event_type == "sale.completed":
+        lines = data.get("lines")
+        count = len(lines) if isinstance(lines, list) else 0
+        total, currency = data.get("total"), data.get("currency")
+        from pos_core.money import format_money
+
+        amount = format_money(total, str(currency)) if isinstance(total, int) else "?"
+        return f"sale {data.get('id')} at {data.get('register')}: {count} line(s), total {amount}"
+    if event_type == "stock.changed":
+        return (
+            f"stock {data.get('sku')}: on hand {data.get('on_hand')}, reserved {data.get('reserved')}, "
+            f"available {data.get('available')}"
+        )
+    return str(data)
+
+
+def feed(args: argparse.Namespace) -> int:
+    from store_server.feed_client import FeedEvent, follow_feed
+
+    stop = asyncio.Event()
+    seen = 0
+
+    def on_event(event: FeedEvent) -> None:
+        nonlocal seen
+        if args.json:
+            print(event.to_json_line(), flush=True)
+        else:
+            print(f"#{event.seq:<6} {event.at[11:19]} {event.type:<15} {_describe(event.type, event.data)}", flush=True)
+        seen += 1
+        if args.count is not None and seen >= args.count:
+            stop.set()
+
+    def on_status(text: str) -> None:
+        print(f"feed: {text}", file=sys.stderr, flush=True)
+
+    async def run() -> None:
+        follower = asyncio.create_task(
+            follow_feed(
+                endpoint_url(args.server, FEED_PATH), args.token, args.since, on_event, stop=stop, on_status=on_status
+            )
+        )
+        interrupted = asyncio.create_task(_until_interrupted())
+        await asyncio.wait({follower, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        interrupted.cancel()
+        await follower
+
+    asyncio.run(run())
+    return 0
+
+
+def sim_lane(args: argparse.Namespace) -> int:
+    from pos_desktop.lane.sim import run_sim_lane
+
+    if args.sales < 1:
+        raise PosError("--sales must be at least 1.")
+    acknowledged = asyncio.run(
+        run_sim_lane(
+            endpoint_url(args.server, REGISTER_PATH), args.token, args.sales, args.seed, args.name, pin=args.pin
+        )
+    )
+    print(f"{acknowledged} of {args.sales} sales acknowledged by the store server.")
+    return 0 if acknowledged == args.sales else 1
+
+
+def receipts(args: argparse.Namespace) -> int:
+    from peripherals.escpos_decode import decode_escpos
+
+    path = args.file or Path(default_printer(args.data_dir).removeprefix("file:"))
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise PosError(f"No receipts at {path}; has the register printed any?") from None
+    found = [r for r in decode_escpos(data) if not r.is_empty()]
+    width = 42
+    for receipt in found[-max(args.last, 1) :]:
+        for line in receipt.lines:
+            room = width // 2 if line.big else width
+            text = {"center": line.text.center(room), "right": line.text.rjust(room)}.get(line.align, line.text)
+            print(text.rstrip())
+        marks = (["cut"] if receipt.cut else ["NO CUT"]) + [f"drawer kick pin {k.pin}" for k in receipt.drawer_kicks]
+        print(f"{'=' * 10} {', '.join(marks)} {'=' * 10}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from pos_cli.demo import run_demo
+
+    return run_demo(args.data_dir, headless=args.headless, sales=args.sales, port=args.port)

@@ -1,0 +1,216 @@
+"""``pos demo``: the whole store on one machine, on loopback only.
+
+A store server (embedded SQLite, demo data, mDNS on 127.0.0.1), the register window that
+finds it by that advertisement, and the live storefront feed printed in this terminal.
+``--headless`` swaps the window for a simulated lane, for machines without a screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from pos_cli.defaults import default_printer, sqlite_url
+from pos_core.errors import PosError
+from pos_core.protocol import FEED_PATH, REGISTER_PATH
+
+LOOPBACK = "127.0.0.1"
+_LISTENING = re.compile(r"listening on (ws://\S+:(\d+))")
+NO_DISPLAY = (
+    "No display found: run this on a desktop, or start a virtual one with `Xvfb :99 & export DISPLAY=:99`, "
+    "or run `pos demo --headless` for a simulated lane without a window."
+)
+
+
+def display_problem() -> str | None:
+    """A sentence saying why no window can open here, or None when one can."""
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def ensure_token(data_dir: Path, url: str, kind: str, name: str) -> str:
+    """The demo's saved credential of ``kind`` if the store still knows it, else a new one, saved 0600."""
+    from store_server.db.engine import open_database
+    from store_server.usecases.credentials import issue_token, verify_token
+
+    path = data_dir / f"{kind}.token"
+    saved = path.read_text().strip() if path.exists() else ""
+    db = open_database(url)
+    try:
+        with db.write() as session:
+            if saved and verify_token(session, saved) is not None:
+                return saved
+            token = issue_token(session, kind, name)
+    finally:
+        db.close()
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
+
+
+def _pos(*args: str) -> list[str]:
+    return [sys.executable, "-u", "-m", "pos_cli.main", *args]
+
+
+async def _start_server(data_dir: Path, port: int) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *_pos("store", "serve", "--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(port),
+              "--mdns-interface", LOOPBACK),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        async with asyncio.timeout(60):
+            while line := (await proc.stdout.readline()).decode():
+                print(f"[server] {line.rstrip()}", flush=True)
+                if found := _LISTENING.search(line):
+                    asyncio.create_task(_relay(proc.stdout, "[server] "))  # noqa: RUF006 - ends with the process
+                    return proc, found.group(1)
+    except TimeoutError:
+        pass
+    await _stop(proc)
+    raise PosError("The store server did not start; see the messages above.")
+
+
+async def _relay(stream: asyncio.StreamReader, prefix: str) -> None:
+    while line := await stream.readline():
+        print(prefix + line.decode().rstrip(), flush=True)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Ask a child to stop as Ctrl-C would; insist after ten seconds."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(proc.wait(), 10)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+def _banner(data_dir: Path, url: str, headless: bool) -> str:
+    from store_server.demo_catalogue import DEMO_BARCODES_FOR_DOCS, demo_store
+
+    store = demo_store()
+    cashiers = ", ".join(f"{name} (PIN {pin})" for name, pin in store.cashiers)
+    printer = default_printer(data_dir).removeprefix("file:")
+    lines = [
+        f"Demo store {store.name!r} at {url}, data in {data_dir}",
+        f"Cashiers: {cashiers}",
+        f"Try barcodes {DEMO_BARCODES_FOR_DOCS[0]} and {DEMO_BARCODES_FOR_DOCS[1]} (type them, then Enter).",
+        f"Receipts print to {printer}; read them with `pos receipts --data-dir {data_dir}`.",
+        "The storefront feed follows below. Ctrl-C stops everything."
+        if not headless
+        else "A simulated lane rings up sales; the storefront feed follows below.",
+    ]
+    return "\n".join(f"[demo] {line}" for line in lines)
+
+
+async def _demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int:
+    from pos_cli.commands import _describe
+    from pos_desktop.lane.sim import run_sim_lane
+    from store_server.feed_client import FeedEvent, follow_feed
+    from store_server.usecases.store import init_store
+
+    url = sqlite_url(data_dir)
+    await asyncio.to_thread(init_store, url, demo=True)
+    register_token = await asyncio.to_thread(ensure_token, data_dir, url, "register", "Demo till")
+    storefront_token = await asyncio.to_thread(ensure_token, data_dir, url, "storefront", "Demo web shop")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+    server, server_url = await _start_server(data_dir, port if _port_is_free(port) else 0)
+    children = [server]
+    sales_seen = 0
+    sales_wanted = sales
+    all_sales_seen = asyncio.Event()
+
+    def on_event(event: FeedEvent) -> None:
+        nonlocal sales_seen
+        print(f"[feed] #{event.seq:<5} {event.type:<15} {_describe(event.type, event.data)}", flush=True)
+        if event.type == "sale.completed":
+            sales_seen += 1
+            if sales_seen >= sales_wanted:
+                all_sales_seen.set()
+
+    def on_status(text: str) -> None:
+        print(f"[feed] {text}", flush=True)
+
+    try:
+        print(_banner(data_dir, server_url, headless), flush=True)
+        feed_task = asyncio.create_task(
+            follow_feed(server_url + FEED_PATH, storefront_token, _last_seq(data_dir), on_event, stop=stop,
+                        on_status=on_status)
+        )  # fmt: skip
+        if headless:
+            acknowledged = await run_sim_lane(server_url + REGISTER_PATH, register_token, sales, seed=os.getpid())
+            sales_wanted = acknowledged
+            if sales_seen >= sales_wanted:
+                all_sales_seen.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_sales_seen.wait(), 30)
+            print(f"[demo] {acknowledged} of {sales} simulated sales acknowledged; the feed showed {sales_seen}.")
+            stop.set()
+            await feed_task
+            return 0 if acknowledged == sales == sales_seen else 1
+        window = await asyncio.create_subprocess_exec(
+            *_pos("register", "--data-dir", str(data_dir), "--mdns-interface", LOOPBACK, "--name", "Till 1")
+        )  # the register finds the store by its mDNS advertisement, as it would in a shop
+        children.append(window)
+        closed = asyncio.create_task(window.wait())
+        interrupted = asyncio.create_task(stop.wait())
+        await asyncio.wait({closed, interrupted, feed_task}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await feed_task
+        return 0
+    finally:
+        for child in reversed(children):
+            await _stop(child)
+        print("[demo] Stopped.", flush=True)
+
+
+def _last_seq(data_dir: Path) -> int:
+    """Show only what happens from now on; the store's history is in the database."""
+    from store_server.db.engine import open_database
+    from store_server.usecases.feed import feed_position
+
+    db = open_database(sqlite_url(data_dir))
+    try:
+        with db.read() as session:
+            return feed_position(session)[1]
+    finally:
+        db.close()
+
+
+def run_demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int:
+    """Run the demo until the window closes or Ctrl-C; returns the exit code."""
+    if not headless and (problem := display_problem()):
+        print(problem, file=sys.stderr)
+        return 2
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_demo(data_dir, headless=headless, sales=sales, port=port))
