@@ -1,0 +1,1 @@
+"""Test doubles for every device category: real sockets and ptys, no mocks."""
