@@ -1,0 +1,36 @@
+"""The only object that crosses from the lane's loop thread to the Qt thread.
+
+Coroutines emit these signals; Qt queues them to slots on the GUI thread, because the
+bridge lives there. Widgets never await and coroutines never touch widgets.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+
+class LaneBridge(QObject):
+    """What happened on the lane, in the past tense. Payloads are immutable value objects."""
+
+    connected = Signal(object)
+    """``Welcome``: connected (or reconnected) to the store server."""
+    connection_failed = Signal(str)
+    """A sentence: the first connection or the catalogue load failed."""
+    connection_lost = Signal(str)
+    """A sentence: an open connection dropped; the lane keeps trying in the background."""
+    catalogue_loaded = Signal(object, object)
+    """``Welcome``, ``Catalogue``: ready to sell."""
+    cashiers_loaded = Signal(object)
+    """``list[Cashier]`` who may log in."""
+    login_succeeded = Signal(object)
+    """``Cashier``."""
+    login_failed = Signal(str)
+    """The server's sentence, e.g. for a wrong PIN."""
+    sale_committed = Signal(object, object)
+    """``Sale``, ``Acceptance``: the store server has the sale."""
+    sale_failed = Signal(object, str)
+    """``Sale``, a sentence: the server has not confirmed the sale; the basket is kept."""
+    receipt_printed = Signal(str)
+    """The sale id whose receipt printed and whose drawer opened."""
+    printer_failed = Signal(str)
+    """A sentence from the printer driver; the sale itself is safe."""

@@ -1,0 +1,124 @@
+"""``LaneController``: starts the lane's work on the loop thread and reports back through the bridge.
+
+Called from the GUI thread only; every method returns at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pos_core.receipt import ReceiptRow
+from pos_core.sale import Sale
+from pos_desktop.app.bridge import LaneBridge
+from pos_desktop.app.loop_thread import LoopThread
+from pos_desktop.lane.client import RegisterClient
+from pos_desktop.lane.errors import CredentialRefused, LaneError
+
+if TYPE_CHECKING:
+    from pos_desktop.lane.printing import ReceiptStation
+
+logger = logging.getLogger(__name__)
+
+RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0)
+"""Seconds between attempts to get back to the server after a drop; the last repeats."""
+
+
+class LaneController:
+    """Owns the client and the printer station; their work runs on ``loop``."""
+
+    def __init__(
+        self, bridge: LaneBridge, loop: LoopThread, url: str, token: str, station: ReceiptStation | None
+    ) -> None:
+        self.bridge = bridge
+        self._loop = loop
+        self._station = station
+        self.client = RegisterClient(url, token, on_connection_lost=self._lost)
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        """Connect, load the catalogue and the cashiers."""
+        self._loop.submit(self._start())
+
+    def log_in(self, cashier_id: str, pin: str) -> None:
+        self._loop.submit(self._log_in(cashier_id, pin))
+
+    def log_out(self) -> None:
+        self.client.logout()
+
+    def commit_sale(self, sale: Sale, receipt: Sequence[ReceiptRow]) -> None:
+        """Submit ``sale``; once the server accepts it, print ``receipt`` and open the drawer."""
+        self._loop.submit(self._commit(sale, list(receipt)))
+
+    def shutdown(self) -> None:
+        """Close the connection and the printer; blocks briefly."""
+        self._closing = True
+        try:
+            self._loop.submit(self.client.close()).result(timeout=5)
+        except Exception:  # shutting down: nothing useful to do with a failure here
+            logger.debug("closing the connection failed", exc_info=True)
+        if self._station is not None:
+            self._station.close()
+
+    async def _start(self) -> None:
+        try:
+            welcome = await self.client.connect()
+            self.bridge.connected.emit(welcome)
+            catalogue = await self.client.fetch_catalogue()
+            cashiers = await self.client.cashiers()
+        except LaneError as exc:
+            self.bridge.connection_failed.emit(str(exc))
+            return
+        self.bridge.catalogue_loaded.emit(welcome, catalogue)
+        self.bridge.cashiers_loaded.emit(cashiers)
+
+    async def _log_in(self, cashier_id: str, pin: str) -> None:
+        try:
+            cashier = await self.client.login(cashier_id, pin)
+        except LaneError as exc:
+            self.bridge.login_failed.emit(str(exc))
+            return
+        self.bridge.login_succeeded.emit(cashier)
+
+    async def _commit(self, sale: Sale, receipt: list[ReceiptRow]) -> None:
+        was_connected = self.client.is_connected
+        try:
+            acceptance = await self.client.submit_sale(sale)
+        except LaneError as exc:
+            self.bridge.sale_failed.emit(sale, str(exc))
+            return
+        if not was_connected:
+            self.bridge.connected.emit(self.client.welcome)
+        self.bridge.sale_committed.emit(sale, acceptance)
+        if self._station is None:
+            return
+        error = await asyncio.wrap_future(self._station.print_and_open(receipt))
+        if error is None:
+            self.bridge.receipt_printed.emit(sale.id)
+        else:
+            self.bridge.printer_failed.emit(error)
+
+    def _lost(self, reason: str) -> None:
+        if self._closing:
+            return
+        self.bridge.connection_lost.emit(reason)
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while not self._closing and not self.client.is_connected:
+            await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+            attempt += 1
+            try:
+                await self.client.reconnect()
+            except CredentialRefused as exc:
+                self.bridge.connection_lost.emit(str(exc))
+                return
+            except LaneError:
+                logger.info("store server still unreachable (attempt %d)", attempt)
+                continue
+            self.bridge.connected.emit(self.client.welcome)

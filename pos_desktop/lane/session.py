@@ -1,0 +1,127 @@
+"""``LaneSession``: the selling logic of one lane, shared by the register and the simulator.
+
+Synchronous and free of I/O: the caller fetches the catalogue and submits the sale.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pos_core.basket import Basket, BasketLine, TaxRules, Totals
+from pos_core.catalogue import Catalogue, normalise_scan
+from pos_core.errors import PosError
+from pos_core.receipt import ReceiptRow, StoreHeader, layout_receipt
+from pos_core.sale import Sale
+from pos_desktop.lane.errors import LaneError, UnknownBarcode
+from pos_desktop.lane.wire import Cashier, StoreInfo, Welcome
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class LaneSession:
+    """Store, catalogue, the customer's basket and who is logged in.
+
+    Args:
+        welcome: the store and tax classes the server greeted us with.
+        catalogue: the products to sell.
+        register: this lane's name, printed on receipts and sent with sales.
+        clock: the time of a sale as an ISO 8601 UTC string (replaceable in tests).
+    """
+
+    def __init__(
+        self,
+        welcome: Welcome,
+        catalogue: Catalogue,
+        register: str,
+        *,
+        clock: Callable[[], str] = utc_now_iso,
+    ) -> None:
+        self.store: StoreInfo = welcome.store
+        self.catalogue = catalogue
+        self.register = register
+        self.rules = TaxRules(welcome.store.currency, dict(welcome.tax_classes), welcome.store.prices_include_tax)
+        self.basket = Basket(self.rules)
+        self.cashier: Cashier | None = None
+        self._clock = clock
+
+    @property
+    def currency(self) -> str:
+        return self.store.currency
+
+    def log_in(self, cashier: Cashier) -> None:
+        self.cashier = cashier
+
+    def log_out(self) -> None:
+        self.cashier = None
+
+    def scan(self, code: str) -> BasketLine:
+        """Add one of the product with this barcode (or SKU).
+
+        Raises:
+            UnknownBarcode: nothing in the catalogue has that code; the basket is unchanged.
+            LaneError: the line cannot take another unit.
+        """
+        cleaned = normalise_scan(code)
+        if not cleaned:
+            raise LaneError("Scan a barcode or type one and press Enter.")
+        product = self.catalogue.lookup(cleaned)
+        if product is None:
+            raise UnknownBarcode(cleaned)
+        try:
+            return self.basket.add(product)
+        except PosError as exc:
+            raise LaneError(str(exc)) from None
+
+    def set_quantity(self, index: int, quantity: int) -> None:
+        """Change line ``index`` (0-based) to ``quantity``; zero voids it.
+
+        Raises:
+            LaneError: no such line, or a quantity out of range.
+        """
+        try:
+            self.basket.set_quantity(index, quantity)
+        except PosError as exc:
+            raise LaneError(str(exc)) from None
+
+    def void_line(self, index: int) -> BasketLine:
+        try:
+            return self.basket.remove(index)
+        except PosError as exc:
+            raise LaneError(str(exc)) from None
+
+    def totals(self) -> Totals:
+        return self.basket.totals()
+
+    def pay_cash(self, tendered: int) -> Sale:
+        """Close the basket paid with ``tendered`` cash; the basket is kept until ``start_next_customer``.
+
+        Raises:
+            LaneError: nobody is logged in, the basket is empty, or the cash is short.
+        """
+        if self.cashier is None:
+            raise LaneError("Log in before taking payment.")
+        try:
+            return Sale.from_basket(
+                self.basket,
+                sale_id=str(uuid.uuid4()),
+                register=self.register,
+                cashier_id=self.cashier.id,
+                created_at=self._clock(),
+                cash_tendered=tendered,
+            )
+        except PosError as exc:
+            raise LaneError(str(exc)) from None
+
+    def start_next_customer(self) -> None:
+        """Empty the basket after the server accepted the sale."""
+        self.basket.clear()
+
+    def receipt_rows(self, sale: Sale) -> list[ReceiptRow]:
+        """The sale's receipt, laid out for an 80 mm (42 column) printer."""
+        header = StoreHeader(self.store.name, self.store.address_lines)
+        cashier = self.cashier.name if self.cashier is not None else sale.cashier_id
+        return layout_receipt(sale, header, cashier)
