@@ -148,8 +148,11 @@ class ReceiptFormat:
 DEFAULT_FORMAT = ReceiptFormat()
 
 
-def encode_receipt(rows: Sequence[ReceiptRow], fmt: ReceiptFormat = DEFAULT_FORMAT) -> bytes:
+def encode_receipt(rows: Sequence[ReceiptRow], fmt: ReceiptFormat = DEFAULT_FORMAT, *, kick: bytes = b"") -> bytes:
     """One whole print job: initialise, select the code page, each row, feed and cut.
+
+    ``kick`` (from ``drawer_kick()``) goes after the last row and before the feed, so the drawer
+    opens as the receipt comes out and the kick belongs to this job, not the next one.
 
     Style commands are written only when a row's style differs from the previous row's, starting
     from the state ESC @ leaves (left, not bold, normal size); the job ends back in that state so
@@ -176,5 +179,5 @@ def encode_receipt(rows: Sequence[ReceiptRow], fmt: ReceiptFormat = DEFAULT_FORM
         out += bold(False)
     if cur_big:
         out += size(False)
-    out += feed(fmt.feed_before_cut) + cut(fmt.partial_cut)
+    out += kick + feed(fmt.feed_before_cut) + cut(fmt.partial_cut)
     return bytes(out)

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from peripherals.errors import ConfigurationError, DeviceClosed
+from peripherals.errors import ConfigurationError, DeviceClosed, DeviceUnavailable
 from peripherals.escpos_codec import DEFAULT_FORMAT, ReceiptFormat, drawer_kick, encode_receipt
+from peripherals.printer_status import STATUS_QUERIES, STATUS_REQUEST, Health, PrinterStatus, decode_status
 from peripherals.transport import FileTransport, SerialTransport, TcpTransport, Transport
 from pos_core.receipt import ReceiptRow
 
@@ -39,27 +40,31 @@ class ReceiptPrinter:
         *,
         pulse_on_ms: int = 100,
         pulse_off_ms: int = 100,
+        drawer_open_when_high: bool = False,
     ) -> None:
         drawer_kick(2, pulse_on_ms, pulse_off_ms)  # reject a bad pulse now, not at the first sale
         self.transport = transport
         self.format = fmt
         self.pulse_on_ms = pulse_on_ms
         self.pulse_off_ms = pulse_off_ms
+        self.drawer_open_when_high = drawer_open_when_high
         self._closed = False
 
     def describe(self) -> str:
         """``"receipt printer at 127.0.0.1:9100"``: for settings screens and logs."""
         return f"receipt printer {self.transport.describe()}"
 
-    def print_receipt(self, rows: Sequence[ReceiptRow]) -> None:
-        """Print ``rows`` as one job ending in a cut.
+    def print_receipt(self, rows: Sequence[ReceiptRow], *, open_drawer: bool = False, pin: int = 2) -> None:
+        """Print ``rows`` as one job ending in a cut; with ``open_drawer`` the drawer opens in the same job.
 
         Raises:
+            ConfigurationError: ``pin`` is not 2 or 5.
             DeviceUnavailable: the printer could not be reached or stopped taking data.
             DeviceClosed: ``close()`` was called.
         """
         self._check_open()
-        data = encode_receipt(rows, self.format)
+        kick = drawer_kick(pin, self.pulse_on_ms, self.pulse_off_ms) if open_drawer else b""
+        data = encode_receipt(rows, self.format, kick=kick)
         self.transport.send(data)
         log.info("printed %d rows (%d bytes) on %s", len(rows), len(data), self.describe())
 
@@ -74,6 +79,22 @@ class ReceiptPrinter:
         self._check_open()
         self.transport.send(drawer_kick(pin, self.pulse_on_ms, self.pulse_off_ms))
         log.info("kicked drawer pin %d on %s", pin, self.describe())
+
+    def status(self, timeout: float = 1.0) -> PrinterStatus:
+        """Ask the printer for paper, cover and drawer state (``DLE EOT`` 1, 2, 4).
+
+        Never raises for a device problem: a printer that cannot be reached is ``Health.OFF``,
+        one that does not answer in ``timeout`` seconds is ``Health.UNKNOWN``.
+        """
+        self._check_open()
+        try:
+            answers = self.transport.exchange(STATUS_REQUEST, len(STATUS_QUERIES), timeout)
+        except DeviceUnavailable as exc:
+            log.info("status of %s: %s", self.describe(), exc)
+            return PrinterStatus(Health.OFF)
+        status = decode_status(answers, drawer_open_when_high=self.drawer_open_when_high)
+        log.debug("status of %s: %s (answers %s)", self.describe(), status, answers.hex())
+        return status
 
     def send_raw(self, data: bytes) -> None:
         """Send prepared ESC/POS bytes (a reprint from the queue, a test page)."""

@@ -58,8 +58,7 @@ class FileTransport:
         log.debug("wrote %d bytes to %s", len(data), self.path)
 
     def exchange(self, data: bytes, reply_len: int, timeout: float) -> bytes:
-        self.send(data)
-        return b""  # a file never answers: status stays unknown
+        return b""  # a file never answers, and status polls must not grow it: status stays unknown
 
 
 @dataclass(frozen=True, slots=True)
