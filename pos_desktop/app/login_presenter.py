@@ -78,6 +78,8 @@ class LoginPresenter:
 
     def press_digit(self, digit: str) -> None:
         if digit.isdigit() and len(digit) == 1 and len(self._pin) < MAX_PIN_DIGITS:
+            if not self._pin and self._error and not self._can_retry:
+                self._say("", error=False)  # a fresh attempt: the last error is dealt with
             self._pin += digit
 
     def backspace(self) -> None:

@@ -55,7 +55,8 @@ class SaleView(QWidget):
         self.scan_field.returnPressed.connect(self._scanned)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setMinimumHeight(36)
+        self.message.setMinimumHeight(64)  # room for a two-line sentence without pushing the table about
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -68,6 +69,10 @@ class SaleView(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(False)
         head = self.table.horizontalHeader()
+        head.setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item_header = QTableWidgetItem(COLUMNS[0])
+        item_header.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.setHorizontalHeaderItem(0, item_header)
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
@@ -175,6 +180,7 @@ class SaleView(QWidget):
             taken = self.tax_grid.takeAt(0)
             old = taken.widget() if taken is not None else None
             if old is not None:
+                old.hide()  # deleteLater waits for the event loop; do not let it show meanwhile
                 old.deleteLater()
         for i, (label, amount) in enumerate(d.tax_lines):
             left, right = QLabel(label), QLabel(amount)
@@ -183,6 +189,8 @@ class SaleView(QWidget):
             right.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.tax_grid.addWidget(left, i, 0)
             self.tax_grid.addWidget(right, i, 1)
+            left.show()  # widgets added to an already visible parent stay hidden until shown
+            right.show()
         self.total_label.setText(d.total_text)
         set_message(self.message, d.message, error=d.message_is_error)
         self.completed.setVisible(d.completed is not None)

@@ -23,6 +23,7 @@ QPushButton[role="primary"] {{
 }}
 QPushButton[role="primary"]:disabled {{ background: #9fc5ad; color: #eef5f0; }}
 QPushButton[role="danger"] {{ color: {ERROR_COLOUR}; }}
+QPushButton[role="danger"]:disabled {{ color: #a0a4a8; }}
 QPushButton[role="cashier"] {{ min-height: 96px; font-size: 26px; }}
 QPushButton[role="cashier"]:checked {{ background: #dbeafe; border: 3px solid #1a56db; }}
 QPushButton[role="key"] {{ min-height: 72px; min-width: 96px; font-size: 30px; }}
@@ -50,7 +51,7 @@ def set_message(label: QLabel, text: str, *, error: bool) -> None:
     """Show a sentence for the cashier, red when something needs their attention."""
     label.setText(text)
     colour = ERROR_COLOUR if error else OK_COLOUR
-    label.setStyleSheet(f"color: {colour}; font-size: 22px; font-weight: {'bold' if error else 'normal'};")
+    label.setStyleSheet(f"color: {colour}; font-size: 21px; font-weight: {'bold' if error else 'normal'};")
 
 
 def button(text: str, role: str = "", parent: QWidget | None = None) -> QPushButton:
