@@ -24,6 +24,7 @@ from store_server.usecases.store import StoreInfo, load_store
 
 log = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT_S = 2.0
 _KIND_FOR_PATH = {REGISTER_PATH: "register", FEED_PATH: "storefront"}
 
 
@@ -77,6 +78,8 @@ class StoreServer:
                 port,
                 process_request=self._authorise,
                 max_size=MAX_MESSAGE_BYTES,
+                # A storefront that stopped reading must not hold up a shutdown for long.
+                close_timeout=CLOSE_TIMEOUT_S,
             )
         except OSError as exc:
             await asyncio.to_thread(db.close)
