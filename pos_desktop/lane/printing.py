@@ -51,8 +51,8 @@ class ReceiptStation:
         try:
             if self._printer is None:
                 self._printer = open_printer(self.target)
-            self._printer.print_receipt(rows)
-            self._printer.kick_drawer()
+            # One job: the drawer opens as the receipt comes out, and a failure leaves neither half-done.
+            self._printer.print_receipt(rows, open_drawer=True)
         except PeripheralError as exc:
             logger.warning("receipt printer %s failed: %s", self.target, exc)
             self._close()

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from peripherals.escpos_decode import decode_escpos
 from pos_desktop.app.main import create_register
+from pos_desktop.app.sale_view import SaleView
 from pos_desktop.app.style import STYLESHEET
 from pos_desktop.app.window import RegisterWindow
+from store_server.server import StoreServer
 from tests.desktop.conftest import RYE, SOURDOUGH, RunningStore
 
 WAIT_MS = 15_000
@@ -29,9 +32,14 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, qapp: QApplication, store: RunningStore, tmp_path: Path) -> Iterator[RegisterWindow]:
+def printer(tmp_path: Path) -> str:
+    return f"file:{tmp_path / 'receipts.bin'}"
+
+
+@pytest.fixture
+def window(qtbot: QtBot, qapp: QApplication, store: RunningStore, printer: str) -> Iterator[RegisterWindow]:
     qapp.setStyleSheet(STYLESHEET)
-    w = create_register(store.url, store.token, printer=f"file:{tmp_path / 'receipts.bin'}", register_name="Till 1")
+    w = create_register(store.url, store.token, printer=printer, register_name="Till 1")
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()
@@ -89,6 +97,7 @@ def test_cashier_logs_in_rings_up_pays_and_gets_a_receipt(
     assert view.table.rowCount() == 2
     assert view.total_label.text() == "€6.38"
     assert view.scan_field.text() == ""
+    assert "incl. tax 7% on €6.38" in [w.text() for w in view.findChildren(QLabel) if w.isVisible()]
     save(window, shots / "sale.png")
 
     click(qtbot, view.pay_button)
@@ -125,12 +134,95 @@ def test_cashier_logs_in_rings_up_pays_and_gets_a_receipt(
     assert "Sourdough loaf 750 g" in text
     assert "Rye bread 500 g" in text
     assert "6.38" in text
-    assert receipts[0].cut, "the receipt is cut before the drawer opens"
-    assert receipts[-1].drawer_kicks, "the drawer opens last"
-    assert data.endswith(b"\x1bp\x00" + data[-2:]), "the last command is the drawer kick (ESC p 0 t1 t2)"
+    assert len(receipts) == 1
+    assert receipts[0].cut, "the receipt is cut off for the customer"
+    assert [k.pin for k in receipts[0].drawer_kicks] == [2], "the drawer opens in the same job"
+    assert data[-3:-1] == b"\x1dV", "the job ends with the cut (GS V m)"
 
     # The next scan clears the change-due panel.
     qtbot.keyClicks(view.scan_field, SOURDOUGH)
     qtbot.keyClick(view.scan_field, Qt.Key.Key_Return)
     assert not view.completed.isVisible()
     assert view.table.rowCount() == 1
+
+
+def log_in(qtbot: QtBot, window: RegisterWindow, name: str = "Alex Morgan", pin: str = "1234") -> SaleView:
+    login = window.login_view
+    qtbot.waitUntil(lambda: len(login.cashier_buttons) == 2, timeout=WAIT_MS)
+    click(qtbot, next(b for b in login.cashier_buttons.values() if b.text() == name))
+    qtbot.keyClicks(login, pin)
+    qtbot.keyClick(login, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.sale_view is not None, timeout=WAIT_MS)
+    assert window.sale_view is not None
+    return window.sale_view
+
+
+def scan(qtbot: QtBot, view: SaleView, code: str) -> None:
+    qtbot.keyClicks(view.scan_field, code)
+    qtbot.keyClick(view.scan_field, Qt.Key.Key_Return)
+
+
+def pay_exact(qtbot: QtBot, window: RegisterWindow, view: SaleView) -> None:
+    click(qtbot, view.pay_button)
+    dialog = window.payment_dialog
+    assert dialog is not None
+    click(qtbot, dialog.quick_buttons[0])
+    click(qtbot, dialog.confirm_button)
+
+
+@pytest.fixture
+def dead_printer() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"tcp:127.0.0.1:{port}"
+
+
+def test_a_printer_failure_does_not_lose_the_sale(
+    qtbot: QtBot, qapp: QApplication, store: RunningStore, dead_printer: str
+) -> None:
+    qapp.setStyleSheet(STYLESHEET)
+    window = create_register(store.url, store.token, printer=dead_printer, register_name="Till 1")
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    try:
+        view = log_in(qtbot, window)
+        scan(qtbot, view, SOURDOUGH)
+        pay_exact(qtbot, window, view)
+        qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: "ready" not in view.printer_status.text(), timeout=WAIT_MS)
+        assert "Receipt printer: " in view.printer_status.text()
+        assert "127.0.0.1" in view.printer_status.text()
+        assert view.change_label.text() == "€0.00"
+        scan(qtbot, view, RYE)
+        assert view.table.rowCount() == 1, "the cashier keeps selling"
+    finally:
+        window.shutdown()
+
+
+def test_server_gone_at_payment_keeps_the_basket_and_the_same_sale_is_sent_later(
+    qtbot: QtBot, window: RegisterWindow, store: RunningStore
+) -> None:
+    view = log_in(qtbot, window)
+    scan(qtbot, view, SOURDOUGH)
+    port = int(store.url.rsplit(":", 1)[1])
+    store.loop.submit(store.server.stop()).result(timeout=30)
+    qtbot.waitUntil(lambda: "offline" in view.connection_status.text(), timeout=WAIT_MS)
+
+    pay_exact(qtbot, window, view)
+    qtbot.waitUntil(lambda: view.pay_button.text() == "Send sale again", timeout=WAIT_MS)
+    assert view.message.text().startswith(f"Cannot reach the store server at ws://127.0.0.1:{port}/register.")
+    assert view.table.rowCount() == 1
+    assert not view.completed.isVisible()
+
+    again = StoreServer(store.db_url)
+    store.loop.submit(again.start("127.0.0.1", port)).result(timeout=30)
+    try:
+        click(qtbot, view.pay_button)
+        qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
+        assert view.table.rowCount() == 0
+        qtbot.waitUntil(lambda: "connected" in view.connection_status.text(), timeout=WAIT_MS)
+    finally:
+        window.shutdown()
+        store.loop.submit(again.stop()).result(timeout=30)
