@@ -102,7 +102,8 @@ def run_register(
     window = create_register(server_url, token, printer=printer, register_name=register_name)
 
     def quit_on_sigint(signum: int, frame: FrameType | None) -> None:
-        app.quit()
+        # Through the event loop, so a Ctrl-C that lands before exec() starts still quits.
+        QTimer.singleShot(0, app.quit)
 
     previous = signal.signal(signal.SIGINT, quit_on_sigint)
     # Qt's event loop runs in C++; a timer lets Python run its signal handlers every 200 ms.
