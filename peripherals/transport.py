@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -133,6 +134,8 @@ class SerialTransport:
     rtscts: bool = False
     device: str = "receipt printer"
     write_timeout: float = 10.0
+    bytesize: int = 8
+    parity: str = "N"
 
     def describe(self) -> str:
         return f"on {self.url}"
@@ -143,6 +146,8 @@ class SerialTransport:
                 self.url,
                 baudrate=self.baudrate,
                 rtscts=self.rtscts,
+                bytesize=self.bytesize,
+                parity=self.parity,
                 timeout=read_timeout,
                 write_timeout=self.write_timeout,
             )
@@ -173,14 +178,20 @@ class SerialTransport:
             port.close()
 
     def exchange(self, data: bytes, reply_len: int, timeout: float) -> bytes:
+        return self._ask(data, timeout, lambda port: port.read(reply_len))
+
+    def exchange_until(self, data: bytes, terminator: bytes, timeout: float, max_len: int = 256) -> bytes:
+        """Send ``data`` and read up to and including ``terminator``; what arrived on timeout."""
+        return self._ask(data, timeout, lambda port: port.read_until(terminator, max_len))
+
+    def _ask(self, data: bytes, timeout: float, read: Callable[[serial.SerialBase], bytes]) -> bytes:
         port = self._open(read_timeout=timeout)
         try:
-            port.reset_input_buffer()
+            port.reset_input_buffer()  # a late answer to an earlier question is not this answer
             self._write(port, data)
             try:
-                reply: bytes = port.read(reply_len)
+                return read(port)
             except (serial.SerialException, OSError):
                 return b""
-            return reply
         finally:
             port.close()

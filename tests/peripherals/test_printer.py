@@ -17,7 +17,8 @@ from peripherals.errors import ConfigurationError, DeviceClosed, DeviceUnavailab
 from peripherals.escpos_codec import encode_receipt
 from peripherals.escpos_decode import DrawerKick, decode_escpos
 from peripherals.fakes.network_printer import FakeNetworkPrinter
-from peripherals.printer import ReceiptPrinter, open_printer, parse_target
+from peripherals.printer import ReceiptPrinter, open_printer
+from peripherals.targets import parse_target
 from peripherals.transport import FileTransport, SerialTransport, TcpTransport
 from pos_core.receipt import ReceiptRow
 

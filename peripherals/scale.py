@@ -1,0 +1,114 @@
+"""The checkout scale: a serial transport + the Toledo 8217 or NCI codec.
+
+Every call asks the scale and waits for its answer (1 s by default): run it on the scale's
+``DeviceWorker``. A scale that does not answer, or answers in another protocol, raises
+``DeviceUnavailable`` with a sentence; a weight that may not be charged (in motion, under zero,
+over capacity) is a normal ``ScaleReading`` whose ``sellable`` is False.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from peripherals.errors import ConfigurationError, DeviceUnavailable
+from peripherals.scale_codec import (
+    CR,
+    ETX,
+    GRAMS_PER_UNIT,
+    NCI_STATUS,
+    NCI_WEIGHT,
+    NCI_ZERO,
+    TOLEDO_STATUS,
+    TOLEDO_WEIGHT,
+    TOLEDO_ZERO,
+    ScaleError,
+    ScaleReading,
+    decode_nci,
+    decode_toledo,
+)
+from peripherals.targets import parse_target
+from peripherals.transport import SerialTransport
+
+log = logging.getLogger(__name__)
+
+ScaleProtocol = Literal["toledo8217", "nci"]
+PROTOCOL_NAMES: dict[ScaleProtocol, str] = {"toledo8217": "Toledo 8217", "nci": "NCI"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    weight: bytes
+    status: bytes
+    zero: bytes
+    terminator: bytes
+    decode: Callable[[bytes, str], ScaleReading]
+
+
+_DIALECTS: dict[ScaleProtocol, _Dialect] = {
+    "toledo8217": _Dialect(TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO, CR, decode_toledo),
+    "nci": _Dialect(NCI_WEIGHT, NCI_STATUS, NCI_ZERO, ETX, lambda frame, _unit: decode_nci(frame)),
+}
+
+
+class Scale:
+    """A scale on a serial port speaking ``protocol``; Toledo weights are read in ``unit``."""
+
+    def __init__(
+        self, transport: SerialTransport, protocol: ScaleProtocol, unit: str = "kg", timeout: float = 1.0
+    ) -> None:
+        if protocol not in _DIALECTS:
+            raise ConfigurationError(f"The scale protocol {protocol!r} is not supported; use toledo8217 or nci.")
+        if unit not in GRAMS_PER_UNIT:
+            raise ConfigurationError(f"The scale unit {unit!r} is not supported; use kg, g, lb or oz.")
+        self.transport = transport
+        self.protocol = protocol
+        self.unit = unit
+        self.timeout = timeout
+        self._dialect = _DIALECTS[protocol]
+
+    def describe(self) -> str:
+        return f"scale {self.transport.describe()} ({PROTOCOL_NAMES[self.protocol]})"
+
+    def read_weight(self) -> ScaleReading:
+        """The weight on the plate; check ``sellable`` before charging it."""
+        return self._ask(self._dialect.weight)
+
+    def status(self) -> ScaleReading:
+        return self._ask(self._dialect.status)
+
+    def zero(self) -> ScaleReading:
+        """Zero the empty plate; the scale refuses while in motion (see the returned state)."""
+        return self._ask(self._dialect.zero)
+
+    def _ask(self, command: bytes) -> ScaleReading:
+        frame = self.transport.exchange_until(command, self._dialect.terminator, self.timeout)
+        if not frame.endswith(self._dialect.terminator):
+            log.info("%s: no answer to %r (got %r)", self.describe(), command, frame)
+            raise DeviceUnavailable(
+                f"The scale {self.transport.describe()} does not answer; check it is on and its cable is in."
+            )
+        try:
+            reading = self._dialect.decode(frame, self.unit)
+        except ScaleError as exc:
+            log.warning("%s: unreadable answer %r: %s", self.describe(), frame, exc)
+            raise DeviceUnavailable(
+                f"The scale {self.transport.describe()} answers in a way we cannot read; "
+                f"check it is set to the {PROTOCOL_NAMES[self.protocol]} protocol."
+            ) from exc
+        log.debug("%s: %r -> %s", self.describe(), command, reading)
+        return reading
+
+
+def open_scale(target: str, protocol: ScaleProtocol, unit: str = "kg", timeout: float = 1.0) -> Scale:
+    """A scale at ``serial:DEVICE[?baudrate=N]``. Nothing is contacted yet.
+
+    Raises:
+        ConfigurationError: not a serial target, or an unknown protocol or unit.
+    """
+    transport = parse_target(target, device="scale")
+    if not isinstance(transport, SerialTransport):
+        raise ConfigurationError(f"The scale address {target!r} must be a serial port: serial:DEVICE[?baudrate=N].")
+    return Scale(transport, protocol, unit, timeout)

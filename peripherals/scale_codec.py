@@ -1,0 +1,189 @@
+"""Checkout scale protocols as pure codecs: Mettler Toledo 8217 and NCI (Weigh-Tronix SCP-01).
+
+Weights come out as integer grams (DESIGN.md §2), converted from the scale's text with
+``Decimal`` and ``ROUND_HALF_EVEN``; never ``float``.
+
+**Toledo 8217** (also 8213/PS60-compatible scales). Host sends one character, no terminator:
+``W`` weight, ``S`` status, ``Z`` zero. Answers are ``STX ... CR``:
+
+* valid weight: ``02 "01.234" 0D`` (kg, 3 decimals; the protocol carries no unit, so the lane is
+  configured with it);
+* no valid weight, and every ``S``/``Z`` answer: ``02 "?" s 0D`` with status byte ``s``: bit 0 in
+  motion, bit 1 over capacity, bit 2 under zero, bit 3 outside zero capture range, bit 4 at
+  centre of zero, bits 5 and 6 always 1, bit 7 parity (masked off).
+
+**NCI SCP-01**. Host sends ``W CR``, ``S CR``, ``Z CR``. Answers end in ``CR ETX``:
+
+* weight: ``LF "0001.234kg" CR LF hh CR ETX``;
+* status (``S``, ``Z``): ``LF hh CR ETX``; unknown command: ``LF "?" CR ETX``.
+
+Status byte 1: bit 0 in motion, bit 1 at zero, bit 2 RAM error, bit 3 EEPROM error. Byte 2:
+bit 0 under capacity, bit 1 over capacity, bit 2 ROM error, bit 3 calibration fault, bit 6 another
+byte follows. Bits 4 and 5 are always 1, bit 7 is parity (masked off).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+STX, ETX, LF, CR = b"\x02", b"\x03", b"\n", b"\r"
+
+TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO = b"W", b"S", b"Z"
+NCI_WEIGHT, NCI_STATUS, NCI_ZERO = b"W\r", b"S\r", b"Z\r"
+
+GRAMS_PER_UNIT = {"kg": Decimal(1000), "g": Decimal(1), "lb": Decimal("453.59237"), "oz": Decimal("28.349523125")}
+
+
+class ScaleError(ValueError):
+    """A frame that is not of the protocol (garbled line, wrong settings); the device turns it into a sentence."""
+
+
+class WeightState(enum.Enum):
+    STABLE = "stable"
+    IN_MOTION = "in motion"
+    UNDER_ZERO = "under zero"
+    OVER_CAPACITY = "over capacity"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleReading:
+    """What the scale said. ``grams`` is None when it gave no weight (status only, or invalid)."""
+
+    state: WeightState
+    grams: int | None = None
+    at_zero: bool = False
+
+    @property
+    def sellable(self) -> bool:
+        """A weight may be charged only when stable and above zero (legal for trade)."""
+        return self.state is WeightState.STABLE and self.grams is not None and self.grams > 0
+
+
+def to_grams(text: str, unit: str) -> int:
+    """``"01.234"`` kg -> 1234. Raises ScaleError for text that is not a plain decimal."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise ScaleError(f"not a weight: {text!r}") from exc
+    if not value.is_finite():
+        raise ScaleError(f"not a weight: {text!r}")
+    factor = GRAMS_PER_UNIT.get(unit.lower())
+    if factor is None:
+        raise ScaleError(f"unknown unit {unit!r}")
+    return int((value * factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def from_grams(grams: int, unit: str, decimals: int) -> str:
+    """1234 g in kg with 3 decimals -> ``"1.234"`` (for fakes and tests)."""
+    value = (Decimal(grams) / GRAMS_PER_UNIT[unit]).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return f"{value:.{decimals}f}"
+
+
+# -- Toledo 8217 -------------------------------------------------------------------------------
+
+
+def decode_toledo(frame: bytes, unit: str = "kg") -> ScaleReading:
+    """Decode one ``STX ... CR`` answer.
+
+    Raises:
+        ScaleError: the frame is not a Toledo answer.
+    """
+    body = bytes(b & 0x7F for b in frame).strip(b"\x02\r\n")
+    if not body:
+        raise ScaleError(f"empty Toledo frame {frame!r}")
+    if body[:1] == b"?":
+        if len(body) < 2:
+            raise ScaleError(f"Toledo status frame without status: {frame!r}")
+        return _toledo_status(body[1])
+    return ScaleReading(WeightState.STABLE, to_grams(body.decode("ascii", "replace"), unit))
+
+
+def _toledo_status(s: int) -> ScaleReading:
+    if s & 0x60 != 0x60:
+        raise ScaleError(f"not a Toledo status byte: {s:#04x}")
+    state = _state(over=bool(s & 0x02), under=bool(s & 0x04), motion=bool(s & 0x01))
+    return ScaleReading(state, None, at_zero=bool(s & 0x10))
+
+
+def _state(*, over: bool, under: bool, motion: bool, error: bool = False) -> WeightState:
+    """The one state to show when several flags are up, worst first."""
+    if error:
+        return WeightState.ERROR
+    if over:
+        return WeightState.OVER_CAPACITY
+    if under:
+        return WeightState.UNDER_ZERO
+    return WeightState.IN_MOTION if motion else WeightState.STABLE
+
+
+def toledo_status_byte(state: WeightState, at_zero: bool = False) -> int:
+    """The status byte a Toledo scale sends for ``state`` (for fakes and tests)."""
+    bits = {WeightState.IN_MOTION: 0x01, WeightState.OVER_CAPACITY: 0x02, WeightState.UNDER_ZERO: 0x04}
+    return 0x60 | bits.get(state, 0) | (0x10 if at_zero else 0)
+
+
+def encode_toledo_answer(command: bytes, reading: ScaleReading, unit: str = "kg") -> bytes:
+    """What a Toledo 8217 answers to ``command`` when it reads ``reading`` (for the fake scale)."""
+    if command == TOLEDO_WEIGHT and reading.state is WeightState.STABLE and reading.grams is not None:
+        return STX + from_grams(reading.grams, unit, 3 if unit == "kg" else 2).zfill(6).encode() + CR
+    return STX + b"?" + bytes([toledo_status_byte(reading.state, reading.at_zero)]) + CR
+
+
+# -- NCI SCP-01 --------------------------------------------------------------------------------
+
+_NCI_WEIGHT = re.compile(r"^\s*(-?\s*\d+(?:\.\d+)?)\s*([A-Za-z]{1,2})\s*$")
+
+
+def decode_nci(frame: bytes) -> ScaleReading:
+    """Decode one ``LF ... CR ETX`` answer.
+
+    Raises:
+        ScaleError: the frame is not an NCI answer, or the scale did not know the command.
+    """
+    text = bytes(b & 0x7F for b in frame).decode("ascii", "replace")
+    parts = [p.strip("\n") for p in text.rstrip("\x03").split("\r") if p.strip("\n")]
+    if not parts or parts == ["?"]:
+        raise ScaleError(f"NCI scale did not understand the command: {frame!r}")
+    status = parts[-1].removeprefix("S")  # SCP-02 scales prefix the status bytes with "S"
+    reading = _nci_status(status)
+    if len(parts) == 1 or (reading.state is not WeightState.STABLE and reading.state is not WeightState.IN_MOTION):
+        return reading
+    match = _NCI_WEIGHT.match(parts[0])
+    if not match:
+        raise ScaleError(f"NCI weight line not understood: {parts[0]!r}")
+    grams = to_grams(match.group(1).replace(" ", ""), match.group(2))
+    return ScaleReading(reading.state, grams, reading.at_zero)
+
+
+def _nci_status(status: str) -> ScaleReading:
+    if len(status) < 2 or any(ord(c) & 0x30 != 0x30 for c in status[:2]):
+        raise ScaleError(f"NCI status not understood: {status!r}")
+    b1, b2 = ord(status[0]), ord(status[1])
+    error = bool(b1 & 0x0C or b2 & 0x0C)  # RAM/EEPROM, ROM/calibration
+    state = _state(over=bool(b2 & 0x02), under=bool(b2 & 0x01), motion=bool(b1 & 0x01), error=error)
+    return ScaleReading(state, None, at_zero=bool(b1 & 0x02))
+
+
+def nci_status_bytes(state: WeightState, at_zero: bool = False) -> bytes:
+    """The two status bytes an NCI scale sends for ``state`` (for fakes and tests)."""
+    b1 = 0x30 | (0x01 if state is WeightState.IN_MOTION else 0) | (0x02 if at_zero else 0)
+    b1 |= 0x04 if state is WeightState.ERROR else 0
+    b2 = 0x30 | {WeightState.UNDER_ZERO: 0x01, WeightState.OVER_CAPACITY: 0x02}.get(state, 0)
+    return bytes([b1, b2])
+
+
+def encode_nci_answer(command: bytes, reading: ScaleReading, unit: str = "kg") -> bytes:
+    """What an NCI scale answers to ``command`` when it reads ``reading`` (for the fake scale)."""
+    status = LF + nci_status_bytes(reading.state, reading.at_zero) + CR + ETX
+    if command == NCI_WEIGHT:
+        if reading.grams is None or reading.state not in (WeightState.STABLE, WeightState.IN_MOTION):
+            return status
+        weight = from_grams(reading.grams, unit, 3 if unit == "kg" else 2).zfill(8 if unit == "kg" else 7)
+        return LF + weight.encode() + unit.encode() + CR + status
+    if command in (NCI_STATUS, NCI_ZERO):
+        return status
+    return LF + b"?" + CR + ETX

@@ -1,0 +1,75 @@
+"""Device addresses as people write them in settings: ``file:``, ``tcp:`` and ``serial:`` targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from peripherals.errors import ConfigurationError
+from peripherals.transport import FileTransport, SerialTransport, TcpTransport, Transport
+
+TARGET_FORMS = "file:PATH, tcp:HOST[:PORT] or serial:DEVICE[?baudrate=N]"
+DEFAULT_TCP_PORT = 9100
+_BAUDRATES = frozenset({1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200})
+
+
+def parse_target(target: str, device: str = "receipt printer") -> Transport:
+    """The transport a target string names.
+
+    Raises:
+        ConfigurationError: the string is not one of ``TARGET_FORMS``.
+    """
+    kind, sep, rest = target.partition(":")
+    if not sep or not rest:
+        raise ConfigurationError(f"The {device} address {target!r} is not understood; use {TARGET_FORMS}.")
+    if kind == "file":
+        return FileTransport(Path(rest), device=device)
+    if kind == "tcp":
+        return _parse_tcp(target, rest, device)
+    if kind == "serial":
+        return _parse_serial(target, rest, device)
+    raise ConfigurationError(f"The {device} address {target!r} is not understood; use {TARGET_FORMS}.")
+
+
+def _parse_tcp(target: str, rest: str, device: str) -> TcpTransport:
+    host, port_text = rest, ""
+    if rest.startswith("["):  # [IPv6]:port
+        close = rest.find("]")
+        after = rest[close + 1 :] if close > 0 else "?"
+        host = rest[1:close] if close > 0 and after[:1] in ("", ":") else ""
+        port_text = after[1:]
+    elif rest.count(":") == 1:
+        host, port_text = rest.split(":")
+    if not host:
+        raise ConfigurationError(f"The {device} address {target!r} has no host; use tcp:HOST[:PORT].")
+    port = DEFAULT_TCP_PORT
+    if port_text:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ConfigurationError(
+                f"The {device} port in {target!r} must be a number from 1 to 65535; use tcp:HOST[:PORT]."
+            )
+        port = int(port_text)
+    return TcpTransport(host, port, device=device)
+
+
+def _parse_serial(target: str, rest: str, device: str) -> SerialTransport:
+    url, _, query = rest.partition("?")
+    if not url:
+        raise ConfigurationError(f"The {device} address {target!r} has no device; use serial:DEVICE[?baudrate=N].")
+    baudrate, rtscts = 9600, False
+    try:
+        options = parse_qsl(query, strict_parsing=True) if query else []
+    except ValueError:
+        options = [("", "")]
+    for key, value in options:
+        if key == "baudrate" and value.isdigit() and int(value) in _BAUDRATES:
+            baudrate = int(value)
+        elif key == "rtscts" and value in ("0", "1"):
+            rtscts = value == "1"
+        else:
+            rates = ", ".join(str(r) for r in sorted(_BAUDRATES))
+            raise ConfigurationError(
+                f"The {device} address {target!r} has an option we do not know; use serial:DEVICE[?baudrate=N] "
+                f"with N one of {rates}, optionally &rtscts=1."
+            )
+    return SerialTransport(url, baudrate=baudrate, rtscts=rtscts, device=device)

@@ -1,0 +1,179 @@
+"""Scale codecs byte for byte, and a scale on a pseudo-terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from peripherals.errors import ConfigurationError, DeviceUnavailable
+from peripherals.fakes.scale import FakeScale
+from peripherals.scale import Scale, ScaleProtocol, open_scale
+from peripherals.scale_codec import (
+    NCI_STATUS,
+    NCI_WEIGHT,
+    NCI_ZERO,
+    TOLEDO_STATUS,
+    TOLEDO_WEIGHT,
+    TOLEDO_ZERO,
+    ScaleError,
+    ScaleReading,
+    WeightState,
+    decode_nci,
+    decode_toledo,
+    encode_nci_answer,
+    encode_toledo_answer,
+    to_grams,
+)
+from peripherals.transport import SerialTransport
+
+STABLE, MOTION = WeightState.STABLE, WeightState.IN_MOTION
+UNDER, OVER, ERROR = WeightState.UNDER_ZERO, WeightState.OVER_CAPACITY, WeightState.ERROR
+
+
+def test_requests_are_single_letters() -> None:
+    assert (TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO) == (b"\x57", b"\x53", b"\x5a")
+    assert (NCI_WEIGHT, NCI_STATUS, NCI_ZERO) == (b"W\x0d", b"S\x0d", b"Z\x0d")
+
+
+@pytest.mark.parametrize(
+    ("frame", "unit", "expected"),
+    [
+        (b"\x0201.234\x0d", "kg", ScaleReading(STABLE, 1234)),
+        (b"\x0200.005\x0d", "kg", ScaleReading(STABLE, 5)),
+        (b"\x02001.50\x0d", "lb", ScaleReading(STABLE, 680)),  # 1.5 lb = 680.388 g
+        (b"\x02?\x60\x0d", "kg", ScaleReading(STABLE)),  # status: nothing wrong
+        (b"\x02?\x70\x0d", "kg", ScaleReading(STABLE, None, at_zero=True)),
+        (b"\x02?\x61\x0d", "kg", ScaleReading(MOTION)),
+        (b"\x02?\x64\x0d", "kg", ScaleReading(UNDER)),
+        (b"\x02?\x62\x0d", "kg", ScaleReading(OVER)),
+        (b"\x02?\xe1\x0d", "kg", ScaleReading(MOTION)),  # parity bit set
+    ],
+)
+def test_decode_toledo(frame: bytes, unit: str, expected: ScaleReading) -> None:
+    assert decode_toledo(frame, unit) == expected
+
+
+@pytest.mark.parametrize("frame", [b"\x02\x0d", b"\x02?\x0d", b"\x02?\x01\x0d", b"\x02abc\x0d"])
+def test_decode_toledo_rejects_garbage(frame: bytes) -> None:
+    with pytest.raises(ScaleError):
+        decode_toledo(frame)
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        (b"\x0a0001.234kg\x0d\x0a00\x0d\x03", ScaleReading(STABLE, 1234)),
+        (b"\x0a0001.234KG\x0d\x0a10\x0d\x03", ScaleReading(MOTION, 1234)),
+        (b"\x0a  0.250 kg\x0d\x0a00\x0d\x03", ScaleReading(STABLE, 250)),
+        (b"\x0a0000.00lb\x0d\x0a20\x0d\x03", ScaleReading(STABLE, 0, at_zero=True)),
+        (b"\x0a-0000.12kg\x0d\x0a01\x0d\x03", ScaleReading(UNDER)),
+        (b"\x0a^^^^^^^kg\x0d\x0a02\x0d\x03", ScaleReading(OVER)),
+        (b"\x0a00\x0d\x03", ScaleReading(STABLE)),
+        (b"\x0a10\x0d\x03", ScaleReading(MOTION)),
+        (b"\x0a40\x0d\x03", ScaleReading(ERROR)),  # RAM error
+        (b"\x0a08\x0d\x03", ScaleReading(ERROR)),  # calibration fault
+        (b"\x0a0001.000kg\x0d\x0aS00\x0d\x03", ScaleReading(STABLE, 1000)),  # SCP-02 "S" prefix
+        (b"\x0a00p\x0d\x03", ScaleReading(STABLE)),  # optional third status byte
+    ],
+)
+def test_decode_nci(frame: bytes, expected: ScaleReading) -> None:
+    # status bytes as they travel: "0" = 0x30 (bits 4+5 set), "1" = 0x31 in motion, "2" = 0x32 ...
+    assert decode_nci(frame) == expected
+
+
+@pytest.mark.parametrize(
+    "frame", [b"\x0a?\x0d\x03", b"", b"\x0a\x0d\x03", b"\x0aab\x0d\x03", b"\x0axx\x0d\x0a00\x0d\x03"]
+)
+def test_decode_nci_rejects_garbage(frame: bytes) -> None:
+    with pytest.raises(ScaleError):
+        decode_nci(frame)
+
+
+def test_encoders_write_what_the_manuals_show() -> None:
+    assert encode_toledo_answer(TOLEDO_WEIGHT, ScaleReading(STABLE, 1234)) == b"\x0201.234\x0d"
+    assert encode_toledo_answer(TOLEDO_WEIGHT, ScaleReading(MOTION, 1234)) == b"\x02?\x61\x0d"
+    assert encode_toledo_answer(TOLEDO_STATUS, ScaleReading(STABLE, 0, True)) == b"\x02?\x70\x0d"
+    assert encode_nci_answer(NCI_WEIGHT, ScaleReading(STABLE, 1234)) == b"\x0a0001.234kg\x0d\x0a00\x0d\x03"
+    assert encode_nci_answer(NCI_STATUS, ScaleReading(OVER)) == b"\x0a02\x0d\x03"
+    assert encode_nci_answer(b"Q\x0d", ScaleReading(STABLE)) == b"\x0a?\x0d\x03"
+
+
+def test_to_grams_rounds_half_even_without_floats() -> None:
+    assert to_grams("0.0005", "kg") == 0  # 0.5 g -> 0 (even)
+    assert to_grams("0.0015", "kg") == 2  # 1.5 g -> 2 (even)
+    assert to_grams("1", "oz") == 28
+    with pytest.raises(ScaleError):
+        to_grams("NaN", "kg")
+
+
+def test_sellable_only_when_stable_and_positive() -> None:
+    assert ScaleReading(STABLE, 10).sellable
+    assert not ScaleReading(STABLE, 0).sellable
+    assert not ScaleReading(MOTION, 10).sellable
+    assert not ScaleReading(STABLE).sellable
+
+
+@pytest.fixture(params=["toledo8217", "nci"])
+def fake_scale(request: pytest.FixtureRequest) -> Iterator[FakeScale]:
+    protocol: ScaleProtocol = request.param
+    with FakeScale(protocol) as fake:
+        yield fake
+
+
+def test_scale_on_a_pty_weighs_and_zeroes(fake_scale: FakeScale) -> None:
+    scale = open_scale(f"serial:{fake_scale.device}", fake_scale.protocol, timeout=2)
+    assert scale.describe().startswith(f"scale on {fake_scale.device} (")
+    fake_scale.reading = ScaleReading(STABLE, 1234)
+    reading = scale.read_weight()
+    assert reading == ScaleReading(STABLE, 1234)
+    assert reading.sellable
+    fake_scale.reading = ScaleReading(MOTION, 1240)
+    assert not scale.read_weight().sellable
+    assert scale.status().state is MOTION
+    fake_scale.reading = ScaleReading(STABLE, 3)
+    assert scale.zero().at_zero
+    assert scale.read_weight().grams == 0
+    weight_cmd = b"W" if fake_scale.protocol == "toledo8217" else b"W\r"
+    assert fake_scale.commands[0] == weight_cmd
+
+
+def test_silent_scale_is_a_sentence_not_a_hang(fake_scale: FakeScale) -> None:
+    fake_scale.mute = True
+    scale = open_scale(f"serial:{fake_scale.device}?baudrate=9600", fake_scale.protocol, timeout=0.2)
+    with pytest.raises(DeviceUnavailable, match=r"^The scale on .* does not answer; check it is on"):
+        scale.read_weight()
+
+
+def test_scale_set_to_another_protocol_does_not_answer() -> None:
+    with FakeScale("nci") as fake:  # waits for CR that a Toledo request never sends
+        scale = open_scale(f"serial:{fake.device}", "toledo8217", timeout=0.2)
+        with pytest.raises(DeviceUnavailable, match="does not answer"):
+            scale.read_weight()
+
+
+@dataclass(frozen=True, slots=True)
+class GarbledLine(SerialTransport):
+    """A line that answers with noise (wrong baud rate), ending in the terminator."""
+
+    def exchange_until(self, data: bytes, terminator: bytes, timeout: float, max_len: int = 256) -> bytes:
+        return b"\x7f\x12garbage" + terminator
+
+
+@pytest.mark.parametrize("protocol", ["toledo8217", "nci"])
+def test_unreadable_answer_is_a_sentence(protocol: ScaleProtocol) -> None:
+    scale = Scale(GarbledLine("/dev/ttyS9", device="scale"), protocol)
+    with pytest.raises(
+        DeviceUnavailable, match=r"^The scale on /dev/ttyS9 answers in a way we cannot read; check it is set"
+    ):
+        scale.read_weight()
+
+
+@pytest.mark.parametrize(
+    ("target", "protocol", "unit"),
+    [("tcp:10.0.0.5", "nci", "kg"), ("serial:/dev/ttyS1", "dibal", "kg"), ("serial:/dev/ttyS1", "nci", "stone")],
+)
+def test_bad_scale_settings(target: str, protocol: ScaleProtocol, unit: str) -> None:
+    with pytest.raises(ConfigurationError):
+        open_scale(target, protocol, unit)
