@@ -56,7 +56,7 @@ def _parse_serial(target: str, rest: str, device: str) -> SerialTransport:
     url, _, query = rest.partition("?")
     if not url:
         raise ConfigurationError(f"The {device} address {target!r} has no device; use serial:DEVICE[?baudrate=N].")
-    baudrate, rtscts = 9600, False
+    baudrate, rtscts, bytesize, parity = 9600, False, 8, "N"
     try:
         options = parse_qsl(query, strict_parsing=True) if query else []
     except ValueError:
@@ -66,10 +66,14 @@ def _parse_serial(target: str, rest: str, device: str) -> SerialTransport:
             baudrate = int(value)
         elif key == "rtscts" and value in ("0", "1"):
             rtscts = value == "1"
+        elif key == "bytesize" and value in ("7", "8"):
+            bytesize = int(value)
+        elif key == "parity" and value in ("N", "E", "O"):
+            parity = value
         else:
             rates = ", ".join(str(r) for r in sorted(_BAUDRATES))
             raise ConfigurationError(
                 f"The {device} address {target!r} has an option we do not know; use serial:DEVICE[?baudrate=N] "
-                f"with N one of {rates}, optionally &rtscts=1."
+                f"with N one of {rates}, optionally &rtscts=1, &bytesize=7 or 8, &parity=N, E or O."
             )
-    return SerialTransport(url, baudrate=baudrate, rtscts=rtscts, device=device)
+    return SerialTransport(url, baudrate, rtscts, device, bytesize=bytesize, parity=parity)

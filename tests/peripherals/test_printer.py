@@ -161,6 +161,7 @@ def test_missing_serial_device_is_a_sentence(tmp_path: Path) -> None:
         ("serial:/dev/ttyUSB0", SerialTransport("/dev/ttyUSB0")),
         ("serial:COM3?baudrate=38400", SerialTransport("COM3", baudrate=38400)),
         ("serial:/dev/ttyS0?baudrate=19200&rtscts=1", SerialTransport("/dev/ttyS0", baudrate=19200, rtscts=True)),
+        ("serial:/dev/ttyS1?bytesize=7&parity=E", SerialTransport("/dev/ttyS1", bytesize=7, parity="E")),
     ],
 )
 def test_targets_parse(target: str, expected: object) -> None:
@@ -183,6 +184,8 @@ def test_targets_parse(target: str, expected: object) -> None:
         "serial:/dev/ttyS0?baud=9600",
         "serial:/dev/ttyS0?baudrate=12345",
         "serial:/dev/ttyS0?baudrate",
+        "serial:/dev/ttyS0?parity=X",
+        "serial:/dev/ttyS0?bytesize=6",
     ],
 )
 def test_bad_targets_name_the_accepted_forms(target: str) -> None:
