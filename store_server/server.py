@@ -11,12 +11,13 @@ import errno
 import logging
 from http import HTTPStatus
 
+from sqlalchemy import inspect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from pos_core.protocol import FEED_PATH, MAX_MESSAGE_BYTES, REGISTER_PATH
 from store_server.db.engine import Database, open_database
-from store_server.errors import PortInUse, StoreError
+from store_server.errors import PortInUse, StoreError, StoreNotInitialised
 from store_server.feed_endpoint import FeedSignal, serve_feed
 from store_server.register_endpoint import serve_register
 from store_server.usecases.credentials import verify_token
@@ -160,8 +161,13 @@ def _refuse(connection: ServerConnection, status: HTTPStatus, sentence: str) -> 
 
 
 def _load_store(db: Database) -> StoreInfo:
+    if not inspect(db.engine).has_table("store"):
+        raise StoreNotInitialised(db.describe())
     with db.read() as session:
-        return load_store(session)
+        try:
+            return load_store(session)
+        except StoreNotInitialised:
+            raise StoreNotInitialised(db.describe()) from None
 
 
 def _credential_kind(db: Database, token: str) -> str | None:

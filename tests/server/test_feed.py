@@ -78,12 +78,14 @@ def test_resume_with_since_replays_only_newer_events(sqlite_url: str) -> None:
 
 def test_idle_feed_gets_heartbeats_with_latest_seq(sqlite_url: str) -> None:
     async def scenario() -> tuple[dict[str, Any], float]:
-        async with running_server(sqlite_url, heartbeat_s=0.2) as (server, tokens):
-            async with feed(server, tokens.storefront) as ws:
-                await next_frame(ws)
-                started = time.monotonic()
-                beat = await next_frame(ws, 2.0)
-                return beat, time.monotonic() - started
+        async with (
+            running_server(sqlite_url, heartbeat_s=0.2) as (server, tokens),
+            feed(server, tokens.storefront) as ws,
+        ):
+            await next_frame(ws)
+            started = time.monotonic()
+            beat = await next_frame(ws, 2.0)
+            return beat, time.monotonic() - started
 
     beat, waited = run(scenario())
     assert beat == {"type": "heartbeat", "latest_seq": 0}
