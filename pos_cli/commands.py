@@ -13,9 +13,10 @@ from peripherals.errors import PeripheralError
 from pos_cli.defaults import database_url, default_printer, endpoint_url
 from pos_core.errors import PosError
 from pos_core.protocol import FEED_PATH, REGISTER_PATH
+from pos_desktop.lane.errors import LaneError
 from store_server.errors import StoreError
 
-ACTIONABLE_ERRORS: tuple[type[Exception], ...] = (PosError, StoreError, PeripheralError)
+ACTIONABLE_ERRORS: tuple[type[Exception], ...] = (PosError, StoreError, PeripheralError, LaneError)
 """Errors whose message is a sentence for a person: printed without a traceback."""
 
 
@@ -161,6 +162,8 @@ def feed(args: argparse.Namespace) -> int:
 
     def on_event(event: FeedEvent) -> None:
         nonlocal seen
+        if args.count is not None and seen >= args.count:
+            return  # the rest of a batch already on the wire after the count was reached
         if args.json:
             print(event.to_json_line(), flush=True)
         else:

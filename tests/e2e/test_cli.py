@@ -1,0 +1,149 @@
+"""The `pos` commands a newcomer runs, as real processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POS = [sys.executable, "-m", "pos_cli.main"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def pos(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*POS, *args], capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
+
+
+class Served:
+    def __init__(self, proc: subprocess.Popen[str], url: str, data_dir: Path, register: str, storefront: str) -> None:
+        self.proc, self.url, self.data_dir = proc, url, data_dir
+        self.register_token, self.storefront_token = register, storefront
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    data = tmp_path_factory.mktemp("store")
+    init = pos("store", "init", "--data-dir", str(data), "--demo")
+    assert init.returncode == 0, init.stderr
+    assert "Harbour Street Market" in init.stdout
+    register = pos("store", "token", "--data-dir", str(data), "--kind", "register", "--name", "Till 9")
+    storefront = pos("store", "token", "--data-dir", str(data), "--kind", "storefront", "--name", "web")
+    assert register.returncode == 0
+    assert storefront.returncode == 0
+    proc = subprocess.Popen(
+        [*POS, "store", "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", "0", "--no-mdns"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    found = re.search(r"listening on (ws://127\.0\.0\.1:\d+)", line)
+    assert found, line + (proc.stderr.read() if proc.stderr else "")
+    yield Served(proc, found.group(1), data, register.stdout.strip(), storefront.stdout.strip())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Store server stopped." in out
+
+
+def test_a_simulated_lane_sells_and_the_feed_shows_every_event_in_order(served: Served) -> None:
+    sim = pos("sim", "lane", "--server", served.url, "--token", served.register_token, "--sales", "4", "--seed", "5")
+    assert sim.returncode == 0, sim.stderr
+    assert "4 of 4 sales acknowledged" in sim.stdout
+    events = _feed_json(served, since=0, count=4)
+    assert [e["seq"] for e in events] == [1, 2, 3, 4]
+    assert events[0]["type"] == "sale.completed"
+    assert all({"seq", "type", "at", "data"} <= set(e) for e in events)
+    resumed = _feed_json(served, since=2, count=2)
+    assert [e["seq"] for e in resumed] == [3, 4]
+
+
+def _feed_json(served: Served, *, since: int, count: int) -> list[dict[str, object]]:
+    feed = pos("feed", "--server", served.url, "--token", served.storefront_token, "--json",
+               "--since", str(since), "--count", str(count), timeout=30)  # fmt: skip
+    assert feed.returncode == 0, feed.stderr
+    lines = feed.stdout.splitlines()
+    assert len(lines) == count
+    return [json.loads(line) for line in lines]
+
+
+def test_a_wrong_token_gets_one_sentence_and_no_feed(served: Served) -> None:
+    feed = pos("feed", "--server", served.url, "--token", "not-a-token", "--count", "1", timeout=30)
+    assert feed.returncode == 1
+    assert feed.stdout == ""
+    assert feed.stderr.strip().startswith("pos: ")
+    assert "Traceback" not in feed.stderr
+    wrong_kind = pos("sim", "lane", "--server", served.url, "--token", served.storefront_token, "--sales", "1")
+    assert wrong_kind.returncode == 1
+    assert "Traceback" not in wrong_kind.stderr
+
+
+def test_a_port_in_use_is_one_sentence(served: Served) -> None:
+    port = served.url.rsplit(":", 1)[1]
+    second = pos("store", "serve", "--data-dir", str(served.data_dir), "--host", "127.0.0.1", "--port", port,
+                 "--no-mdns", timeout=30)  # fmt: skip
+    assert second.returncode == 1
+    assert f"Port {port}" in second.stderr
+    assert "already in use" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_a_database_that_is_not_ours_is_refused_and_left_alone(tmp_path: Path) -> None:
+    foreign = tmp_path / "accounts.db"
+    import sqlite3
+
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("create table ledger (id integer primary key, amount integer)")
+        conn.execute("insert into ledger (amount) values (42)")
+    before = foreign.read_bytes()
+    result = pos("store", "init", "--db", f"sqlite:///{foreign}")
+    assert result.returncode == 1
+    assert "not a store database" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert foreign.read_bytes() == before
+
+
+def test_commands_on_a_missing_store_say_how_to_make_one(tmp_path: Path) -> None:
+    result = pos("store", "token", "--data-dir", str(tmp_path / "nowhere"), "--kind", "register", "--name", "x")
+    assert result.returncode == 1
+    assert "pos store init" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_init_twice_is_harmless_and_keeps_the_store(tmp_path: Path) -> None:
+    first = pos("store", "init", "--data-dir", str(tmp_path), "--demo")
+    second = pos("store", "init", "--data-dir", str(tmp_path), "--demo")
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout  # same store id, nothing loaded twice
+
+
+def test_headless_demo_runs_server_lane_and_feed_then_stops(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # the demo's default port may be taken on a busy machine; it copes
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = pos("demo", "--headless", "--data-dir", str(tmp_path), "--sales", "2", "--port", str(port), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 of 2 simulated sales acknowledged; the feed showed 2." in result.stdout
+    assert result.stdout.count("sale.completed") == 2
+    assert "[demo] Stopped." in result.stdout
+
+
+def test_demo_without_a_display_says_so_in_one_sentence(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([*POS, "demo", "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                            timeout=60, env=env, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("No display found")
+    assert "Xvfb" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # nothing was started or created
