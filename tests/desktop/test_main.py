@@ -48,7 +48,7 @@ def test_ctrl_c_quits_cleanly(store: RunningStore, tmp_path: Path) -> None:
         " mdns_interface=None, printer='none', register_name='Till 1'))\n"
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter running our own code
+    proc = subprocess.Popen(
         [sys.executable, "-X", "dev", "-c", script, store.url, store.token, str(tmp_path / "data")],
         env=env,
         stdout=subprocess.PIPE,
