@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import process_exception
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pos_core.protocol import ProtocolError, decode, encode
@@ -83,8 +84,10 @@ def _retry_unless_refused(exc: Exception) -> Exception | None:
     """Reconnect on network trouble; give up when the server says the token is wrong."""
     if isinstance(exc, InvalidStatus) and exc.response.status_code in (401, 403, 404):
         return exc
-    log.info("feed connection failed, retrying: %s", exc)
-    return None
+    fatal = process_exception(exc)  # websockets' own rule: retry network trouble and 5xx
+    if fatal is None:
+        log.info("feed connection failed, retrying: %s", exc)
+    return fatal
 
 
 async def _consume(
