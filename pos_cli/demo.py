@@ -22,19 +22,7 @@ from pos_core.protocol import FEED_PATH, REGISTER_PATH
 
 LOOPBACK = "127.0.0.1"
 _LISTENING = re.compile(r"listening on (ws://\S+:(\d+))")
-NO_DISPLAY = (
-    "No display found: run this on a desktop, or start a virtual one with `Xvfb :99 & export DISPLAY=:99`, "
-    "or run `pos demo --headless` for a simulated lane without a window."
-)
-
-
-def display_problem() -> str | None:
-    """A sentence saying why no window can open here, or None when one can."""
-    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
-        return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return None
-    return NO_DISPLAY
+NO_DISPLAY_HINT = " Or run `pos demo --headless` for a simulated lane without a window."
 
 
 def _port_is_free(port: int) -> bool:
@@ -209,8 +197,10 @@ def _last_seq(data_dir: Path) -> int:
 
 def run_demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int:
     """Run the demo until the window closes or Ctrl-C; returns the exit code."""
-    if not headless and (problem := display_problem()):
-        print(problem, file=sys.stderr)
+    from pos_desktop.display import NO_DISPLAY, display_available
+
+    if not headless and not display_available():
+        print(NO_DISPLAY + NO_DISPLAY_HINT, file=sys.stderr)
         return 2
     data_dir.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_demo(data_dir, headless=headless, sales=sales, port=port))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import pathlib
 import signal
 import sys
@@ -15,23 +14,13 @@ from pos_desktop.app.bridge import LaneBridge
 from pos_desktop.app.controller import LaneController
 from pos_desktop.app.loop_thread import LoopThread
 from pos_desktop.app.window import RegisterWindow
+from pos_desktop.display import NO_DISPLAY, display_available
 from pos_desktop.lane.printing import ReceiptStation
 
 logger = logging.getLogger(__name__)
 
-NO_DISPLAY = (
-    "No display found: run this on a desktop, or start a virtual one with `Xvfb :99 & export DISPLAY=:99`,"
-    " or set QT_QPA_PLATFORM=offscreen for a headless run."
-)
 DISCOVERY_SECONDS = 10.0
 NO_PRINTER = "none"
-
-
-def display_available() -> bool:
-    """False on Linux when Qt would have nowhere to draw (no X11, no Wayland, no platform chosen)."""
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.environ.get(name) for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"))
 
 
 def create_register(url: str, token: str, *, printer: str, register_name: str) -> RegisterWindow:
@@ -93,12 +82,14 @@ def run_register(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from pos_desktop.app.collector import MainThreadCollector
     from pos_desktop.app.style import STYLESHEET
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Register")
     app.setStyleSheet(STYLESHEET)
+    collector = MainThreadCollector()
     window = create_register(server_url, token, printer=printer, register_name=register_name)
 
     def quit_on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -119,4 +110,5 @@ def run_register(
         signal.signal(signal.SIGINT, previous)
         window.shutdown()
         window.deleteLater()
+        collector.stop()
     return int(code)
