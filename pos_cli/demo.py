@@ -197,10 +197,10 @@ def _last_seq(data_dir: Path) -> int:
 
 def run_demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int:
     """Run the demo until the window closes or Ctrl-C; returns the exit code."""
-    from pos_desktop.display import NO_DISPLAY, display_available
+    from pos_desktop.display import display_problem
 
-    if not headless and not display_available():
-        print(NO_DISPLAY + NO_DISPLAY_HINT, file=sys.stderr)
+    if not headless and (problem := display_problem()):
+        print(problem + NO_DISPLAY_HINT, file=sys.stderr)
         return 2
     data_dir.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_demo(data_dir, headless=headless, sales=sales, port=port))

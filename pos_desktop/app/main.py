@@ -14,7 +14,7 @@ from pos_desktop.app.bridge import LaneBridge
 from pos_desktop.app.controller import LaneController
 from pos_desktop.app.loop_thread import LoopThread
 from pos_desktop.app.window import RegisterWindow
-from pos_desktop.display import NO_DISPLAY, display_available
+from pos_desktop.display import display_problem
 from pos_desktop.lane.printing import ReceiptStation
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ def run_register(
     Returns:
         The exit code: 0 after a normal close, 1 when no store server was found, 2 without a display.
     """
-    if not display_available():
-        print(NO_DISPLAY, file=sys.stderr)
+    if problem := display_problem():
+        print(problem, file=sys.stderr)
         return 2
     data_dir.mkdir(parents=True, exist_ok=True)
     if server_url is None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from pos_desktop.app.main import NO_DISPLAY, create_register, run_register
+from pos_desktop.app.main import create_register, run_register
+from pos_desktop.display import NO_DISPLAY
 from tests.desktop.conftest import RunningStore
 
 ROOT = Path(__file__).resolve().parents[2]
