@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 from pos_core.money import format_amount, rate_text
@@ -36,13 +37,20 @@ def _pair(left: str, right: str, width: int) -> str:
     return left + " " * (width - len(left) - len(right)) + right
 
 
-def layout_receipt(sale: Sale, store: StoreHeader, cashier_name: str, width: int = 42) -> list[ReceiptRow]:
-    """Lay out a sale's receipt for a printer ``width`` characters wide."""
+def layout_receipt(
+    sale: Sale, store: StoreHeader, cashier_name: str, width: int = 42, tz: tzinfo = UTC
+) -> list[ReceiptRow]:
+    """Lay out a sale's receipt for a printer ``width`` characters wide.
+
+    Args:
+        tz: the shop's time zone; the sale's UTC timestamp is printed in it.
+    """
     cur = sale.currency
+    when = datetime.fromisoformat(sale.created_at).astimezone(tz).strftime("%Y-%m-%d %H:%M")
     rows = [ReceiptRow(store.name, "center", bold=True, big=True)]
     rows += [ReceiptRow(line, "center") for line in store.address_lines]
     rows.append(ReceiptRow(""))
-    rows.append(ReceiptRow(_pair(sale.created_at[:16].replace("T", " "), f"Till {sale.register}", width)))
+    rows.append(ReceiptRow(_pair(when, sale.register, width)))
     rows.append(ReceiptRow(f"Served by {cashier_name}"))
     rows.append(ReceiptRow("-" * width))
     for line in sale.lines:

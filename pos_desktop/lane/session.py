@@ -124,4 +124,5 @@ class LaneSession:
         """The sale's receipt, laid out for an 80 mm (42 column) printer."""
         header = StoreHeader(self.store.name, self.store.address_lines)
         cashier = self.cashier.name if self.cashier is not None else sale.cashier_id
-        return layout_receipt(sale, header, cashier)
+        local = datetime.now().astimezone().tzinfo  # the register's clock is set to the shop's zone
+        return layout_receipt(sale, header, cashier, tz=local or UTC)

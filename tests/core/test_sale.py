@@ -201,3 +201,14 @@ def test_catalogue_finds_by_barcode_sku_and_upc_as_ean() -> None:
     assert cat.lookup("4006381333931") is None
     assert cat.lookup("4000000000000") == renamed
     assert len(cat) == 3
+
+
+def test_receipt_prints_the_local_time_and_the_register_name() -> None:
+    from datetime import timedelta, timezone
+
+    b = basket()
+    b.add(MILK)
+    sale = close(b, 189)
+    kiel_winter = timezone(timedelta(hours=1))
+    rows = [r.text for r in layout_receipt(sale, StoreHeader("S"), "A", 42, tz=kiel_winter)]
+    assert rows[2] == "2026-11-27 11:15" + " " * 20 + "Till 1"
