@@ -20,3 +20,15 @@ class InsufficientTender(PosError):
 
 class InvalidSale(PosError):
     """A sale's figures do not add up, or a field is missing or wrong."""
+
+
+class InvalidQuantity(PosError):
+    """A quantity is not a whole number in the allowed range."""
+
+
+class InvalidTimestamp(PosError):
+    """A time is not ISO 8601 with a zone, or lies where it cannot (a count in the future)."""
+
+
+class IllegalTransition(PosError):
+    """An order cannot take this step from the state it is in."""

@@ -32,6 +32,20 @@ WRONG_PIN = "wrong_pin"
 NOT_LOGGED_IN = "not_logged_in"
 INTERNAL = "internal"
 
+# Inventory and order error codes, each documented in docs/inventory.md.
+INSUFFICIENT_STOCK = "insufficient_stock"
+UNKNOWN_RESERVATION = "unknown_reservation"
+RESERVATION_NOT_PENDING = "reservation_not_pending"
+ILLEGAL_TRANSITION = "illegal_transition"
+UNKNOWN_ORDER = "unknown_order"
+INVALID_QUANTITY = "invalid_quantity"
+INVALID_TIMESTAMP = "invalid_timestamp"
+UNKNOWN_LOCATION = "unknown_location"
+UNKNOWN_TRANSFER = "unknown_transfer"
+UNKNOWN_CATEGORY = "unknown_category"
+INVALID_PRODUCT = "invalid_product"
+UNKNOWN_EXCEPTION = "unknown_exception"
+
 
 class ProtocolError(PosError):
     """A frame the peer sent cannot be acted on. ``code`` is the documented error code."""

@@ -77,3 +77,64 @@ class UnknownCashier(RequestRefused):
 
 class WrongPin(RequestRefused):
     code = "wrong_pin"
+
+
+class InsufficientStock(RequestRefused):
+    """Not enough available stock for a reservation; ``short`` says by how much, per SKU."""
+
+    code = "insufficient_stock"
+
+    def __init__(self, message: str, short: list[dict[str, int | str]]) -> None:
+        super().__init__(message)
+        self.short = short
+        """``{"sku", "requested", "available"}`` for each SKU that could not be held."""
+
+
+class UnknownReservation(RequestRefused):
+    code = "unknown_reservation"
+
+
+class ReservationNotPending(RequestRefused):
+    code = "reservation_not_pending"
+
+
+class IllegalOrderTransition(RequestRefused):
+    code = "illegal_transition"
+
+
+class UnknownOrder(RequestRefused):
+    code = "unknown_order"
+
+
+class QuantityRefused(RequestRefused):
+    code = "invalid_quantity"
+
+
+class TimestampRefused(RequestRefused):
+    code = "invalid_timestamp"
+
+
+class UnknownLocation(RequestRefused):
+    code = "unknown_location"
+
+
+class UnknownTransfer(RequestRefused):
+    code = "unknown_transfer"
+
+
+class UnknownCategory(RequestRefused):
+    code = "unknown_category"
+
+
+class ProductRefused(RequestRefused):
+    code = "invalid_product"
+
+
+class UnknownException(RequestRefused):
+    code = "unknown_exception"
+
+
+class BadRequest(RequestRefused):
+    """A field is missing, of the wrong type or out of range (an id too long, a hold too short)."""
+
+    code = "bad_message"

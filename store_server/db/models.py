@@ -38,6 +38,8 @@ class Store(Base):
     address_lines: Mapped[str] = mapped_column(Text)
     """JSON list of strings."""
     created_at: Mapped[Timestamp]
+    safety_stock: Mapped[Minor] = mapped_column(default=0, server_default="0")
+    """The safety stock of a SKU whose product and category set none."""
 
 
 class TaxClassRow(Base):
@@ -50,6 +52,8 @@ class TaxClassRow(Base):
 class Category(Base):
     __tablename__ = "categories"
     name: Mapped[Name] = mapped_column(primary_key=True)
+    safety_stock: Mapped[int | None] = mapped_column(BigInteger)
+    """Safety stock for the category's products that set none; None: the store's default."""
 
 
 class ProductRow(Base):
@@ -61,6 +65,8 @@ class ProductRow(Base):
     price: Mapped[Minor]
     tax_class: Mapped[Code] = mapped_column(ForeignKey("tax_classes.code"))
     active: Mapped[bool] = mapped_column(default=True)
+    safety_stock: Mapped[int | None] = mapped_column(BigInteger)
+    """This SKU's own safety stock; None: its category's, else the store's."""
 
 
 class Location(Base):
@@ -76,6 +82,7 @@ class StockLevel(Base):
     on_hand: Mapped[Minor] = mapped_column(default=0)
     reserved: Mapped[Minor] = mapped_column(default=0)
     safety_stock: Mapped[Minor] = mapped_column(default=0)
+    """The SKU's effective safety stock, kept equal to what its settings resolve to."""
 
     @property
     def available(self) -> int:
@@ -83,7 +90,12 @@ class StockLevel(Base):
 
 
 class StockMovement(Base):
-    """One immutable ledger entry: ``quantity`` moved from one bucket to another."""
+    """One immutable ledger entry: ``quantity`` moved from one bucket to another.
+
+    ``occurred_at`` is when it happened (a sale's time at the till), ``created_at`` when the
+    store recorded it. ``absorbed_by_count`` marks a movement that happened before a count but
+    was recorded after it; an equal and opposite count correction goes with it.
+    """
 
     __tablename__ = "stock_movements"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
@@ -98,6 +110,153 @@ class StockMovement(Base):
     document_id: Mapped[Name]
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[Timestamp]
+    occurred_at: Mapped[Timestamp]
+    actor: Mapped[Name]
+    """Who or what made it: ``cashier:<id>``, ``storefront:<name>``, ``manager:<name>``, ``system:expiry``."""
+    absorbed_by_count: Mapped[str | None] = mapped_column(String(36), ForeignKey("stock_counts.id"))
+
+
+class StockCount(Base):
+    """One SKU's line of a physical count: absolute, at the time it was counted."""
+
+    __tablename__ = "stock_counts"
+    __table_args__ = (
+        CheckConstraint("counted >= 0", name="counted_not_negative"),
+        CheckConstraint("status IN ('applied', 'superseded')", name="status_known"),
+    )
+    id: Mapped[Uuid] = mapped_column(primary_key=True)
+    document_id: Mapped[Name]
+    sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"), index=True)
+    location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
+    counted_at: Mapped[Timestamp]
+    counted: Mapped[Minor]
+    expected: Mapped[Minor]
+    """What the books said was on hand at ``counted_at``."""
+    status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[Name]
+    recorded_at: Mapped[Timestamp]
+
+
+class RequestRecord(Base):
+    """A state-changing request, kept so a repeat returns its first result (idempotency)."""
+
+    __tablename__ = "requests"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """The client-made request id (a sale's id, an order's id, a command's id)."""
+    kind: Mapped[Code]
+    actor: Mapped[Name]
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)
+    """The first result, as JSON."""
+    created_at: Mapped[Timestamp]
+
+
+class Transfer(Base):
+    __tablename__ = "transfers"
+    __table_args__ = (CheckConstraint("status IN ('in_transit', 'received')", name="status_known"),)
+    id: Mapped[Uuid] = mapped_column(primary_key=True)
+    from_location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
+    to_location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
+    status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[Name]
+    created_at: Mapped[Timestamp]
+
+
+class TransferLine(Base):
+    __tablename__ = "transfer_lines"
+    __table_args__ = (CheckConstraint("received <= sent", name="received_within_sent"),)
+    transfer_id: Mapped[Uuid] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
+    sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    sent: Mapped[Minor]
+    received: Mapped[Minor]
+
+
+class OrderRow(Base):
+    """An order of any channel; an in-store sale is one with the sale's id, born completed."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("channel IN ('in_store', 'ship_from_store', 'pickup')", name="channel_known"),
+        CheckConstraint(
+            "status IN ('placed', 'reserved', 'picking', 'ready', 'picked_up', 'shipped', 'cancelled', 'completed')",
+            name="status_known",
+        ),
+    )
+    id: Mapped[Uuid] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
+    source: Mapped[Name]
+    """The register or storefront that sent it."""
+    reference: Mapped[str | None] = mapped_column(String(200))
+    """The storefront's own order number, shown to staff."""
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    hold_s: Mapped[int]
+    """How long, in seconds, its stock is held before it is picked."""
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+
+
+class OrderLineRow(Base):
+    """A line of an online order; an in-store order's lines are its sale's lines."""
+
+    __tablename__ = "order_lines"
+    order_id: Mapped[Uuid] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"))
+    quantity: Mapped[Minor]
+    reserved: Mapped[Minor]
+    """How much of the line is held for it."""
+
+
+class Reservation(Base):
+    """A two-phase hold on stock: pending, then committed, released or expired."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'committed', 'released', 'expired')", name="status_known"),
+    )
+    id: Mapped[Uuid] = mapped_column(primary_key=True)
+    order_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("orders.id"), index=True)
+    location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
+    status: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[str | None] = mapped_column(String(40), index=True)
+    """None once its order is being picked: goods in a picker's hands do not expire."""
+    actor: Mapped[Name]
+    created_at: Mapped[Timestamp]
+    closed_at: Mapped[str | None] = mapped_column(String(40))
+
+
+class ReservationLine(Base):
+    __tablename__ = "reservation_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    reservation_id: Mapped[Uuid] = mapped_column(ForeignKey("reservations.id"), primary_key=True)
+    sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"), primary_key=True, index=True)
+    quantity: Mapped[Minor]
+
+
+class InventoryException(Base):
+    """Something a manager must look at, e.g. reserved stock a sale left uncovered."""
+
+    __tablename__ = "inventory_exceptions"
+    __table_args__ = (CheckConstraint("status IN ('open', 'resolved')", name="status_known"),)
+    id: Mapped[Uuid] = mapped_column(primary_key=True)
+    kind: Mapped[Code]
+    sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"))
+    location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
+    on_hand: Mapped[Minor]
+    reserved: Mapped[Minor]
+    shortfall: Mapped[Minor]
+    document_type: Mapped[Code]
+    document_id: Mapped[Name]
+    details: Mapped[str] = mapped_column(Text)
+    """JSON: the reservations and orders at risk."""
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    actor: Mapped[Name]
+    created_at: Mapped[Timestamp]
+    resolved_at: Mapped[str | None] = mapped_column(String(40))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Cashier(Base):

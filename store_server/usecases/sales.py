@@ -5,15 +5,32 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any, Self
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pos_core.inventory import Reason, utc_timestamp
+from pos_core.orders import Channel, OrderStatus
 from pos_core.sale import Sale
-from store_server.db.models import ProductRow, SaleLineRow, SaleRow, SaleTaxRow, SaleTenderRow, Store
-from store_server.errors import IdempotencyConflict, SaleRefused, UnknownSku
-from store_server.usecases.feed import append_event, lock_feed
-from store_server.usecases.stock import CUSTOMER, ON_HAND, Move, record_movement, stock_changed
+from store_server.db.models import (
+    FeedState,
+    OrderRow,
+    ProductRow,
+    SaleLineRow,
+    SaleRow,
+    SaleTaxRow,
+    SaleTenderRow,
+    Store,
+)
+from store_server.errors import SaleRefused, UnknownSku
+from store_server.usecases.clock import now_iso
+from store_server.usecases.feed import append_event
+from store_server.usecases.posting import Posting
+from store_server.usecases.requests import Request, run_once
+from store_server.usecases.stock import DEFAULT_LOCATION
+
+SALE_SUBMIT = "sale.submit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +38,16 @@ class SaleAccepted:
     sale_id: str
     seq: int
     """The seq of the sale's ``sale.completed`` event."""
-    duplicate: bool
+    duplicate: bool = False
+    exceptions: tuple[str, ...] = ()
+    """Inventory exceptions the sale raised (reserved stock it left uncovered)."""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"sale_id": self.sale_id, "seq": self.seq, "exceptions": list(self.exceptions)}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self:
+        return cls(data["sale_id"], data["seq"], exceptions=tuple(data.get("exceptions", ())))
 
 
 def payload_hash(sale: Sale) -> str:
@@ -31,25 +57,25 @@ def payload_hash(sale: Sale) -> str:
 
 
 def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
-    """Record ``sale`` in the caller's write transaction.
+    """Record ``sale`` in the caller's write transaction, exactly once.
 
-    Writes the sale, one movement per line from on hand to the customer (never refused,
-    stock may go negative), and the feed events ``sale.completed`` then ``stock.changed``
-    per line, numbered gap-free.
+    Writes the sale, its in-store order, one movement per line from on hand to the customer
+    (never refused, stock may go negative), and the feed events ``sale.completed`` then
+    ``stock.changed`` per movement, numbered gap-free. A line sold before a physical count
+    of its SKU but synced after it is recorded with a count correction, not subtracted
+    twice. If the sale leaves reserved stock uncovered, an inventory exception is recorded
+    and ``reservation.at_risk`` emitted.
 
     Raises:
         IdempotencyConflict: a sale with this id was accepted with different content.
         UnknownSku: a line names a SKU the store does not have; nothing is written.
         SaleRefused: the sale is in another currency than the store's.
     """
-    state = lock_feed(session)
-    existing = session.get(SaleRow, sale.id)
-    if existing is not None:
-        if existing.payload_hash != sale_hash:
-            raise IdempotencyConflict(
-                f"Sale {sale.id} was already accepted with different content; make a new sale id for a new sale."
-            )
-        return SaleAccepted(existing.id, existing.accepted_seq, duplicate=True)
+    request = Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
+    return run_once(session, request, SaleAccepted, lambda state: _accept(session, state, sale, sale_hash))
+
+
+def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> SaleAccepted:
     currency = session.scalars(select(Store.currency)).one()
     if sale.currency != currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {currency}.")
@@ -76,7 +102,30 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
             accepted_seq=completed.seq,
         )
     )
+    session.add(
+        OrderRow(
+            id=sale.id,
+            channel=Channel.IN_STORE,
+            status=OrderStatus.COMPLETED,
+            location=DEFAULT_LOCATION,
+            source=sale.register,
+            hold_s=0,
+            created_at=sale.created_at,
+            updated_at=now_iso(),
+        )
+    )
     session.flush()  # the sale row before the rows that refer to it
+    actor = f"cashier:{sale.cashier_id}"
+    occurred_at = utc_timestamp(sale.created_at, "sale time")
+    posting = Posting(
+        session,
+        state,
+        document_type="sale",
+        document_id=sale.id,
+        key=f"sale:{sale.id}",
+        actor=actor,
+        occurred_at=occurred_at,
+    )
     for t in sale.taxes:
         session.add(SaleTaxRow(sale_id=sale.id, code=t.code, rate_ppm=t.rate_ppm, taxable=t.taxable, tax=t.tax))
     for no, tender in enumerate(sale.tenders, 1):
@@ -95,8 +144,5 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
                 tax_rate_ppm=line.tax_rate_ppm,
             )
         )
-        movement, level = record_movement(
-            session, Move(line.sku, line.quantity, ON_HAND, CUSTOMER, "sale", "sale", sale.id, f"sale:{sale.id}:{no}")
-        )
-        append_event(session, state, "stock.changed", stock_changed(movement, level))
-    return SaleAccepted(sale.id, completed.seq, duplicate=False)
+        posting.move(line.sku, line.quantity, Reason.SALE)
+    return SaleAccepted(sale.id, completed.seq, exceptions=tuple(posting.close()))

@@ -1,4 +1,10 @@
-"""The stock ledger: every change is a movement, and the level row moves with it."""
+"""The stock ledger: every change is a movement, and the level row moves with it.
+
+How a movement changes a level is ``pos_core.inventory.effect``: a level's ``on_hand`` is
+everything physically at the location (the ``on_hand`` and ``reserved`` buckets), its
+``reserved`` the reserved bucket. Reservations are granted only by ``grant_movement``'s
+single conditional UPDATE.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from store_server.db.models import StockLevel, StockMovement
+from pos_core.inventory import Bucket, Level, effect, resolve_safety_stock
+from store_server.db.models import Category, ProductRow, StockCount, StockLevel, StockMovement, Store
 from store_server.usecases.clock import now_iso
 
 DEFAULT_LOCATION = "main"
-ON_HAND = "on_hand"
-SUPPLIER = "supplier"
-CUSTOMER = "customer"
-ADJUSTMENT = "adjustment"
+ON_HAND = Bucket.ON_HAND
+RESERVED = Bucket.RESERVED
+SUPPLIER = Bucket.SUPPLIER
+CUSTOMER = Bucket.CUSTOMER
+ADJUSTMENT = Bucket.ADJUSTMENT
+APPLIED = "applied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,10 @@ class Move:
     document_id: str
     idempotency_key: str
     location: str = DEFAULT_LOCATION
+    actor: str = "system"
+    occurred_at: str | None = None
+    """When it happened, if not now (a sale's time at the till), as ``pos_core.inventory.iso``."""
+    absorbed_by_count: str | None = None
 
 
 def record_movement(session: Session, move: Move) -> tuple[StockMovement, StockLevel]:
@@ -40,6 +53,45 @@ def record_movement(session: Session, move: Move) -> tuple[StockMovement, StockL
     Never refuses for lack of stock: on hand may go negative (goods in a customer's
     hand are sold).
     """
+    level = level_row(session, move.sku, move.location)
+    change = effect(move.from_bucket, move.to_bucket, move.quantity)
+    level.on_hand += change.on_hand
+    level.reserved += change.reserved
+    return _add_movement(session, move), level
+
+
+def grant_movement(session: Session, move: Move) -> tuple[StockMovement, StockLevel] | None:
+    """Move ``quantity`` from on hand to reserved only if that much is available.
+
+    The check and the change are one conditional UPDATE, so no two grants can both take
+    the same units, whatever the isolation level.
+
+    Returns:
+        The movement and level, or None (nothing written) when not enough is available.
+    """
+    level = session.get(StockLevel, (move.sku, move.location))
+    if level is None:
+        return None
+    session.flush()  # pending changes to the level reach the database before the guarded update
+    result = session.execute(
+        update(StockLevel)
+        .where(
+            StockLevel.sku == move.sku,
+            StockLevel.location == move.location,
+            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= move.quantity,
+        )
+        .values(reserved=StockLevel.reserved + move.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        return None
+    session.refresh(level)
+    return _add_movement(session, move), level
+
+
+def _add_movement(session: Session, move: Move) -> StockMovement:
+    recorded = now_iso()
     movement = StockMovement(
         id=str(uuid.uuid4()),
         sku=move.sku,
@@ -51,22 +103,54 @@ def record_movement(session: Session, move: Move) -> tuple[StockMovement, StockL
         document_type=move.document_type,
         document_id=move.document_id,
         idempotency_key=move.idempotency_key,
-        created_at=now_iso(),
+        created_at=recorded,
+        occurred_at=move.occurred_at or recorded,
+        actor=move.actor,
+        absorbed_by_count=move.absorbed_by_count,
     )
     session.add(movement)
-    level = session.get(StockLevel, (move.sku, move.location))
+    return movement
+
+
+def level_row(session: Session, sku: str, location: str) -> StockLevel:
+    """The level of ``sku`` at ``location``, made (empty, with its safety stock) if missing."""
+    level = session.get(StockLevel, (sku, location))
     if level is None:
-        level = StockLevel(sku=move.sku, location=move.location, on_hand=0, reserved=0, safety_stock=0)
+        level = StockLevel(
+            sku=sku, location=location, on_hand=0, reserved=0, safety_stock=effective_safety_stock(session, sku)
+        )
         session.add(level)
-    if move.to_bucket == ON_HAND:
-        level.on_hand += move.quantity
-    if move.from_bucket == ON_HAND:
-        level.on_hand -= move.quantity
-    return movement, level
+    return level
 
 
-def stock_changed(movement: StockMovement, level: StockLevel) -> dict[str, Any]:
-    """The ``stock.changed`` event data: absolute figures after the change, and the movement."""
+def effective_safety_stock(session: Session, sku: str) -> int:
+    """The product's own safety stock, else its category's, else the store's default."""
+    row = session.execute(
+        select(ProductRow.safety_stock, Category.safety_stock)
+        .outerjoin(Category, ProductRow.category == Category.name)
+        .where(ProductRow.sku == sku)
+    ).one_or_none()
+    store = session.scalar(select(Store.safety_stock)) or 0
+    return resolve_safety_stock(row[0] if row else None, row[1] if row else None, store)
+
+
+def absorbing_count(session: Session, sku: str, location: str, occurred_at: str) -> StockCount | None:
+    """The earliest applied count of ``sku`` at ``location`` made after ``occurred_at``."""
+    return session.scalars(
+        select(StockCount)
+        .where(
+            StockCount.sku == sku,
+            StockCount.location == location,
+            StockCount.status == APPLIED,
+            StockCount.counted_at > occurred_at,
+        )
+        .order_by(StockCount.counted_at)
+        .limit(1)
+    ).first()
+
+
+def level_wire(level: StockLevel) -> dict[str, Any]:
+    """A level's absolute figures, as events and replies carry them."""
     return {
         "sku": level.sku,
         "location": level.location,
@@ -74,7 +158,15 @@ def stock_changed(movement: StockMovement, level: StockLevel) -> dict[str, Any]:
         "reserved": level.reserved,
         "safety_stock": level.safety_stock,
         "available": level.available,
-        "movement": {
+    }
+
+
+def stock_changed(movement: StockMovement | None, level: StockLevel) -> dict[str, Any]:
+    """The ``stock.changed`` event data: absolute figures after the change, and the movement
+    (None when only the safety stock changed)."""
+    moved = None
+    if movement is not None:
+        moved = {
             "id": movement.id,
             "quantity": movement.quantity,
             "from_bucket": movement.from_bucket,
@@ -82,20 +174,29 @@ def stock_changed(movement: StockMovement, level: StockLevel) -> dict[str, Any]:
             "reason": movement.reason,
             "document_type": movement.document_type,
             "document_id": movement.document_id,
-        },
-    }
+            "actor": movement.actor,
+            "occurred_at": movement.occurred_at,
+            "absorbed_by_count": movement.absorbed_by_count,
+        }
+    return {**level_wire(level), "movement": moved}
+
+
+def ledger_level(session: Session, sku: str, location: str = DEFAULT_LOCATION) -> Level:
+    """On hand and reserved as the sums of the movements (safety stock as the level row says)."""
+    sums = session.execute(
+        select(StockMovement.from_bucket, StockMovement.to_bucket, func.sum(StockMovement.quantity))
+        .where(StockMovement.sku == sku, StockMovement.location == location)
+        .group_by(StockMovement.from_bucket, StockMovement.to_bucket)
+    ).all()
+    on_hand = reserved = 0
+    for from_bucket, to_bucket, quantity in sums:
+        change = effect(from_bucket, to_bucket, int(quantity))
+        on_hand += change.on_hand
+        reserved += change.reserved
+    level = session.get(StockLevel, (sku, location))
+    return Level(on_hand, reserved, level.safety_stock if level else 0)
 
 
 def ledger_on_hand(session: Session, sku: str, location: str = DEFAULT_LOCATION) -> int:
-    """On hand as the sum of movements into it minus movements out of it."""
-    into = session.scalar(
-        select(func.coalesce(func.sum(StockMovement.quantity), 0)).where(
-            StockMovement.sku == sku, StockMovement.location == location, StockMovement.to_bucket == ON_HAND
-        )
-    )
-    out = session.scalar(
-        select(func.coalesce(func.sum(StockMovement.quantity), 0)).where(
-            StockMovement.sku == sku, StockMovement.location == location, StockMovement.from_bucket == ON_HAND
-        )
-    )
-    return int(into or 0) - int(out or 0)
+    """On hand as the sum of movements into the shelf's buckets minus movements out of them."""
+    return ledger_level(session, sku, location).on_hand

@@ -1,0 +1,167 @@
+"""A posting: the movements one command makes under one document, with their feed events.
+
+Each movement is written with its level change and a ``stock.changed`` event in the
+caller's transaction. Two rules live here so every command gets them:
+
+- the count rule: a movement that happened before an applied count of its SKU and location
+  but is recorded after it is written with ``absorbed_by_count`` and an equal and opposite
+  count correction, so the count's absolute figure stands (docs/inventory.md);
+- the at-risk rule: ``close`` flags every level the posting left with more reserved than on
+  hand (and worse than before), recording an exception and ``reservation.at_risk``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from pos_core.inventory import ROUTES, Level, Reason, count_route, effect
+from store_server.db.models import FeedState, StockLevel, StockMovement
+from store_server.usecases.feed import append_event
+from store_server.usecases.stock import (
+    DEFAULT_LOCATION,
+    Move,
+    absorbing_count,
+    grant_movement,
+    record_movement,
+    stock_changed,
+)
+from store_server.usecases.stock_exceptions import flag_uncovered
+
+COUNT_RULE_ACTOR = "system:count"
+
+
+class Posting:
+    """The movements of one command. Call ``close`` once after the last movement."""
+
+    def __init__(
+        self,
+        session: Session,
+        state: FeedState,
+        *,
+        document_type: str,
+        document_id: str,
+        key: str,
+        actor: str,
+        occurred_at: str | None = None,
+    ) -> None:
+        """
+        Args:
+            key: unique to this command (its request id, with a prefix); movement keys extend it.
+            occurred_at: when the movements happened, if not now (UTC, ``pos_core.inventory.iso``).
+        """
+        self.session = session
+        self.state = state
+        self.document_type = document_type
+        self.document_id = document_id
+        self.key = key
+        self.actor = actor
+        self.occurred_at = occurred_at
+        self._n = 0
+        self._before: dict[tuple[str, str], Level] = {}
+        self._levels: dict[tuple[str, str], StockLevel] = {}
+
+    def move(
+        self,
+        sku: str,
+        quantity: int,
+        reason: Reason,
+        *,
+        location: str = DEFAULT_LOCATION,
+        route: tuple[str, str] | None = None,
+    ) -> StockLevel:
+        """Move ``quantity`` of ``sku`` the way ``reason`` goes (or along ``route``); never refuses."""
+        from_bucket, to_bucket = route or ROUTES[reason]
+        count = None
+        if self.occurred_at is not None and effect(from_bucket, to_bucket, quantity).on_hand:
+            count = absorbing_count(self.session, sku, location, self.occurred_at)
+        move = self._move(
+            sku, quantity, (from_bucket, to_bucket), reason, location=location, count=count.id if count else None
+        )
+        level = self._publish(record_movement(self.session, move))
+        if count is not None:
+            # The count already saw the shelf without (or with) these goods: undo the on-hand effect.
+            correction = count_route(-effect(from_bucket, to_bucket, quantity).on_hand)
+            assert correction is not None
+            undo_from, undo_to, undo_quantity = correction
+            self._n += 1
+            level = self._publish(
+                record_movement(
+                    self.session,
+                    Move(
+                        sku,
+                        undo_quantity,
+                        undo_from,
+                        undo_to,
+                        Reason.COUNT,
+                        "count",
+                        count.document_id,
+                        f"{self.key}:{self._n}",
+                        location,
+                        COUNT_RULE_ACTOR,
+                        self.occurred_at,
+                    ),
+                )
+            )
+        return level
+
+    def grant(self, sku: str, quantity: int, *, location: str) -> StockLevel | None:
+        """Reserve ``quantity`` of ``sku`` if available (one conditional UPDATE); None if not."""
+        move = self._move(sku, quantity, ROUTES[Reason.RESERVATION], Reason.RESERVATION, location=location, count=None)
+        granted = grant_movement(self.session, move)
+        return None if granted is None else self._publish(granted)
+
+    def close(self) -> list[str]:
+        """Flag every level this posting left uncovered (or more uncovered); the exception ids.
+
+        Later calls flag only what moved since the last one.
+        """
+        flagged = []
+        for key, level in self._levels.items():
+            before = self._before[key]
+            after = Level(level.on_hand, level.reserved, level.safety_stock)
+            if after.shortfall > before.shortfall:
+                flagged.append(
+                    flag_uncovered(
+                        self.session,
+                        self.state,
+                        level,
+                        document_type=self.document_type,
+                        document_id=self.document_id,
+                        actor=self.actor,
+                    )
+                )
+            self._before[key] = after
+        return flagged
+
+    @property
+    def levels(self) -> list[StockLevel]:
+        """The levels touched, in the order first touched."""
+        return list(self._levels.values())
+
+    def _move(
+        self, sku: str, quantity: int, route: tuple[str, str], reason: str, *, location: str, count: str | None
+    ) -> Move:
+        self._n += 1
+        return Move(
+            sku,
+            quantity,
+            *route,
+            reason,
+            self.document_type,
+            self.document_id,
+            f"{self.key}:{self._n}",
+            location,
+            self.actor,
+            self.occurred_at,
+            count,
+        )
+
+    def _publish(self, written: tuple[StockMovement, StockLevel]) -> StockLevel:
+        movement, level = written
+        key = (level.sku, level.location)
+        if key not in self._before:
+            change = effect(movement.from_bucket, movement.to_bucket, movement.quantity)
+            self._before[key] = Level(level.on_hand - change.on_hand, level.reserved - change.reserved, 0)
+        self._levels[key] = level
+        append_event(self.session, self.state, "stock.changed", stock_changed(movement, level))
+        return level

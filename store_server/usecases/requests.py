@@ -1,0 +1,118 @@
+"""Exactly once: every state-changing request is remembered with its first result.
+
+A request carries a client-made id. The first time, the command runs and its result is
+stored with a fingerprint of the payload, in the same transaction. A repeat with the same
+payload gets the stored result (marked ``duplicate``) and changes nothing; the same id with
+another payload or for another command is refused with ``idempotency_conflict``. A refused
+request writes nothing, so it is not remembered: sending it again tries again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, Self, TypeVar
+
+from sqlalchemy.orm import Session
+
+from store_server.db.models import FeedState, RequestRecord
+from store_server.errors import IdempotencyConflict
+from store_server.usecases.clock import now_iso
+from store_server.usecases.feed import lock_feed
+
+
+class Replayable(Protocol):
+    """A use case's result: a dataclass with ``duplicate`` that round-trips through JSON."""
+
+    @property
+    def duplicate(self) -> bool: ...
+
+    def to_wire(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self: ...
+
+
+R = TypeVar("R", bound=Replayable)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    key: str
+    """The client-made request id."""
+    kind: str
+    """The command, e.g. ``order.place``; the same id may not be reused for another."""
+    actor: str
+    payload_hash: str
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable SHA-256 of JSON-able content, to tell a resend from a conflict."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def command_request(kind: str, command: Any) -> Request:
+    """The request for a command dataclass with ``request_id`` and ``actor``; every other
+    field is the payload."""
+    payload = {k: v for k, v in dataclasses.asdict(command).items() if k not in ("request_id", "actor")}
+    return Request(command.request_id, kind, command.actor, fingerprint(payload))
+
+
+def replay(session: Session, request: Request) -> dict[str, Any] | None:
+    """The stored first result of ``request``, or None when it is new.
+
+    Raises:
+        IdempotencyConflict: the id was used before for other content or another command.
+    """
+    record = session.get(RequestRecord, request.key)
+    if record is None:
+        return None
+    if record.kind != request.kind or record.payload_hash != request.payload_hash:
+        raise IdempotencyConflict(
+            f"Request id {request.key} was already used for a {record.kind} with different content;"
+            " make a new id for a new request."
+        )
+    result: dict[str, Any] = json.loads(record.result)
+    return result
+
+
+def remember(session: Session, request: Request, result: dict[str, Any]) -> None:
+    """Store ``result`` as the answer to ``request`` in the current transaction."""
+    session.add(
+        RequestRecord(
+            key=request.key,
+            kind=request.kind,
+            actor=request.actor,
+            payload_hash=request.payload_hash,
+            result=json.dumps(result, separators=(",", ":")),
+            created_at=now_iso(),
+        )
+    )
+
+
+def run_once(session: Session, request: Request, result_type: type[R], run: Callable[[FeedState], R]) -> R:
+    """Run a command at most once, in the caller's write transaction.
+
+    Takes the feed lock first, so concurrent repeats of one request are serialised and the
+    second sees the first's record.
+
+    Args:
+        run: the command's body; gets the locked feed state for ``append_event``.
+
+    Returns:
+        The command's result, or the first result (with ``duplicate`` set) for a repeat.
+
+    Raises:
+        IdempotencyConflict: the id was used for other content; nothing is written.
+    """
+    state = lock_feed(session)
+    prior = replay(session, request)
+    if prior is not None:
+        return dataclasses.replace(result_type.from_wire(prior), duplicate=True)  # type: ignore[type-var]
+    result = run(state)
+    remember(session, request, result.to_wire())
+    return result

@@ -1,0 +1,291 @@
+"""Reservations: two-phase holds on stock (DESIGN.md section 3, docs/inventory.md).
+
+A grant moves units on hand -> reserved, and only inside one conditional UPDATE that
+re-checks ``on_hand - reserved - safety_stock >= quantity``; demand is summed per SKU
+first. A pending reservation is then committed (the goods leave: reserved -> customer),
+released or expired (reserved -> on hand). A reservation's id is its reserve request's id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pos_core.inventory import Reason, StockLine, demand_by_sku, expiry, grantable
+from store_server.db.models import FeedState, Reservation, ReservationLine, StockLevel
+from store_server.errors import IllegalOrderTransition, InsufficientStock, ReservationNotPending, UnknownReservation
+from store_server.usecases import checks
+from store_server.usecases.clock import now_iso, utc_now
+from store_server.usecases.feed import append_event
+from store_server.usecases.posting import Posting
+from store_server.usecases.requests import command_request, run_once
+from store_server.usecases.stock import DEFAULT_LOCATION, level_wire
+
+PENDING = "pending"
+COMMITTED = "committed"
+RELEASED = "released"
+EXPIRED = "expired"
+CLOSING = {COMMITTED: Reason.COMMIT, RELEASED: Reason.RELEASE, EXPIRED: Reason.EXPIRY}
+MAX_TTL_S = 90 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """Hold every line, or nothing."""
+
+    request_id: str
+    """Also the reservation's id."""
+    actor: str
+    lines: tuple[StockLine, ...]
+    ttl_s: int
+    """Seconds until it expires unless committed or released."""
+    location: str = DEFAULT_LOCATION
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationCommand:
+    """Commit or release one reservation."""
+
+    request_id: str
+    actor: str
+    reservation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationResult:
+    reservation_id: str
+    status: str
+    location: str
+    expires_at: str | None
+    lines: tuple[StockLine, ...]
+    order_id: str | None = None
+    levels: tuple[dict[str, Any], ...] = ()
+    """The levels it changed, after the change."""
+    exceptions: tuple[str, ...] = ()
+    duplicate: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "reservation_id": self.reservation_id,
+            "status": self.status,
+            "location": self.location,
+            "expires_at": self.expires_at,
+            "order_id": self.order_id,
+            "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in self.lines],
+            "levels": list(self.levels),
+            "exceptions": list(self.exceptions),
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self:
+        return cls(
+            data["reservation_id"],
+            data["status"],
+            data["location"],
+            data["expires_at"],
+            tuple(StockLine(ln["sku"], ln["quantity"]) for ln in data["lines"]),
+            data["order_id"],
+            tuple(data["levels"]),
+            tuple(data["exceptions"]),
+        )
+
+
+def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> ReservationResult:
+    """Hold every line for ``ttl_s`` seconds, or nothing; emits ``reservation.granted``.
+
+    Raises:
+        InsufficientStock: some SKU has less available than asked (``short`` lists each);
+            nothing is held and nothing remembered, so the same request may be sent again.
+        QuantityRefused, UnknownSku, UnknownLocation, BadRequest: nothing is written.
+        IdempotencyConflict: the request id was used for other content.
+    """
+    checks.document_id(cmd.request_id, "reservation id")
+    lines = checks.lines(cmd.lines, "reservation")
+    ttl_s = checks.seconds(cmd.ttl_s, "reservation's ttl_s", 1, MAX_TTL_S)
+    checks.known_location(session, cmd.location)
+    checks.known_skus(session, (line.sku for line in lines))
+
+    def run(state: FeedState) -> ReservationResult:
+        posting = holding_posting(
+            session,
+            state,
+            reservation_id=cmd.request_id,
+            order_id=None,
+            key=f"reserve:{cmd.request_id}",
+            actor=cmd.actor,
+        )
+        short: list[dict[str, int | str]] = []
+        for sku, quantity in demand_by_sku(lines).items():
+            if posting.grant(sku, quantity, location=cmd.location) is None:
+                level = session.get(StockLevel, (sku, cmd.location))
+                short.append({"sku": sku, "requested": quantity, "available": max(0, level.available) if level else 0})
+        if short:
+            what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)
+            raise InsufficientStock(f"Not enough available to hold: {what}; hold less or nothing was held.", short)
+        reservation = open_reservation(
+            session,
+            reservation_id=cmd.request_id,
+            order_id=None,
+            location=cmd.location,
+            expires_at=expiry(now or utc_now(), ttl_s),
+            actor=cmd.actor,
+        )
+        for sku, quantity in demand_by_sku(lines).items():
+            session.add(ReservationLine(reservation_id=reservation.id, sku=sku, quantity=quantity))
+        return announce(session, state, reservation, "reservation.granted", posting)
+
+    return run_once(session, command_request("reservation.reserve", cmd), ReservationResult, run)
+
+
+def commit_reservation(session: Session, cmd: ReservationCommand) -> ReservationResult:
+    """The goods leave (sold or shipped): reserved -> customer; emits ``reservation.committed``.
+
+    Raises:
+        UnknownReservation, ReservationNotPending: nothing is written.
+        IllegalOrderTransition: it belongs to an order; collect or ship the order instead.
+        IdempotencyConflict: the request id was used for other content.
+    """
+    return _close_standalone(session, cmd, COMMITTED)
+
+
+def release_reservation(session: Session, cmd: ReservationCommand) -> ReservationResult:
+    """Give the units back: reserved -> on hand; emits ``reservation.released``.
+
+    Raises:
+        UnknownReservation, ReservationNotPending: nothing is written.
+        IllegalOrderTransition: it belongs to an order; cancel the order instead.
+        IdempotencyConflict: the request id was used for other content.
+    """
+    return _close_standalone(session, cmd, RELEASED)
+
+
+def _close_standalone(session: Session, cmd: ReservationCommand, status: str) -> ReservationResult:
+    checks.document_id(cmd.request_id, "request id")
+    verb = "commit" if status == COMMITTED else "release"
+
+    def run(state: FeedState) -> ReservationResult:
+        reservation = session.get(Reservation, cmd.reservation_id)
+        if reservation is None:
+            raise UnknownReservation(f"There is no reservation {cmd.reservation_id}; it may never have been granted.")
+        if reservation.order_id is not None:
+            instead = "collect or ship" if status == COMMITTED else "cancel"
+            raise IllegalOrderTransition(
+                f"Reservation {reservation.id} holds stock for order {reservation.order_id};"
+                f" {instead} the order instead."
+            )
+        if reservation.status != PENDING:
+            raise ReservationNotPending(
+                f"Reservation {reservation.id} is already {reservation.status}; it can no longer be {status}."
+            )
+        return close_reservation(session, state, reservation, status, actor=cmd.actor, key=f"{verb}:{cmd.request_id}")
+
+    return run_once(session, command_request(f"reservation.{verb}", cmd), ReservationResult, run)
+
+
+# --- shared with orders and expiry ----------------------------------------------------------------
+
+
+def holding_posting(
+    session: Session, state: FeedState, *, reservation_id: str | None, order_id: str | None, key: str, actor: str
+) -> Posting:
+    """The posting of a hold's movements; their document is the order, if any, else the reservation."""
+    document_type, document_id = ("order", order_id) if order_id else ("reservation", reservation_id)
+    assert document_id is not None
+    return Posting(session, state, document_type=document_type, document_id=document_id, key=key, actor=actor)
+
+
+def open_reservation(
+    session: Session, *, reservation_id: str, order_id: str | None, location: str, expires_at: str | None, actor: str
+) -> Reservation:
+    reservation = Reservation(
+        id=reservation_id,
+        order_id=order_id,
+        location=location,
+        status=PENDING,
+        expires_at=expires_at,
+        actor=actor,
+        created_at=now_iso(),
+    )
+    session.add(reservation)
+    session.flush()
+    return reservation
+
+
+def held(session: Session, reservation: Reservation) -> dict[str, int]:
+    """What a reservation holds, per SKU in SKU order."""
+    rows = session.scalars(
+        select(ReservationLine).where(ReservationLine.reservation_id == reservation.id).order_by(ReservationLine.sku)
+    )
+    return {r.sku: r.quantity for r in rows}
+
+
+def grant_up_to(posting: Posting, location: str, sku: str, wanted: int) -> int:
+    """Reserve as much of ``wanted`` units of ``sku`` as is available; how many were reserved.
+
+    The figure comes from reading the level, but units are reserved only by the conditional
+    UPDATE; should it refuse (someone took them meanwhile), read again and retry.
+    """
+    session = posting.session
+    for _ in range(3):
+        level = session.get(StockLevel, (sku, location))
+        if level is None:
+            return 0
+        session.refresh(level)
+        quantity = grantable(wanted, level.available)
+        if quantity == 0:
+            return 0
+        if posting.grant(sku, quantity, location=location) is not None:
+            return quantity
+    return 0
+
+
+def set_held(session: Session, reservation: Reservation, sku: str, quantity: int) -> None:
+    """Record that ``reservation`` holds ``quantity`` of ``sku`` (none: no line)."""
+    line = session.get(ReservationLine, (reservation.id, sku))
+    if line is None and quantity > 0:
+        session.add(ReservationLine(reservation_id=reservation.id, sku=sku, quantity=quantity))
+    elif line is not None and quantity == 0:
+        session.delete(line)
+    elif line is not None:
+        line.quantity = quantity
+    session.flush()
+
+
+def close_reservation(
+    session: Session, state: FeedState, reservation: Reservation, status: str, *, actor: str, key: str
+) -> ReservationResult:
+    """Commit, release or expire a pending reservation, with its movements and event."""
+    posting = holding_posting(
+        session, state, reservation_id=reservation.id, order_id=reservation.order_id, key=key, actor=actor
+    )
+    for sku, quantity in held(session, reservation).items():
+        posting.move(sku, quantity, CLOSING[status], location=reservation.location)
+    reservation.status = status
+    reservation.closed_at = now_iso()
+    return announce(session, state, reservation, f"reservation.{status}", posting)
+
+
+def announce(
+    session: Session, state: FeedState, reservation: Reservation, kind: str, posting: Posting
+) -> ReservationResult:
+    """Close the posting, emit ``kind`` with the reservation, and return its result."""
+    exceptions = posting.close()
+    session.flush()
+    result = ReservationResult(
+        reservation.id,
+        reservation.status,
+        reservation.location,
+        reservation.expires_at,
+        tuple(StockLine(sku, q) for sku, q in held(session, reservation).items()),
+        reservation.order_id,
+        tuple(level_wire(lv) for lv in posting.levels),
+        tuple(exceptions),
+    )
+    data = result.to_wire()
+    del data["levels"], data["exceptions"]
+    append_event(session, state, kind, data)
+    return result
