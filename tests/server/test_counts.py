@@ -1,0 +1,81 @@
+"""Physical counts are absolute and timestamped; a sale made before a count but synced after it
+is recorded, not subtracted twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pos_core.inventory import Level, iso
+from store_server.errors import QuantityRefused, TimestampRefused
+from store_server.usecases.clock import utc_now
+from store_server.usecases.counts import Count, record_count
+from store_server.usecases.stock import ledger_level
+from tests.server.inventory_support import MANAGER, Shop, lines, rid, shop
+
+__all__ = ["shop"]
+
+
+def _ago(minutes: float) -> str:
+    return iso(utc_now() - timedelta(minutes=minutes))
+
+
+def test_a_count_sets_the_shelf_to_what_was_counted(shop: Shop) -> None:
+    result = shop.write(record_count, Count(rid(), MANAGER, _ago(0), lines(("SKU-0001", 7), ("SKU-0003", 0))))
+    assert [(ln.sku, ln.expected, ln.counted, ln.delta) for ln in result.lines] == [
+        ("SKU-0001", 10, 7, -3),
+        ("SKU-0003", 3, 0, -3),
+    ]
+    assert shop.level("SKU-0001").on_hand == 7
+    assert shop.level("SKU-0003").on_hand == 0
+    loss = shop.movements("SKU-0001")[-1]
+    assert (loss.reason, loss.from_bucket, loss.to_bucket, loss.quantity) == ("count", "on_hand", "adjustment", 3)
+    assert (loss.document_type, loss.document_id) == ("count", result.count_id)
+
+
+def test_a_sale_made_before_the_count_but_synced_after_it_is_not_subtracted_twice(shop: Shop) -> None:
+    made_at = _ago(10)  # the till sold 2 while offline...
+    shop.write(record_count, Count(rid(), MANAGER, _ago(5), lines(("SKU-0001", 8))))  # ...the count saw 8...
+    accepted = shop.sell(("SKU-0001", 2), created_at=made_at)  # ...then the till came back online.
+    assert shop.level("SKU-0001").on_hand == 8
+    sale, correction = shop.movements("SKU-0001")[-2:]
+    assert (sale.reason, sale.document_id, sale.quantity) == ("sale", accepted.sale_id, 2)
+    assert sale.absorbed_by_count is not None
+    assert (correction.reason, correction.from_bucket, correction.to_bucket) == ("count", "adjustment", "on_hand")
+    assert correction.quantity == 2
+    assert correction.actor == "system:count"
+    # A sale made after the count does come off.
+    shop.sell(("SKU-0001", 1), created_at=_ago(1))
+    assert shop.level("SKU-0001").on_hand == 7
+    with shop.db.read() as s:
+        assert ledger_level(s, "SKU-0001", "main") == shop.level("SKU-0001")
+
+
+def test_a_count_keyed_in_late_leaves_later_sales_on_top(shop: Shop) -> None:
+    counted_at = _ago(30)
+    shop.sell(("SKU-0001", 3), created_at=_ago(20))  # sold after the count was made
+    result = shop.write(record_count, Count(rid(), MANAGER, counted_at, lines(("SKU-0001", 9))))
+    assert (result.lines[0].expected, result.lines[0].delta) == (10, -1)
+    assert shop.level("SKU-0001").on_hand == 6  # 9 counted, 3 sold since
+
+
+def test_an_older_count_than_one_applied_changes_nothing(shop: Shop) -> None:
+    shop.write(record_count, Count(rid(), MANAGER, _ago(5), lines(("SKU-0002", 4))))
+    stale = shop.write(record_count, Count(rid(), MANAGER, _ago(15), lines(("SKU-0002", 1))))
+    assert stale.lines[0].status == "superseded"
+    assert stale.lines[0].delta == 0
+    assert shop.level("SKU-0002") == Level(4, 0, 0)
+
+
+def test_counts_are_checked(shop: Shop) -> None:
+    before = shop.fingerprint()
+    with pytest.raises(TimestampRefused, match="in the future"):
+        shop.write(record_count, Count(rid(), MANAGER, iso(utc_now() + timedelta(hours=2)), lines(("SKU-0001", 1))))
+    with pytest.raises(TimestampRefused, match="no time zone"):
+        shop.write(record_count, Count(rid(), MANAGER, "2026-11-27T09:00:00", lines(("SKU-0001", 1))))
+    with pytest.raises(QuantityRefused, match="appears twice"):
+        shop.write(record_count, Count(rid(), MANAGER, _ago(1), lines(("SKU-0001", 1), ("SKU-0001", 2))))
+    with pytest.raises(QuantityRefused, match="from 0 to"):
+        shop.write(record_count, Count(rid(), MANAGER, _ago(1), lines(("SKU-0001", -1))))
+    assert shop.fingerprint() == before
