@@ -21,8 +21,11 @@ CLR               0C                   clear the screen
 ================  ===================  ==================================
 
 Lines are padded to the full width so each update overwrites what was there without a clear (no
-flicker). CD5220 has no standard code-page command: its text is sent in PC437, which has no
-euro sign, so compose display text with the currency code ("EUR 12.34").
+flicker). After the first update only what changed is sent (``encode_changes``): at 9600 baud a
+whole two-line rewrite takes 50 ms on the wire, a new total a few milliseconds.
+
+CD5220 has no standard code-page command: its text is sent in PC437, which has no euro sign, so
+compose display text with the currency code ("EUR 12.34").
 """
 
 from __future__ import annotations
@@ -65,6 +68,28 @@ def encode_lines(upper: str, lower: str, protocol: DisplayProtocol, width: int =
     top = encode_text(_fit(upper, width), _CD5220_CODE_PAGE)
     bottom = encode_text(_fit(lower, width), _CD5220_CODE_PAGE)
     return ESC + b"QA" + top + CR + ESC + b"QB" + bottom + CR
+
+
+def encode_changes(
+    shown: tuple[str, str], upper: str, lower: str, protocol: DisplayProtocol, width: int = WIDTH
+) -> bytes:
+    """Bytes that turn the screen from ``shown`` into ``upper``/``lower``, sending only what changed.
+
+    Epson: for each line, the cursor moves to the first changed column (US $ x y) and the run up to
+    the last changed column is rewritten. CD5220 (string mode writes whole lines): each changed line.
+    """
+    out = bytearray()
+    for line, (was, new) in enumerate(zip(shown, (_fit(upper, width), _fit(lower, width)), strict=True), start=1):
+        old = _fit(was, width)
+        changed = [i for i in range(width) if old[i] != new[i]]
+        if not changed:
+            continue
+        if protocol == "epson":
+            first, last = changed[0], changed[-1]
+            out += US + b"$" + bytes([first + 1, line]) + encode_text(new[first : last + 1], CODE_PAGE_PC858)
+        else:
+            out += ESC + (b"QA" if line == 1 else b"QB") + encode_text(new, _CD5220_CODE_PAGE) + CR
+    return bytes(out)
 
 
 def encode_clear(protocol: DisplayProtocol) -> bytes:
@@ -122,23 +147,38 @@ class LineDisplay:
         self.transport = transport
         self.protocol: DisplayProtocol = protocol
         self.width = width
-        self._initialised = False
+        self._shown: tuple[str, str] | None = None  # None: not initialised since opened or refreshed
 
     def describe(self) -> str:
         return f"customer display {self.transport.describe()}"
 
     def show(self, upper: str, lower: str = "") -> None:
-        """Show two lines; the first call also initialises the display.
+        """Show two lines; the first call initialises the display, later ones send only changes.
 
         Raises:
-            DeviceUnavailable: the display could not be reached.
+            DeviceUnavailable: the display could not be reached (the next call rewrites everything).
         """
-        prefix = b"" if self._initialised else encode_init(self.protocol)
-        self.transport.send(prefix + encode_lines(upper, lower, self.protocol, self.width))
-        self._initialised = True
+        new = (_fit(upper, self.width), _fit(lower, self.width))
+        if self._shown is None:
+            data = encode_init(self.protocol) + encode_lines(upper, lower, self.protocol, self.width)
+        else:
+            data = encode_changes(self._shown, upper, lower, self.protocol, self.width)
+        if data:
+            self._shown = None  # unknown until the send succeeded
+            self.transport.send(data)
+        self._shown = new
+
+    def refresh(self) -> None:
+        """Initialise and rewrite both lines (after the display was switched off and on)."""
+        if self._shown is not None:
+            upper, lower = self._shown
+            self._shown = None
+            self.show(upper, lower)
 
     def clear(self) -> None:
         self.transport.send(encode_clear(self.protocol))
+        if self._shown is not None:
+            self._shown = (" " * self.width, " " * self.width)
 
 
 def open_display(target: str, protocol: DisplayProtocol) -> LineDisplay:

@@ -5,6 +5,8 @@ Targets::
     file:PATH                      append each job to PATH (demo, tests, a receipt viewer)
     tcp:HOST[:PORT]                network printer, raw port 9100 by default
     serial:DEVICE[?baudrate=N&rtscts=1]   serial or USB-serial printer (9600 baud default)
+    usb:VID:PID[?interface=N&in_ep=..&out_ep=..]   USB printer through pyusb/libusb
+    cups:QUEUE                     a CUPS queue, raw jobs through ``lp -o raw``
 
 Every method blocks until the printer took the bytes or a timeout passed; call them through a
 ``DeviceWorker``.

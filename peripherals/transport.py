@@ -23,6 +23,19 @@ from peripherals.errors import DeviceUnavailable
 log = logging.getLogger(__name__)
 
 
+def _open_errors() -> tuple[type[Exception], ...]:
+    """What opening a serial port may raise: pyserial lets ``termios.error`` through on POSIX."""
+    errors: list[type[Exception]] = [serial.SerialException, OSError, ValueError]
+    try:
+        import termios
+    except ImportError:  # Windows
+        return tuple(errors)
+    return (*errors, termios.error)
+
+
+SERIAL_OPEN_ERRORS = _open_errors()
+
+
 class Transport(Protocol):
     """Where a device's bytes go. ``device`` names it in messages ("receipt printer")."""
 
@@ -151,7 +164,7 @@ class SerialTransport:
                 timeout=read_timeout,
                 write_timeout=self.write_timeout,
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except SERIAL_OPEN_ERRORS as exc:
             log.info("%s %s: open failed: %s", self.device, self.describe(), exc)
             raise DeviceUnavailable(
                 f"The {self.device} {self.describe()} cannot be opened; "

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from peripherals.errors import PeripheralError
+from pos_cli import bench, devices
 from pos_cli.defaults import database_url, default_printer, endpoint_url
 from pos_core.errors import PosError
 from pos_core.protocol import FEED_PATH, REGISTER_PATH
@@ -25,7 +26,14 @@ def dispatch(args: argparse.Namespace) -> int:
         return {"init": store_init, "serve": store_serve, "token": store_token}[args.store_command](args)
     if args.command == "sim":
         return sim_lane(args)
-    handlers = {"register": register, "feed": feed, "receipts": receipts, "demo": demo}
+    handlers = {
+        "register": register,
+        "feed": feed,
+        "receipts": receipts,
+        "demo": demo,
+        "devices": devices.run,
+        "bench": bench.run,
+    }
     return handlers[args.command](args)
 
 

@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from pos_cli import bench, devices
 from pos_cli.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERVER_URL, default_data_dir, default_demo_dir
 
 EPILOG = f"""\
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--token", help="the register's credential (default: DATA_DIR/register.token)")
     reg.add_argument("--data-dir", type=Path, default=default_data_dir(), help="default: %(default)s")
     reg.add_argument("--mdns-interface", metavar="IP", help="browse for the store only on this local IPv4 address")
-    reg.add_argument("--printer", help="file:PATH, tcp:HOST[:PORT] or serial:DEVICE (default: a file in DATA_DIR)")
+    reg.add_argument("--printer", help="file:, tcp:, serial:, usb: or cups: address (default: a file in DATA_DIR)")
     reg.add_argument("--name", default="Till 1", help="this register's name on receipts (default: %(default)s)")
 
     feed = sub.add_parser("feed", help="follow the store's change feed, as a storefront would")
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true", help="a simulated lane instead of the register window")
     demo.add_argument("--sales", type=int, default=3, help="sales the headless lane rings up (default: 3)")
     demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s, or any free port")
+
+    devices.add_parser(sub)
+    bench.add_parser(sub)
     return parser
 
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from peripherals.errors import ConfigurationError
+from peripherals.errors import ConfigurationError, DeviceUnavailable
+from peripherals.fakes.line_display import FakeLineDisplay
 from peripherals.line_display import (
     DisplayProtocol,
     LineDisplay,
     decode_display,
+    encode_changes,
     encode_clear,
     encode_init,
     encode_lines,
@@ -70,3 +72,55 @@ def test_display_initialises_once(tmp_path: Path) -> None:
 def test_unknown_protocol_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="epson or cd5220"):
         open_display(f"file:{tmp_path}/d", "vfd")  # type: ignore[arg-type]
+
+
+def test_epson_update_sends_only_the_changed_run() -> None:
+    shown = ("Bananas 1.234 kg", "TOTAL EUR 12.34")
+    data = encode_changes(shown, "Bananas 1.234 kg", "TOTAL EUR 13.63", "epson")
+    assert data == bytes.fromhex("1f240c02") + b"3.63"  # column 12 of line 2, four characters
+    full = encode_init("epson") + encode_lines(*shown, "epson")
+    assert decode_display(full + data, "epson") == ("Bananas 1.234 kg".ljust(20), "TOTAL EUR 13.63".ljust(20))
+    assert encode_changes(shown, *shown, "epson") == b""
+
+
+def test_cd5220_update_rewrites_changed_lines_only() -> None:
+    data = encode_changes(("Milk", "TOTAL 1.20"), "Milk", "TOTAL 2.40", "cd5220")
+    assert data == b"\x1bQB" + b"TOTAL 2.40".ljust(20) + b"\r"
+
+
+@pytest.mark.parametrize("protocol", ["epson", "cd5220"])
+def test_display_sends_changes_after_the_first_show(tmp_path: Path, protocol: DisplayProtocol) -> None:
+    path = tmp_path / "display.bin"
+    display = open_display(f"file:{path}", protocol)
+    display.show("Welcome")
+    first = path.stat().st_size
+    display.show("Welcome", "TOTAL 1.20")
+    display.show("Welcome", "TOTAL 1.20")  # nothing changed: nothing sent
+    assert path.stat().st_size - first == (4 + 10 if protocol == "epson" else 24)
+    display.clear()
+    display.show("Milk")
+    display.refresh()
+    data = path.read_bytes()
+    assert data.count(b"\x1b@") == 2
+    assert decode_display(data, protocol) == ("Milk".ljust(20), " " * 20)
+
+
+def test_failed_update_is_resent_in_full(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    display = LineDisplay(FileTransport(blocker / "display.bin", device="customer display"), "epson")
+    with pytest.raises(DeviceUnavailable):
+        display.show("Milk", "1.20")
+    blocker.unlink()
+    display.show("Milk", "1.20")
+    assert decode_display((blocker / "display.bin").read_bytes(), "epson") == ("Milk".ljust(20), "1.20".ljust(20))
+
+
+def test_fake_display_on_a_pty_shows_what_a_customer_sees() -> None:
+    with FakeLineDisplay("cd5220") as fake:
+        display = open_display(f"serial:{fake.device}", "cd5220")
+        display.show("Coffee 250 g", "EUR 5.49")
+        fake.wait_for_screen("Coffee 250 g", "EUR 5.49")
+        display.show("TOTAL", "EUR 12.97")
+        fake.wait_for_screen("TOTAL", "EUR 12.97")
+        assert fake.screen() == ("TOTAL".ljust(20), "EUR 12.97".ljust(20))

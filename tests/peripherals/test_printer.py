@@ -173,7 +173,7 @@ def test_targets_parse(target: str, expected: object) -> None:
     [
         "",
         "printer",
-        "usb:04b8:0202",
+        "lpt:1",
         "file:",
         "tcp:",
         "tcp::9100",

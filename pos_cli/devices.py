@@ -1,0 +1,378 @@
+"""``pos devices``: list, find and try the lane's hardware, for the person installing a till.
+
+Devices come from ``DATA_DIR/lane.json`` (see docs/peripherals.md) and are overridden by options
+(``--printer TARGET`` ...). Every command blocks on the device with a timeout and ends with one
+line saying what happened; a failure is one sentence on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pos_cli.defaults import default_data_dir
+
+if TYPE_CHECKING:
+    from peripherals.drawer import PrinterDrawer, SerialDrawer
+    from peripherals.lane_config import LaneConfig
+    from peripherals.line_display import LineDisplay
+    from peripherals.printer import ReceiptPrinter
+    from peripherals.scale import Scale
+    from pos_core.receipt import ReceiptRow
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``pos devices ...`` on the top-level sub-parsers."""
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("devices (default: DATA_DIR/lane.json)")
+    where.add_argument("--data-dir", type=Path, default=default_data_dir(), help="default: %(default)s")
+    where.add_argument("--printer", metavar="TARGET", help="file:, tcp:, serial:, usb: or cups: address")
+    where.add_argument("--drawer", metavar="TARGET", help="printer (wired to the printer) or serial:DEVICE")
+    where.add_argument("--drawer-pin", type=int, choices=(2, 5), help="printer drawer pin (default 2)")
+    where.add_argument("--drawer-open-when", choices=("high", "low"), help="sensor level meaning open")
+    where.add_argument("--drawer-sensor", choices=("cts", "dsr", "ri", "cd", "none"), help="serial drawer line")
+    where.add_argument("--scale", metavar="TARGET", help="serial:DEVICE[?baudrate=N&bytesize=7&parity=E]")
+    where.add_argument("--scale-protocol", choices=("toledo", "nci"), help="default: toledo")
+    where.add_argument("--scale-unit", choices=("kg", "g", "lb", "oz"), help="unit of Toledo weights (default kg)")
+    where.add_argument("--display", metavar="TARGET", help="serial:DEVICE, tcp:HOST:PORT or file:PATH")
+    where.add_argument("--display-protocol", choices=("epson", "cd5220"), help="default: epson")
+    where.add_argument("--terminal", metavar="HOST:PORT", help="the payment terminal's address")
+    where.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for an answer (default 1)")
+
+    devices = sub.add_parser("devices", help="list, find and try the lane's hardware (for installers)")
+    dsub = devices.add_subparsers(dest="devices_command", required=True, metavar="DEVICES_COMMAND")
+    dsub.add_parser("list", parents=[common], help="the lane's devices and whether each answers")
+    detect = dsub.add_parser("detect", parents=[common], help="find printers, scanners and scales (USB, serial)")
+    detect.add_argument("--port", action="append", metavar="DEVICE", help="probe only this serial port (repeatable)")
+    detect.add_argument("--baudrate", type=int, default=9600, help="the one speed ports are asked at (default 9600)")
+    detect.add_argument("--no-usb", action="store_true", help="do not list USB devices")
+    detect.add_argument("--no-probe", action="store_true", help="list serial ports without asking them anything")
+    detect.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    dsub.add_parser("test-print", parents=[common], help="print a test page on the receipt printer")
+    dsub.add_parser("open-drawer", parents=[common], help="open the cash drawer and read its sensor")
+    dsub.add_parser("read-scale", parents=[common], help="read the weight on the scale")
+    display = dsub.add_parser("display", parents=[common], help="show TEXT on the customer display")
+    display.add_argument("text", metavar="TEXT", help="the upper line (20 characters)")
+    display.add_argument("--lower", default="", help="the lower line")
+    pay = dsub.add_parser("pay", parents=[common], help="take a test card payment of AMOUNT on the terminal")
+    pay.add_argument("amount", metavar="AMOUNT", help="e.g. 0.01 or 12,50")
+    pay.add_argument("--currency", default="EUR", help="ISO 4217 code (default: %(default)s)")
+    pay.add_argument("--sale-ref", default="installer test", help="what the payment is for (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "list": list_devices,
+        "detect": detect,
+        "test-print": test_print,
+        "open-drawer": open_drawer,
+        "read-scale": read_scale,
+        "display": show_text,
+        "pay": pay,
+    }
+    return commands[args.devices_command](args)
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+def lane_settings(args: argparse.Namespace) -> LaneConfig:
+    """``DATA_DIR/lane.json`` with every device option given on the command line put over it."""
+    from peripherals import lane_config as lc
+
+    cfg = lc.load_lane_config(args.data_dir / lc.LANE_FILE)
+    if args.printer:
+        cfg = replace(cfg, printer=lc.PrinterSettings(args.printer))
+    if args.drawer or args.drawer_pin or args.drawer_open_when or args.drawer_sensor:
+        drawer = cfg.drawer or lc.DrawerSettings()
+        if args.drawer:
+            drawer = replace(drawer, target=args.drawer)
+        if args.drawer_pin:
+            drawer = replace(drawer, pin=args.drawer_pin)
+        if args.drawer_open_when:
+            drawer = replace(drawer, open_when_high=args.drawer_open_when == "high")
+        if args.drawer_sensor:
+            drawer = replace(drawer, sensor=None if args.drawer_sensor == "none" else args.drawer_sensor)
+        cfg = replace(cfg, drawer=drawer)
+    if args.scale or args.scale_protocol or args.scale_unit:
+        scale = cfg.scale or lc.ScaleSettings(args.scale or "")
+        cfg = replace(
+            cfg,
+            scale=lc.ScaleSettings(
+                args.scale or scale.target,
+                lc.scale_protocol(args.scale_protocol) if args.scale_protocol else scale.protocol,
+                args.scale_unit or scale.unit,
+            ),
+        )
+    if args.display or args.display_protocol:
+        display = cfg.display or lc.DisplaySettings(args.display or "")
+        cfg = replace(
+            cfg, display=lc.DisplaySettings(args.display or display.target, args.display_protocol or display.protocol)
+        )
+    if args.terminal:
+        cfg = replace(cfg, terminal=lc.TerminalSettings(args.terminal))
+    return cfg
+
+
+def _missing(device: str, option: str, section: str) -> Exception:
+    from peripherals.errors import ConfigurationError
+
+    return ConfigurationError(
+        f"No {device} is set for this lane; pass {option}, or add a {section!r} section to lane.json "
+        "in the data folder (see docs/peripherals.md)."
+    )
+
+
+def make_printer(cfg: LaneConfig) -> ReceiptPrinter:
+    from peripherals.escpos_codec import DEFAULT_FORMAT, ReceiptFormat
+    from peripherals.printer import open_printer
+
+    if cfg.printer is None or not cfg.printer.target:
+        raise _missing("receipt printer", "--printer TARGET", "printer")
+    fmt = DEFAULT_FORMAT if cfg.printer.code_page is None else ReceiptFormat(code_page=cfg.printer.code_page)
+    return open_printer(cfg.printer.target, fmt)
+
+
+def make_drawer(cfg: LaneConfig, timeout: float) -> PrinterDrawer | SerialDrawer:
+    from peripherals.drawer import PrinterDrawer, SensorLine
+    from peripherals.drawer import open_drawer as drawer_at
+    from peripherals.lane_config import DrawerSettings
+
+    if cfg.drawer is None and cfg.printer is None:
+        raise _missing(
+            "cash drawer", "--drawer serial:DEVICE (or --printer TARGET for a drawer on the printer)", "drawer"
+        )
+    d = cfg.drawer or DrawerSettings()  # a printer always has its drawer port
+    printer = make_printer(cfg) if d.target == "printer" else None
+    sensor: SensorLine | None = d.sensor  # type: ignore[assignment]  # checked when the settings were read
+    drawer = drawer_at(
+        d.target, printer=printer, pin=d.pin, kick=d.opening_sequence, sensor=sensor, open_when_high=d.open_when_high
+    )
+    if isinstance(drawer, PrinterDrawer):
+        drawer.timeout = timeout
+    return drawer
+
+
+def make_scale(cfg: LaneConfig, timeout: float) -> Scale:
+    from peripherals.scale import ScaleProtocol, open_scale
+
+    if cfg.scale is None or not cfg.scale.target:
+        raise _missing("scale", "--scale serial:DEVICE", "scale")
+    protocol: ScaleProtocol = "nci" if cfg.scale.protocol == "nci" else "toledo8217"
+    return open_scale(cfg.scale.target, protocol, cfg.scale.unit, timeout)
+
+
+def make_display(cfg: LaneConfig) -> LineDisplay:
+    from peripherals.errors import ConfigurationError
+    from peripherals.line_display import open_display
+
+    if cfg.display is None or not cfg.display.target:
+        raise _missing("customer display", "--display TARGET", "display")
+    if cfg.display.protocol not in ("epson", "cd5220"):
+        raise ConfigurationError(
+            f"The display protocol {cfg.display.protocol!r} is not supported; use epson or cd5220."
+        )
+    return open_display(cfg.display.target, "epson" if cfg.display.protocol == "epson" else "cd5220")
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def test_print(args: argparse.Namespace) -> int:
+    printer = make_printer(lane_settings(args))
+    printer.print_receipt(test_page(printer.describe()))
+    status = printer.status(args.timeout)
+    print(f"Printed a test page on the {printer.describe()}.")
+    print(f"Status: {status.problem() or 'ready'}")
+    return 0
+
+
+def test_page(where: str) -> list[ReceiptRow]:
+    from pos_core.receipt import ReceiptRow
+
+    return [
+        ReceiptRow("TEST PAGE", "center", big=True),
+        ReceiptRow(time.strftime("%Y-%m-%d %H:%M:%S"), "center"),
+        ReceiptRow(where, "center"),
+        ReceiptRow(""),
+        ReceiptRow("Left"),
+        ReceiptRow("Centre", "center"),
+        ReceiptRow("Right", "right"),
+        ReceiptRow("Bold", bold=True),
+        ReceiptRow("Euro and accents: € £ ä ö ü ß é ñ"),
+        ReceiptRow("123456789012345678901234567890123456789012"),
+        ReceiptRow(""),
+        ReceiptRow("If you can read this, the printer works.", "center"),
+    ]
+
+
+def open_drawer(args: argparse.Namespace) -> int:
+    from peripherals.printer_status import Drawer
+
+    drawer = make_drawer(lane_settings(args), args.timeout)
+    drawer.open()
+    state = drawer.status()
+    deadline = time.monotonic() + args.timeout
+    while state is Drawer.CLOSED and time.monotonic() < deadline:  # the drawer springs open after the pulse
+        time.sleep(0.05)
+        state = drawer.status()
+    drawer.close()
+    said = {
+        Drawer.OPEN: "its sensor says open",
+        Drawer.CLOSED: "but its sensor still says closed; check the drawer cable, or the open_when_high setting",
+        Drawer.UNKNOWN: "its sensor does not report (no sensor, or the printer does not answer)",
+    }[state]
+    print(f"Sent the open command to the {drawer.describe()}; {said}.")
+    return 0
+
+
+def read_scale(args: argparse.Namespace) -> int:
+    from peripherals.scale_codec import WeightState
+
+    cfg = lane_settings(args)
+    scale = make_scale(cfg, args.timeout)
+    reading = scale.read_weight()
+    unit = cfg.scale.unit if cfg.scale else "kg"
+    weight = "" if reading.grams is None else f" {_in_unit(reading.grams, unit)} ({reading.grams} g)"
+    state = {
+        WeightState.STABLE: "Stable",
+        WeightState.IN_MOTION: "In motion",
+        WeightState.UNDER_ZERO: "Under zero",
+        WeightState.OVER_CAPACITY: "Over capacity",
+        WeightState.ERROR: "Error",
+    }[reading.state]
+    verdict = "may be charged" if reading.sellable else "may not be charged"
+    print(f"{state}{weight} on the {scale.describe()}; this weight {verdict}.")
+    return 0
+
+
+def _in_unit(grams: int, unit: str) -> str:
+    from peripherals.scale_codec import from_grams
+
+    return f"{from_grams(grams, unit, 3 if unit in ('kg', 'lb') else 0)} {unit}"
+
+
+def show_text(args: argparse.Namespace) -> int:
+    display = make_display(lane_settings(args))
+    display.show(args.text, args.lower)
+    print(f"Showed {args.text!r} on the {display.describe()}.")
+    return 0
+
+
+def terminal_target(cfg: LaneConfig) -> str:
+    """``tcp:HOST:PORT`` of the lane's terminal (settings may leave out the ``tcp:``)."""
+    if cfg.terminal is None:
+        raise _missing("payment terminal", "--terminal HOST:PORT", "terminal")
+    address = cfg.terminal.address
+    return address if address.startswith("tcp:") else f"tcp:{address}"
+
+
+def pay(args: argparse.Namespace) -> int:
+    """A real card payment through the lane's intent store (``DATA_DIR/payments``), as the register makes.
+
+    Intents left unsettled by an earlier run are settled first by asking the terminal; Ctrl-C
+    while the terminal waits for the card cancels the payment there.
+    """
+    from peripherals.errors import PeripheralError
+    from peripherals.payment import IntentStore, Prompt, open_terminal
+    from peripherals.worker import DeviceWorker
+    from pos_core.money import format_money, parse_amount
+
+    cfg = lane_settings(args)
+    amount = parse_amount(args.amount, args.currency)
+    store = IntentStore(args.data_dir / "payments")
+    terminal = open_terminal(terminal_target(cfg), store)
+
+    def show(prompt: Prompt) -> None:
+        print(f"Terminal: {prompt.text}", flush=True)
+
+    try:
+        with DeviceWorker("card terminal") as worker:
+            for earlier in worker.submit(terminal.recover).result():
+                print(f"Earlier payment {earlier.intent_id}: {earlier.message}", flush=True)
+            print(f"Asking the {terminal.describe()} for {format_money(amount, args.currency)}...", flush=True)
+            payment = worker.submit(terminal.pay, amount, args.currency, args.sale_ref, on_prompt=show)
+            try:
+                result = payment.result()
+            except KeyboardInterrupt:
+                print("Cancelling the payment on the terminal...", flush=True)
+                terminal.cancel()
+                result = payment.result()
+    finally:
+        terminal.close()
+        store.close()
+    if not result.approved:
+        raise PeripheralError(result.message)
+    print(result.message)
+    return 0
+
+
+def list_devices(args: argparse.Namespace) -> int:
+    cfg = lane_settings(args)
+    rows: list[tuple[str, str | None, Callable[[], str]]] = [
+        ("receipt printer", cfg.printer.target if cfg.printer else None, lambda: _printer_state(cfg, args.timeout)),
+        ("cash drawer", cfg.drawer.target if cfg.drawer else None, lambda: _drawer_state(cfg, args.timeout)),
+        ("scale", cfg.scale.target if cfg.scale else None, lambda: _scale_state(cfg, args.timeout)),
+        (
+            "customer display",
+            cfg.display.target if cfg.display else None,
+            lambda: "not checked: displays do not answer",
+        ),
+        ("payment terminal", cfg.terminal.address if cfg.terminal else None, lambda: "not checked: try `pay 0.01`"),
+    ]
+    if all(target is None for _, target, _ in rows):
+        print(f"No devices are set for this lane; pass them as options or write {args.data_dir / 'lane.json'}.")
+        return 0
+    for name, target, check in rows:
+        print(f"{name:<17} {target or '-':<40} {check() if target else 'not set'}")
+    return 0
+
+
+def _printer_state(cfg: LaneConfig, timeout: float) -> str:
+    status = make_printer(cfg).status(timeout)
+    return status.problem() or "ready"
+
+
+def _drawer_state(cfg: LaneConfig, timeout: float) -> str:
+    drawer = make_drawer(cfg, timeout)
+    state = drawer.status().value
+    drawer.close()
+    return f"sensor says {state}"
+
+
+def _scale_state(cfg: LaneConfig, timeout: float) -> str:
+    from peripherals.errors import PeripheralError
+
+    try:
+        reading = make_scale(cfg, timeout).status()
+    except PeripheralError as exc:
+        return str(exc)
+    return f"answers: {reading.state.value}"
+
+
+def detect(args: argparse.Namespace) -> int:
+    from peripherals.detect import detect_devices
+
+    report = detect_devices(
+        usb=not args.no_usb,
+        serial_ports=args.port,
+        probe=not args.no_probe,
+        baudrate=args.baudrate,
+        timeout=min(args.timeout, 0.5),
+    )
+    if args.json:
+        print(json.dumps({"devices": [asdict(d) for d in report.devices], "notes": report.notes}))
+        return 0
+    for d in report.devices:
+        suffix = f"  -> {d.target}" + (f" --scale-protocol {d.protocol.removesuffix('8217')}" if d.protocol else "")
+        print(f"{d.kind:<17} {d.description}{suffix if d.target else ''}{'  (' + d.note + ')' if d.note else ''}")
+    for note in report.notes:
+        print(note)
+    if not report.devices:
+        print("No lane devices were found.")
+    return 0
