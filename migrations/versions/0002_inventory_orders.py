@@ -146,6 +146,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["sku"], ["products.sku"], name=op.f("fk_stock_counts_sku_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_counts")),
     )
+    op.create_index(op.f("ix_stock_counts_counted_at"), "stock_counts", ["counted_at"], unique=False)
     op.create_index(op.f("ix_stock_counts_sku"), "stock_counts", ["sku"], unique=False)
     op.create_table(
         "transfer_lines",
@@ -217,16 +218,14 @@ def downgrade() -> None:
         batch_op.drop_column("absorbed_by_count")
         batch_op.drop_column("actor")
         batch_op.drop_column("occurred_at")
-    with op.batch_alter_table("store") as batch_op:
-        batch_op.drop_column("safety_stock")
-    with op.batch_alter_table("products") as batch_op:
-        batch_op.drop_column("safety_stock")
-    with op.batch_alter_table("categories") as batch_op:
-        batch_op.drop_column("safety_stock")
+    # Plain DROP COLUMN (SQLite 3.35+): batch mode would copy tables that others refer to.
+    for table in ("store", "products", "categories"):
+        op.drop_column(table, "safety_stock")
     op.drop_index(op.f("ix_reservation_lines_sku"), table_name="reservation_lines")
     op.drop_table("reservation_lines")
     op.drop_table("transfer_lines")
     op.drop_index(op.f("ix_stock_counts_sku"), table_name="stock_counts")
+    op.drop_index(op.f("ix_stock_counts_counted_at"), table_name="stock_counts")
     op.drop_table("stock_counts")
     op.drop_index(op.f("ix_reservations_order_id"), table_name="reservations")
     op.drop_index(op.f("ix_reservations_expires_at"), table_name="reservations")

@@ -128,7 +128,8 @@ class StockCount(Base):
     document_id: Mapped[Name]
     sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"), index=True)
     location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
-    counted_at: Mapped[Timestamp]
+    counted_at: Mapped[str] = mapped_column(String(40), index=True)
+    """When it was counted; a late-synced sale looks up the counts made after it."""
     counted: Mapped[Minor]
     expected: Mapped[Minor]
     """What the books said was on hand at ``counted_at``."""

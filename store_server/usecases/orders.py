@@ -5,6 +5,11 @@ is held and what is short; it is ``reserved`` once every line is held. An update
 more, or gives back what is no longer wanted. Picking stops the hold from expiring;
 collecting or shipping commits it (the goods leave); cancelling releases it. An order's id
 is its place request's id; every step is a request of its own.
+
+Each step (``cancel_order``, ``start_picking``, ``mark_ready``, ``collect_pickup``,
+``ship_order``) raises ``UnknownOrder`` for an unknown order, ``IllegalOrderTransition`` when
+the order's status or channel does not allow it, and ``IdempotencyConflict`` for a reused
+request id; then nothing is written.
 """
 
 from __future__ import annotations
@@ -229,57 +234,27 @@ def update_order(session: Session, cmd: UpdateOrder, now: datetime | None = None
 
 
 def cancel_order(session: Session, cmd: OrderStep) -> OrderResult:
-    """Cancel an order that has not left; releases its hold; emits ``order.cancelled``.
-
-    Raises:
-        UnknownOrder: no such order.
-        IllegalOrderTransition: not allowed from the order's status or for its channel.
-        IdempotencyConflict: the request id was used for other content.
-    """
+    """Cancel an order that has not left; releases its hold; emits ``order.cancelled``."""
     return _advance(session, cmd, OrderAction.CANCEL, RELEASED)
 
 
 def start_picking(session: Session, cmd: OrderStep) -> OrderResult:
-    """A reserved order is being picked: its hold no longer expires; emits ``order.picking``.
-
-    Raises:
-        UnknownOrder: no such order.
-        IllegalOrderTransition: not allowed from the order's status or for its channel.
-        IdempotencyConflict: the request id was used for other content.
-    """
+    """A reserved order is being picked: its hold no longer expires; emits ``order.picking``."""
     return _advance(session, cmd, OrderAction.START_PICKING, None)
 
 
 def mark_ready(session: Session, cmd: OrderStep) -> OrderResult:
-    """Picked and packed; emits ``order.ready``.
-
-    Raises:
-        UnknownOrder: no such order.
-        IllegalOrderTransition: not allowed from the order's status or for its channel.
-        IdempotencyConflict: the request id was used for other content.
-    """
+    """Picked and packed; emits ``order.ready``."""
     return _advance(session, cmd, OrderAction.MARK_READY, None)
 
 
 def collect_pickup(session: Session, cmd: OrderStep) -> OrderResult:
-    """The customer collected a ready pickup order: commits its hold; emits ``order.picked_up``.
-
-    Raises:
-        UnknownOrder: no such order.
-        IllegalOrderTransition: not allowed from the order's status or for its channel.
-        IdempotencyConflict: the request id was used for other content.
-    """
+    """The customer collected a ready pickup order: commits its hold; emits ``order.picked_up``."""
     return _advance(session, cmd, OrderAction.COLLECT, COMMITTED)
 
 
 def ship_order(session: Session, cmd: OrderStep) -> OrderResult:
-    """A ready ship-from-store order left: commits its hold; emits ``order.shipped``.
-
-    Raises:
-        UnknownOrder: no such order.
-        IllegalOrderTransition: not allowed from the order's status or for its channel.
-        IdempotencyConflict: the request id was used for other content.
-    """
+    """A ready ship-from-store order left: commits its hold; emits ``order.shipped``."""
     return _advance(session, cmd, OrderAction.SHIP, COMMITTED)
 
 
@@ -304,6 +279,7 @@ def hold_expired(session: Session, state: FeedState, order_id: str) -> None:
 
 
 def _advance(session: Session, cmd: OrderStep, action: OrderAction, closing: str | None) -> OrderResult:
+    """Take ``action``, closing the order's pending hold as ``closing`` (None: keep it)."""
     checks.document_id(cmd.request_id, "request id")
 
     def run(state: FeedState) -> OrderResult:

@@ -20,7 +20,7 @@ from store_server.usecases.feed import append_event
 from store_server.usecases.stock import (
     DEFAULT_LOCATION,
     Move,
-    absorbing_count,
+    counts_after,
     grant_movement,
     record_movement,
     stock_changed,
@@ -59,6 +59,7 @@ class Posting:
         self._n = 0
         self._before: dict[tuple[str, str], Level] = {}
         self._levels: dict[tuple[str, str], StockLevel] = {}
+        self._counts: dict[tuple[str, str], tuple[str, str]] | None = None
 
     def move(
         self,
@@ -73,9 +74,11 @@ class Posting:
         from_bucket, to_bucket = route or ROUTES[reason]
         count = None
         if self.occurred_at is not None and effect(from_bucket, to_bucket, quantity).on_hand:
-            count = absorbing_count(self.session, sku, location, self.occurred_at)
+            if self._counts is None:
+                self._counts = counts_after(self.session, self.occurred_at)
+            count = self._counts.get((sku, location))
         move = self._move(
-            sku, quantity, (from_bucket, to_bucket), reason, location=location, count=count.id if count else None
+            sku, quantity, (from_bucket, to_bucket), reason, location=location, count=count[0] if count else None
         )
         level = self._publish(record_movement(self.session, move))
         if count is not None:
@@ -94,7 +97,7 @@ class Posting:
                         undo_to,
                         Reason.COUNT,
                         "count",
-                        count.document_id,
+                        count[1],
                         f"{self.key}:{self._n}",
                         location,
                         COUNT_RULE_ACTOR,

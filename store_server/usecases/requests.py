@@ -94,7 +94,9 @@ def remember(session: Session, request: Request, result: dict[str, Any]) -> None
     )
 
 
-def run_once(session: Session, request: Request, result_type: type[R], run: Callable[[FeedState], R]) -> R:
+def run_once(
+    session: Session, request: Request, result_type: type[R], run: Callable[[FeedState], R], *, checked: bool = False
+) -> R:
     """Run a command at most once, in the caller's write transaction.
 
     Takes the feed lock first, so concurrent repeats of one request are serialised and the
@@ -102,17 +104,26 @@ def run_once(session: Session, request: Request, result_type: type[R], run: Call
 
     Args:
         run: the command's body; gets the locked feed state for ``append_event``.
+        checked: ``run`` refuses only before it writes anything, so it needs no savepoint
+            (the sale, the hot path, checks first).
 
     Returns:
         The command's result, or the first result (with ``duplicate`` set) for a repeat.
 
     Raises:
         IdempotencyConflict: the id was used for other content; nothing is written.
+        RequestRefused: whatever ``run`` refuses with; what it wrote is rolled back.
     """
     state = lock_feed(session)
     prior = replay(session, request)
     if prior is not None:
         return dataclasses.replace(result_type.from_wire(prior), duplicate=True)  # type: ignore[type-var]
-    result = run(state)
+    # A command refused halfway (say, the third line of a transfer) leaves the caller's
+    # transaction as it found it, even if the caller goes on to commit other work.
+    if checked:
+        result = run(state)
+    else:
+        with session.begin_nested():
+            result = run(state)
     remember(session, request, result.to_wire())
     return result

@@ -125,7 +125,11 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
                 short.append({"sku": sku, "requested": quantity, "available": max(0, level.available) if level else 0})
         if short:
             what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)
-            raise InsufficientStock(f"Not enough available to hold: {what}; hold less or nothing was held.", short)
+            raise InsufficientStock(
+                f"Not enough available to hold {what} (available of asked); nothing was held."
+                " Ask for at most what is available, or try again after a delivery.",
+                short,
+            )
         reservation = open_reservation(
             session,
             reservation_id=cmd.request_id,
@@ -234,6 +238,7 @@ def grant_up_to(posting: Posting, location: str, sku: str, wanted: int) -> int:
         level = session.get(StockLevel, (sku, location))
         if level is None:
             return 0
+        session.flush()  # nothing pending is lost by reading the row again
         session.refresh(level)
         quantity = grantable(wanted, level.available)
         if quantity == 0:

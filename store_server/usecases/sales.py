@@ -10,6 +10,7 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pos_core.errors import InvalidTimestamp
 from pos_core.inventory import Reason, utc_timestamp
 from pos_core.orders import Channel, OrderStatus
 from pos_core.sale import Sale
@@ -72,10 +73,16 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
         SaleRefused: the sale is in another currency than the store's.
     """
     request = Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
-    return run_once(session, request, SaleAccepted, lambda state: _accept(session, state, sale, sale_hash))
+    return run_once(
+        session, request, SaleAccepted, lambda state: _accept(session, state, sale, sale_hash), checked=True
+    )
 
 
 def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> SaleAccepted:
+    try:
+        occurred_at = utc_timestamp(sale.created_at, "sale time")
+    except InvalidTimestamp as exc:
+        raise SaleRefused(str(exc)) from None
     currency = session.scalars(select(Store.currency)).one()
     if sale.currency != currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {currency}.")
@@ -116,7 +123,6 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
     )
     session.flush()  # the sale row before the rows that refer to it
     actor = f"cashier:{sale.cashier_id}"
-    occurred_at = utc_timestamp(sale.created_at, "sale time")
     posting = Posting(
         session,
         state,

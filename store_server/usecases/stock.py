@@ -134,19 +134,18 @@ def effective_safety_stock(session: Session, sku: str) -> int:
     return resolve_safety_stock(row[0] if row else None, row[1] if row else None, store)
 
 
-def absorbing_count(session: Session, sku: str, location: str, occurred_at: str) -> StockCount | None:
-    """The earliest applied count of ``sku`` at ``location`` made after ``occurred_at``."""
-    return session.scalars(
-        select(StockCount)
-        .where(
-            StockCount.sku == sku,
-            StockCount.location == location,
-            StockCount.status == APPLIED,
-            StockCount.counted_at > occurred_at,
-        )
-        .order_by(StockCount.counted_at)
-        .limit(1)
-    ).first()
+def counts_after(session: Session, occurred_at: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """The earliest applied count after ``occurred_at`` per SKU and location: ``(id, document id)``.
+
+    One query for a whole sale; usually empty (no count since the sale was made).
+    """
+    with session.no_autoflush:  # counts are written by their own command, never pending here
+        rows = session.execute(
+            select(StockCount.sku, StockCount.location, StockCount.id, StockCount.document_id)
+            .where(StockCount.status == APPLIED, StockCount.counted_at > occurred_at)
+            .order_by(StockCount.counted_at.desc())
+        ).all()
+    return {(sku, location): (count_id, document_id) for sku, location, count_id, document_id in rows}
 
 
 def level_wire(level: StockLevel) -> dict[str, Any]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 
 from store_server.db.engine import open_database
-from store_server.db.migrate import check, upgrade
+from store_server.db.migrate import alembic_config, check, upgrade
 
 SALE_ID = "0b7f1c8e-1111-4222-8333-944445555666"
 
@@ -66,3 +67,26 @@ def test_upgrade_keeps_old_sales_recognised_sqlite(sqlite_url: str) -> None:
 @pytest.mark.postgres
 def test_upgrade_keeps_old_sales_recognised_postgresql(pg_url: str) -> None:
     _upgraded(pg_url)
+
+
+def _down_and_up(url: str) -> None:
+    _baseline_with_a_sale(url)
+    upgrade(url)
+    db = open_database(url)
+    try:
+        command.downgrade(alembic_config(db), "0001")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM stock_movements")).scalar_one() == 2
+    finally:
+        db.close()
+    upgrade(url)
+    check(url)
+
+
+def test_downgrade_to_the_baseline_and_back_sqlite(sqlite_url: str) -> None:
+    _down_and_up(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_downgrade_to_the_baseline_and_back_postgresql(pg_url: str) -> None:
+    _down_and_up(pg_url)

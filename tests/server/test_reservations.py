@@ -117,3 +117,16 @@ def test_stock_below_zero_with_nothing_reserved_is_no_exception(shop: Shop) -> N
     accepted = shop.sell(("SKU-0003", 5))
     assert accepted.exceptions == ()
     assert shop.level("SKU-0003").on_hand == -2
+
+
+def test_a_refusal_inside_a_larger_transaction_leaves_it_clean(shop: Shop) -> None:
+    before = shop.fingerprint()
+    with shop.db.write() as session:
+        with pytest.raises(InsufficientStock):  # SKU-0001 fits and is granted first, then SKU-0002 does not
+            reserve(session, Reserve(rid(), WEB, lines(("SKU-0001", 2), ("SKU-0002", 9)), ttl_s=600))
+        assert reserve(session, Reserve(rid(), WEB, lines(("SKU-0001", 1)), ttl_s=600)).status == "pending"
+    assert shop.level("SKU-0001") == Level(10, 1, 0)
+    assert shop.fingerprint()["counts"]["stock_movements"] == before["counts"]["stock_movements"] + 1
+    kinds = [k for k, _ in shop.events()]
+    assert shop.last_seq() == len(kinds)  # no seq was lost to the refused command
+    assert kinds[-2:] == ["stock.changed", "reservation.granted"]
