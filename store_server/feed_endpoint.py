@@ -1,92 +1,255 @@
 """The ``/feed`` endpoint: each storefront reads the stored log at its own pace.
 
-Nothing is queued in memory per consumer: a consumer that falls behind simply reads
-older rows later, so it can never slow a sale.
+Nothing is queued in memory per consumer beyond one batch: a consumer that falls behind
+simply reads older rows later, one that stops acknowledging is sent nothing more, and one
+that stops reading blocks only its own coroutine. None of them can slow a sale.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from pos_core.protocol import BAD_MESSAGE, ProtocolError, decode, encode, error_reply, field_int
+from pos_core.protocol import ProtocolError, encode, error_reply
 from store_server.db.engine import Database
-from store_server.feed_event import FeedEvent
-from store_server.usecases.feed import feed_position, read_events
+from store_server.feed_protocol import (
+    ALREADY_SUBSCRIBED,
+    FEED_PROTOCOL,
+    NOT_SUBSCRIBED,
+    SNAPSHOT_END,
+    AckWindow,
+    LogPosition,
+    StockSnapshot,
+    Subscribe,
+    heartbeat_frame,
+    parse_consumer_message,
+    snapshot_frames,
+    snapshot_reason,
+    subscribed_frame,
+)
+from store_server.usecases.feed import feed_position, log_position, read_event_frames, read_stock_snapshot
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
-SUBSCRIBE_TIMEOUT_S = 30.0
+REPLY_QUEUE = 8
+"""Error replies waiting to go out; when full, we stop reading the consumer's frames."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """How the feed treats each consumer (docs/protocol.md, ``/feed``)."""
+
+    max_unacked: int = 1000
+    """Events sent beyond the consumer's last ack before the server waits for an ack."""
+    snapshot_threshold: int = 10_000
+    """A consumer more events behind than this gets a snapshot instead of a replay."""
+    batch: int = 200
+    """Events read from the log at a time."""
+    snapshot_batch: int = 500
+    """Levels per ``snapshot.stock`` frame."""
+    subscribe_timeout_s: float = 30.0
+    """A connection that has not subscribed by then is closed."""
 
 
 class FeedSignal:
-    """Wakes feed consumers when events commit; each wait uses the event current at its start."""
+    """Wakes every feed consumer when events commit."""
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._waiters: set[asyncio.Event] = set()
         self.closing = False
 
-    def current(self) -> asyncio.Event:
-        return self._event
+    def attach(self) -> asyncio.Event:
+        """A new consumer's wake-up event; ``detach`` it when the consumer goes."""
+        event = asyncio.Event()
+        self._waiters.add(event)
+        return event
+
+    def detach(self, event: asyncio.Event) -> None:
+        self._waiters.discard(event)
 
     def notify(self) -> None:
-        event, self._event = self._event, asyncio.Event()
-        event.set()
+        for event in self._waiters:
+            event.set()
 
     def close(self) -> None:
         self.closing = True
         self.notify()
 
 
-async def serve_feed(connection: ServerConnection, db: Database, signal: FeedSignal, heartbeat_s: float) -> None:
-    """Answer one subscribe, replay, then follow live until the consumer goes away."""
-    peer = str(connection.remote_address)
-    try:
-        since = await _subscription(connection)
-        if since is None:
-            return
-        epoch, latest = await db.run(_position, db)
-        await connection.send(encode({"type": "subscribed", "epoch": epoch, "latest_seq": latest}))
-        log.info("feed subscribed peer=%s since=%s latest=%s", peer, since, latest)
-        position = since
-        while not signal.closing:
-            wake = signal.current()  # taken before reading, so a commit in between is not missed
-            batch = await db.run(_read, db, position)
-            for event in batch:
-                await connection.send(encode(event.to_wire()))
-                position = event.seq
-            if batch:
+async def serve_feed(
+    connection: ServerConnection, db: Database, signal: FeedSignal, heartbeat_s: float, settings: FeedSettings
+) -> None:
+    """Serve one consumer: subscribe, replay or snapshot, then follow live until it goes away."""
+    await _Consumer(connection, db, signal, heartbeat_s, settings).serve()
+
+
+class _Consumer:
+    """One ``/feed`` connection. Only ``_send_loop`` writes to the socket; ``_receive`` only reads."""
+
+    def __init__(
+        self, connection: ServerConnection, db: Database, signal: FeedSignal, heartbeat_s: float, settings: FeedSettings
+    ) -> None:
+        self.connection = connection
+        self.db = db
+        self.signal = signal
+        self.heartbeat_s = heartbeat_s
+        self.settings = settings
+        self.peer = str(connection.remote_address)
+        self.wake = signal.attach()
+        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue(REPLY_QUEUE)
+        self.subscription: Subscribe | None = None
+        self.window: AckWindow | None = None
+        self.started = False
+        self.gone = False
+        self.last_send = asyncio.get_running_loop().time()
+
+    async def serve(self) -> None:
+        receiver = asyncio.create_task(self._receive())
+        try:
+            await self._send_loop()
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("feed failed peer=%s", self.peer)
+            with contextlib.suppress(ConnectionClosed):
+                await self.connection.close(1011, "The store server failed; reconnect and resubscribe.")
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+            self.signal.detach(self.wake)
+        log.info("feed disconnected peer=%s sent=%s", self.peer, self.window.sent if self.window else None)
+
+    async def _receive(self) -> None:
+        try:
+            async for frame in self.connection:
+                reply = self._take(frame)
+                if reply is not None:
+                    await self.replies.put(reply)
+                self.wake.set()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.gone = True
+            self.wake.set()
+
+    def _take(self, frame: str | bytes) -> dict[str, Any] | None:
+        """Apply one consumer frame; the error reply when it cannot be acted on."""
+        try:
+            message = parse_consumer_message(frame)
+            if isinstance(message, Subscribe):
+                if self.subscription is not None:
+                    raise ProtocolError(
+                        ALREADY_SUBSCRIBED,
+                        "This connection is already subscribed; to start elsewhere, open a new connection.",
+                        message.req,
+                    )
+                self.subscription = message
+                cap = self.settings.max_unacked if message.protocol >= FEED_PROTOCOL else None
+                self.window = AckWindow(message.since, cap)
+                return None
+            if self.window is None:
+                raise ProtocolError(NOT_SUBSCRIBED, "Subscribe before acknowledging events.", message.req)
+            self.window.on_ack(message)
+            return None
+        except ProtocolError as exc:
+            return error_reply(exc.code, str(exc), exc.req)
+
+    async def _send_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.subscribe_timeout_s
+        while not self.gone and not self.signal.closing:
+            self.wake.clear()  # before looking, so a wake-up while we look is not lost
+            if await self._send_replies():
                 continue
-            try:
-                await asyncio.wait_for(wake.wait(), heartbeat_s)
-            except TimeoutError:
-                _, latest = await db.run(_position, db)
-                await connection.send(encode({"type": "heartbeat", "latest_seq": latest}))
-    except ConnectionClosed:
-        pass
-    log.info("feed disconnected peer=%s", peer)
+            if self.subscription is None:
+                if loop.time() >= deadline:
+                    await self.connection.close(1008, "Send a subscribe message first.")
+                    return
+                await self._wait(deadline - loop.time())
+            elif not self.started:
+                await self._start(self.subscription)
+            elif not await self._send_events():
+                if loop.time() - self.last_send >= self.heartbeat_s:
+                    await self._heartbeat()
+                else:
+                    await self._wait(self.heartbeat_s - (loop.time() - self.last_send))
+
+    async def _wait(self, at_most_s: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(at_most_s, 0.0)):
+                await self.wake.wait()
+
+    async def _send(self, frame: dict[str, Any] | str) -> None:
+        self.last_send = asyncio.get_running_loop().time()
+        await self.connection.send(frame if isinstance(frame, str) else encode(frame))
+
+    async def _send_replies(self) -> bool:
+        sent = False
+        while not self.replies.empty():
+            await self._send(self.replies.get_nowait())
+            sent = True
+        return sent
+
+    async def _start(self, sub: Subscribe) -> None:
+        position = await self.db.run_reader(_log_position, self.db)
+        try:
+            reason = snapshot_reason(sub, position, self.settings.snapshot_threshold)
+        except ProtocolError as exc:
+            self.subscription = self.window = None  # the consumer may subscribe again, differently
+            await self._send(error_reply(exc.code, str(exc), exc.req))
+            return
+        frame = subscribed_frame(
+            sub, position, reason, max_unacked=self.settings.max_unacked, heartbeat_s=self.heartbeat_s
+        )
+        await self._send(frame)
+        log.info(
+            "feed subscribed peer=%s protocol=%s since=%s latest=%s snapshot=%s",
+            self.peer,
+            sub.protocol,
+            sub.since,
+            position.latest_seq,
+            reason,
+        )
+        if reason is not None:
+            await self._send_snapshot()
+        self.started = True
+
+    async def _send_snapshot(self) -> None:
+        snapshot = await self.db.run_reader(_read_snapshot, self.db)
+        assert self.window is not None  # set with the subscription
+        for frame in snapshot_frames(snapshot, self.settings.snapshot_batch):
+            if frame["type"] == SNAPSHOT_END:
+                self.window.restart_at(snapshot.as_of_seq)
+            await self._send(frame)
+
+    async def _send_events(self) -> bool:
+        """Send the next batch the ack window allows; False when there is none."""
+        assert self.window is not None  # set with the subscription
+        room = self.window.room(self.settings.batch)
+        if room == 0:
+            return False
+        frames = await self.db.run_reader(_read_frames, self.db, self.window.sent, room)
+        for seq, text in frames:
+            self.window.record_sent(seq)
+            await self._send(text)
+        return bool(frames)
+
+    async def _heartbeat(self) -> None:
+        assert self.window is not None  # set with the subscription
+        _, latest = await self.db.run_reader(_position, self.db)
+        await self._send(heartbeat_frame(latest, self.window))
 
 
-async def _subscription(connection: ServerConnection) -> int | None:
-    """The ``since`` of the consumer's subscribe; None when it sent something else (told why)."""
-    try:
-        frame = await asyncio.wait_for(connection.recv(), SUBSCRIBE_TIMEOUT_S)
-    except TimeoutError:
-        await connection.close(1008, "Send a subscribe message first.")
-        return None
-    try:
-        message = decode(frame)
-        if message["type"] != "subscribe":
-            raise ProtocolError(BAD_MESSAGE, "Send {'type':'subscribe','since':N} first.", message.get("req"))
-        return field_int(message, "since", low=0)
-    except ProtocolError as exc:
-        await connection.send(encode(error_reply(exc.code, str(exc), exc.req)))
-        await connection.close(1008, "Subscribe first.")
-        return None
+def _log_position(db: Database) -> LogPosition:
+    with db.read() as session:
+        return log_position(session)
 
 
 def _position(db: Database) -> tuple[str, int]:
@@ -94,6 +257,11 @@ def _position(db: Database) -> tuple[str, int]:
         return feed_position(session)
 
 
-def _read(db: Database, after: int) -> list[FeedEvent]:
+def _read_frames(db: Database, after: int, limit: int) -> list[tuple[int, str]]:
     with db.read() as session:
-        return read_events(session, after, BATCH)
+        return read_event_frames(session, after, limit)
+
+
+def _read_snapshot(db: Database) -> StockSnapshot:
+    with db.snapshot() as session:
+        return read_stock_snapshot(session)

@@ -39,3 +39,9 @@ class FeedEvent:
             separators=(",", ":"),
             ensure_ascii=False,
         )
+
+
+def stored_event_frame(seq: int, kind: str, at: str, payload_json: str) -> str:
+    """The ``event`` frame for a stored event, splicing in its already-encoded JSON payload."""
+    head = json.dumps({"type": "event", "seq": seq, "event": kind, "at": at}, separators=(",", ":"), ensure_ascii=False)
+    return f'{head[:-1]},"data":{payload_json}}}'

@@ -18,7 +18,7 @@ from websockets.http11 import Request, Response
 from pos_core.protocol import FEED_PATH, MAX_MESSAGE_BYTES, REGISTER_PATH
 from store_server.db.engine import Database, open_database
 from store_server.errors import PortInUse, StoreError, StoreNotInitialised
-from store_server.feed_endpoint import FeedSignal, serve_feed
+from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
 from store_server.register_endpoint import serve_register
 from store_server.usecases.credentials import verify_token
 from store_server.usecases.store import StoreInfo, load_store
@@ -26,6 +26,9 @@ from store_server.usecases.store import StoreInfo, load_store
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
+WRITE_LIMIT = 64 * 1024
+"""Bytes buffered per connection before a send waits; a storefront that stops reading
+holds up only its own coroutine, and at most this much memory."""
 _KIND_FOR_PATH = {REGISTER_PATH: "register", FEED_PATH: "storefront"}
 
 
@@ -34,12 +37,14 @@ class StoreServer:
 
     Args:
         db_url: the store database (made with ``init_store``).
-        heartbeat_s: how often an idle feed consumer gets a heartbeat.
+        heartbeat_s: how often an idle or blocked feed consumer gets a heartbeat.
+        feed: the feed's per-consumer limits (unacknowledged cap, snapshot threshold).
     """
 
-    def __init__(self, db_url: str, *, heartbeat_s: float = 5.0) -> None:
+    def __init__(self, db_url: str, *, heartbeat_s: float = 5.0, feed: FeedSettings | None = None) -> None:
         self._db_url = db_url
         self._heartbeat_s = heartbeat_s
+        self._feed = feed if feed is not None else FeedSettings()
         self._db: Database | None = None
         self._store: StoreInfo | None = None
         self._server: Server | None = None
@@ -79,6 +84,7 @@ class StoreServer:
                 port,
                 process_request=self._authorise,
                 max_size=MAX_MESSAGE_BYTES,
+                write_limit=WRITE_LIMIT,
                 # A storefront that stopped reading must not hold up a shutdown for long.
                 close_timeout=CLOSE_TIMEOUT_S,
             )
@@ -152,7 +158,7 @@ class StoreServer:
         if path == REGISTER_PATH:
             await serve_register(connection, db, self.store, self.notify_committed)
         else:
-            await serve_feed(connection, db, signal, self._heartbeat_s)
+            await serve_feed(connection, db, signal, self._heartbeat_s, self._feed)
 
 
 def _refuse(connection: ServerConnection, status: HTTPStatus, sentence: str) -> Response:

@@ -3,7 +3,9 @@
 SQLite is opened in WAL mode with foreign keys on and ``synchronous=FULL``; write
 transactions start with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
 upgrade. The asyncio server sends every database call through ``Database.run``, a
-single worker thread, so the event loop never blocks on the disk.
+single worker thread, so the event loop never blocks on the disk; the feed's reads go
+through ``Database.run_reader``, a second thread, so storefronts catching up never queue
+in front of a sale.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Database:
         self.url: URL = engine.url
         self._write_engine = engine.execution_options(**{_WRITE: True})
         self._worker: ThreadPoolExecutor | None = None
+        self._reader: ThreadPoolExecutor | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,17 +73,43 @@ class Database:
             finally:
                 session.rollback()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session whose every query sees the same committed state.
+
+        SQLite's deferred read transaction in WAL mode already does; PostgreSQL needs
+        ``REPEATABLE READ`` (its default, ``READ COMMITTED``, looks again per statement).
+        """
+        bind = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the one database thread and await its result."""
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-db")
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
+    async def run_reader(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a read-only ``fn(*args)`` on the readers' thread and await its result.
+
+        An in-memory SQLite database exists once per connection, so it reads on the one thread.
+        """
+        if self.is_sqlite and self.url.database in (None, "", ":memory:"):
+            return await self.run(fn, *args)
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-db-read")
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
+
     def close(self) -> None:
-        """Stop the database thread and close every pooled connection."""
-        if self._worker is not None:
-            self._worker.shutdown(wait=True)
-            self._worker = None
+        """Stop the database threads and close every pooled connection."""
+        for worker in (self._worker, self._reader):
+            if worker is not None:
+                worker.shutdown(wait=True)
+        self._worker = self._reader = None
         self.engine.dispose()
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store_server.db.models import FeedEventRow, FeedState
-from store_server.feed_event import FeedEvent
+from store_server.db.models import FeedEventRow, FeedState, StockLevel
+from store_server.feed_event import FeedEvent, stored_event_frame
+from store_server.feed_protocol import LevelRow, LogPosition, StockSnapshot
 from store_server.usecases.clock import now_iso
 
 FEED_STATE_ID = 1
@@ -39,7 +40,44 @@ def read_events(session: Session, after_seq: int, limit: int) -> list[FeedEvent]
     return [FeedEvent(r.seq, r.type, r.occurred_at, json.loads(r.payload)) for r in rows]
 
 
+def read_event_frames(session: Session, after_seq: int, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` events with ``seq > after_seq`` as ``(seq, event frame)``, in order.
+
+    The stored payload goes out as it is, without decoding and encoding it again.
+    """
+    rows = session.execute(
+        select(FeedEventRow.seq, FeedEventRow.type, FeedEventRow.occurred_at, FeedEventRow.payload)
+        .where(FeedEventRow.seq > after_seq)
+        .order_by(FeedEventRow.seq)
+        .limit(limit)
+    )
+    return [(seq, stored_event_frame(seq, kind, at, payload)) for seq, kind, at, payload in rows]
+
+
 def feed_position(session: Session) -> tuple[str, int]:
     """The feed's epoch and the latest committed seq."""
     state = session.get_one(FeedState, FEED_STATE_ID)
     return state.epoch, state.last_seq
+
+
+def log_position(session: Session) -> LogPosition:
+    """The epoch, the latest seq and the oldest seq still stored."""
+    epoch, latest = feed_position(session)
+    oldest = session.scalar(select(func.min(FeedEventRow.seq)))
+    return LogPosition(epoch, latest, latest + 1 if oldest is None else int(oldest))
+
+
+def read_stock_snapshot(session: Session) -> StockSnapshot:
+    """Every stock level and the seq it is exactly as of.
+
+    The caller's transaction must see one snapshot of the database for both reads
+    (``Database.snapshot()``): the counter row and the levels change in the same commits.
+    """
+    epoch, as_of = feed_position(session)
+    rows = session.execute(
+        select(
+            StockLevel.sku, StockLevel.location, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety_stock
+        ).order_by(StockLevel.sku, StockLevel.location)
+    )
+    levels: list[LevelRow] = [(sku, loc, on_hand, reserved, safety) for sku, loc, on_hand, reserved, safety in rows]
+    return StockSnapshot(epoch, as_of, levels)

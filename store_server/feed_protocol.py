@@ -1,0 +1,295 @@
+"""The storefront feed protocol, revision 2 (docs/protocol.md, ``/feed``): frames and rules, no I/O.
+
+The server endpoint and the reference client both build and read frames here, so the two
+cannot drift apart; the sockets live in ``feed_endpoint`` and ``feed_client``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pos_core.protocol import (
+    BAD_JSON,
+    BAD_MESSAGE,
+    INTERNAL,
+    UNKNOWN_TYPE,
+    ProtocolError,
+    decode,
+    field_int,
+)
+from store_server.errors import StoreError
+
+FEED_PROTOCOL = 2
+"""This revision. A subscribe without ``protocol`` is served as revision 1 (no acks, no snapshots)."""
+LEGACY_PROTOCOL = 1
+
+# Frames a consumer sends.
+SUBSCRIBE = "subscribe"
+ACK = "ack"
+# Frames the server sends.
+SUBSCRIBED = "subscribed"
+EVENT = "event"
+HEARTBEAT = "heartbeat"
+SNAPSHOT_BEGIN = "snapshot.begin"
+SNAPSHOT_STOCK = "snapshot.stock"
+SNAPSHOT_END = "snapshot.end"
+ERROR = "error"
+
+CONSUMER_MESSAGES = (SUBSCRIBE, ACK)
+SERVER_MESSAGES = (SUBSCRIBED, EVENT, HEARTBEAT, SNAPSHOT_BEGIN, SNAPSHOT_STOCK, SNAPSHOT_END, ERROR)
+
+# Error codes only /feed uses; the shared ones come from pos_core.protocol.
+NOT_SUBSCRIBED = "not_subscribed"
+ALREADY_SUBSCRIBED = "already_subscribed"
+BAD_ACK = "bad_ack"
+UNSUPPORTED_PROTOCOL = "unsupported_protocol"
+SNAPSHOT_REQUIRED = "snapshot_required"
+FEED_ERRORS = (
+    BAD_JSON,
+    BAD_MESSAGE,
+    UNKNOWN_TYPE,
+    NOT_SUBSCRIBED,
+    ALREADY_SUBSCRIBED,
+    BAD_ACK,
+    UNSUPPORTED_PROTOCOL,
+    SNAPSHOT_REQUIRED,
+    INTERNAL,
+)
+
+# How a subscription starts, and why a snapshot was sent.
+REPLAY = "replay"
+SNAPSHOT = "snapshot"
+REQUESTED = "requested"
+EPOCH_CHANGED = "epoch_changed"
+AHEAD_OF_STORE = "ahead_of_store"
+BEYOND_RETENTION = "beyond_retention"
+TOO_FAR_BEHIND = "too_far_behind"
+SNAPSHOT_REASONS = (REQUESTED, EPOCH_CHANGED, AHEAD_OF_STORE, BEYOND_RETENTION, TOO_FAR_BEHIND)
+
+MAX_EPOCH_LEN = 64
+LEVEL_FIELDS = ("on_hand", "reserved", "safety_stock", "available")
+
+LevelRow = tuple[str, str, int, int, int]
+"""``(sku, location, on_hand, reserved, safety_stock)`` as read from the store."""
+
+
+class FeedProtocolError(StoreError):
+    """The other side broke the feed protocol, or the server answered with an error frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """A consumer's subscribe: where it stopped and which store history that was in."""
+
+    since: int
+    protocol: int
+    epoch: str | None
+    snapshot: bool
+    req: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A cumulative acknowledgement: every event up to ``seq`` is processed."""
+
+    seq: int
+    req: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    """Where the store's feed stands."""
+
+    epoch: str
+    latest_seq: int
+    oldest_seq: int
+    """The oldest seq still stored; ``latest_seq + 1`` when the log is empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class StockSnapshot:
+    """Every stock level of the store, exactly as of ``as_of_seq`` (read in one transaction)."""
+
+    epoch: str
+    as_of_seq: int
+    levels: Sequence[LevelRow]
+
+
+def subscribe_frame(since: int, epoch: str | None, *, snapshot: bool = False) -> dict[str, Any]:
+    """A revision 2 subscribe: resume after ``since`` in ``epoch`` (None: not known yet)."""
+    frame: dict[str, Any] = {"type": SUBSCRIBE, "protocol": FEED_PROTOCOL, "since": since}
+    if epoch is not None:
+        frame["epoch"] = epoch
+    if snapshot:
+        frame["snapshot"] = True
+    return frame
+
+
+def ack_frame(seq: int) -> dict[str, Any]:
+    """A cumulative acknowledgement of every event up to ``seq``."""
+    return {"type": ACK, "seq": seq}
+
+
+def parse_consumer_message(frame: str | bytes) -> Subscribe | Ack:
+    """Read one frame a consumer sent.
+
+    Raises:
+        ProtocolError: the frame is not a well-formed subscribe or ack; ``code`` says why.
+    """
+    message = decode(frame)
+    kind, req = message["type"], message.get("req")
+    if kind == SUBSCRIBE:
+        return _subscribe(message, req)
+    if kind == ACK:
+        return Ack(field_int(message, "seq"), req)
+    raise ProtocolError(UNKNOWN_TYPE, f"This server does not know {kind!r} on /feed; send 'subscribe' or 'ack'.", req)
+
+
+def _subscribe(message: dict[str, Any], req: str | None) -> Subscribe:
+    protocol = message.get("protocol", LEGACY_PROTOCOL)
+    if type(protocol) is not int:
+        raise ProtocolError(BAD_MESSAGE, f"'protocol' must be a whole number ({FEED_PROTOCOL} for this revision).", req)
+    if protocol not in (LEGACY_PROTOCOL, FEED_PROTOCOL):
+        raise ProtocolError(
+            UNSUPPORTED_PROTOCOL,
+            f"This server speaks feed protocol {LEGACY_PROTOCOL} and {FEED_PROTOCOL}, not {protocol}; "
+            f'subscribe with "protocol":{FEED_PROTOCOL}.',
+            req,
+        )
+    since = field_int(message, "since", low=0)
+    epoch = message.get("epoch")
+    if epoch is not None and (not isinstance(epoch, str) or not epoch or len(epoch) > MAX_EPOCH_LEN):
+        raise ProtocolError(
+            BAD_MESSAGE,
+            f"'epoch' must be the epoch string from 'subscribed' (at most {MAX_EPOCH_LEN} characters).",
+            req,
+        )
+    snapshot = message.get("snapshot", False)
+    if not isinstance(snapshot, bool):
+        raise ProtocolError(BAD_MESSAGE, "'snapshot' must be true or false.", req)
+    if protocol == LEGACY_PROTOCOL and (epoch is not None or snapshot):
+        raise ProtocolError(
+            BAD_MESSAGE, f"'epoch' and 'snapshot' need \"protocol\":{FEED_PROTOCOL} in the subscribe.", req
+        )
+    return Subscribe(since, protocol, epoch, snapshot, req)
+
+
+def snapshot_reason(sub: Subscribe, position: LogPosition, threshold: int) -> str | None:
+    """Why ``sub`` must start with a snapshot, or None to replay from ``sub.since``.
+
+    Raises:
+        ProtocolError: ``snapshot_required``, a revision 1 subscriber whose events are no longer stored.
+    """
+    pruned = sub.since + 1 < position.oldest_seq
+    if sub.protocol == LEGACY_PROTOCOL:
+        if pruned:
+            raise ProtocolError(
+                SNAPSHOT_REQUIRED,
+                f'Events after seq {sub.since} are no longer stored; subscribe with "protocol":{FEED_PROTOCOL} '
+                "to receive a snapshot.",
+                sub.req,
+            )
+        return None
+    checks = (
+        (sub.snapshot, REQUESTED),
+        (sub.epoch is not None and sub.epoch != position.epoch, EPOCH_CHANGED),
+        (sub.since > position.latest_seq, AHEAD_OF_STORE),
+        (pruned, BEYOND_RETENTION),
+        (position.latest_seq - sub.since > threshold, TOO_FAR_BEHIND),
+    )
+    return next((reason for applies, reason in checks if applies), None)
+
+
+class AckWindow:
+    """What one consumer has been sent and has acknowledged, and how much more it may be sent.
+
+    Args:
+        start: the seq the consumer already has (its ``since``, or a snapshot's ``as_of_seq``).
+        cap: the most events in flight beyond the last ack; None for revision 1 (no cap).
+    """
+
+    def __init__(self, start: int, cap: int | None) -> None:
+        self.sent = start
+        self.acked = start
+        self.cap = cap
+
+    def room(self, most: int) -> int:
+        """How many more events may be sent now, at most ``most``."""
+        if self.cap is None:
+            return most
+        return max(0, min(most, self.acked + self.cap - self.sent))
+
+    def restart_at(self, seq: int) -> None:
+        """The consumer now holds everything up to ``seq`` (a snapshot): nothing is in flight."""
+        self.sent = self.acked = seq
+
+    def record_sent(self, seq: int) -> None:
+        """Call before the frame goes out: the consumer may ack it the moment it arrives."""
+        self.sent = seq
+
+    def on_ack(self, ack: Ack) -> None:
+        """Take a cumulative ack; an older one than the last is harmless and ignored.
+
+        Raises:
+            ProtocolError: ``bad_ack``, the ack names a seq not sent on this connection.
+        """
+        if ack.seq > self.sent:
+            raise ProtocolError(
+                BAD_ACK, f"Ack {ack.seq} is beyond seq {self.sent}, the last one sent on this connection.", ack.req
+            )
+        self.acked = max(self.acked, ack.seq)
+
+
+def subscribed_frame(
+    sub: Subscribe, position: LogPosition, reason: str | None, *, max_unacked: int, heartbeat_s: float
+) -> dict[str, Any]:
+    """The reply to a subscribe; a revision 1 subscriber gets the revision 1 shape."""
+    frame: dict[str, Any] = {
+        "type": SUBSCRIBED,
+        "protocol": sub.protocol,
+        "epoch": position.epoch,
+        "latest_seq": position.latest_seq,
+    }
+    if sub.protocol >= FEED_PROTOCOL:
+        frame.update(
+            since=sub.since,
+            resume=REPLAY if reason is None else SNAPSHOT,
+            snapshot_reason=reason,
+            max_unacked=max_unacked,
+            heartbeat_s=heartbeat_s,
+        )
+    if sub.req is not None:
+        frame["req"] = sub.req
+    return frame
+
+
+def heartbeat_frame(latest_seq: int, window: AckWindow) -> dict[str, Any]:
+    """A heartbeat; under revision 2 it also says what is in flight, so a stalled consumer can tell why."""
+    frame: dict[str, Any] = {"type": HEARTBEAT, "latest_seq": latest_seq}
+    if window.cap is not None:
+        frame.update(sent_seq=window.sent, acked_seq=window.acked)
+    return frame
+
+
+def level_wire(row: LevelRow) -> dict[str, Any]:
+    """One level as sent: absolute figures, ``available = on_hand - reserved - safety_stock``."""
+    sku, location, on_hand, reserved, safety_stock = row
+    return {
+        "sku": sku,
+        "location": location,
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "safety_stock": safety_stock,
+        "available": on_hand - reserved - safety_stock,
+    }
+
+
+def snapshot_frames(snapshot: StockSnapshot, batch: int) -> Iterator[dict[str, Any]]:
+    """``snapshot.begin``, ``snapshot.stock`` frames of up to ``batch`` levels, then ``snapshot.end``."""
+    count = len(snapshot.levels)
+    yield {"type": SNAPSHOT_BEGIN, "epoch": snapshot.epoch, "as_of_seq": snapshot.as_of_seq, "levels": count}
+    for start in range(0, count, batch):
+        yield {"type": SNAPSHOT_STOCK, "levels": [level_wire(row) for row in snapshot.levels[start : start + batch]]}
+    yield {"type": SNAPSHOT_END, "epoch": snapshot.epoch, "as_of_seq": snapshot.as_of_seq, "levels": count}
