@@ -6,6 +6,7 @@ The store server sweeps on a timer; each sweep is one write transaction of at mo
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +18,8 @@ from store_server.usecases.clock import utc_now
 from store_server.usecases.feed import lock_feed
 from store_server.usecases.orders import hold_expired
 from store_server.usecases.reservations import EXPIRED, PENDING, ReservationResult, close_reservation
+
+log = logging.getLogger(__name__)
 
 EXPIRY_ACTOR = "system:expiry"
 
@@ -48,4 +51,6 @@ def expire_due(session: Session, now: datetime | None = None, limit: int = 200) 
         )
         if reservation.order_id is not None:
             hold_expired(session, state, reservation.order_id)
+    if expired:
+        log.info("expired %d reservations", len(expired))
     return expired

@@ -9,6 +9,7 @@ single conditional UPDATE.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,6 +179,28 @@ def stock_changed(movement: StockMovement | None, level: StockLevel) -> dict[str
             "absorbed_by_count": movement.absorbed_by_count,
         }
     return {**level_wire(level), "movement": moved}
+
+
+def availability(session: Session, skus: Iterable[str], location: str = DEFAULT_LOCATION) -> list[dict[str, Any]]:
+    """The absolute figures of each SKU at ``location``, in SKU order (a batch availability query).
+
+    A SKU never stocked there reads as zero, with its safety stock. Unknown SKUs are left out;
+    check them first (``checks.known_skus``) to refuse them.
+    """
+    wanted = sorted(set(skus))
+    rows = {
+        lv.sku: lv
+        for lv in session.scalars(select(StockLevel).where(StockLevel.sku.in_(wanted), StockLevel.location == location))
+    }
+    known = set(session.scalars(select(ProductRow.sku).where(ProductRow.sku.in_(wanted))))
+    figures = []
+    for sku in wanted:
+        if sku in known:
+            level = rows.get(sku) or StockLevel(
+                sku=sku, location=location, on_hand=0, reserved=0, safety_stock=effective_safety_stock(session, sku)
+            )
+            figures.append(level_wire(level))
+    return figures
 
 
 def ledger_level(session: Session, sku: str, location: str = DEFAULT_LOCATION) -> Level:

@@ -9,6 +9,7 @@ storefront can act at once (tell the customer, release, or wait for a delivery).
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, Self
@@ -22,6 +23,8 @@ from store_server.errors import UnknownException
 from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import append_event
 from store_server.usecases.requests import command_request, run_once
+
+log = logging.getLogger(__name__)
 
 RESERVED_UNCOVERED = "reserved_uncovered"
 OPEN = "open"
@@ -66,6 +69,16 @@ def flag_uncovered(
     )
     session.add(row)
     append_event(session, state, "reservation.at_risk", {**exception_wire(row), "reservations": at_risk})
+    log.warning(
+        "reserved stock uncovered sku=%s location=%s on_hand=%s reserved=%s by=%s:%s exception=%s",
+        row.sku,
+        row.location,
+        row.on_hand,
+        row.reserved,
+        document_type,
+        document_id,
+        row.id,
+    )
     return row.id
 
 

@@ -22,10 +22,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pos_core.errors import IllegalTransition
 from pos_core.inventory import ROUTES, Level, Reason, StockLine, demand_by_sku, effect, grantable, iso
 from pos_core.orders import Channel, OrderAction, OrderStatus, next_status
+from pos_core.sale import Sale
 from store_server.db.engine import Database, open_database
 from store_server.db.models import (
     FeedEventRow,
@@ -42,6 +44,7 @@ from store_server.usecases.expiry import expire_due
 from store_server.usecases.orders import (
     OrderStep,
     PlaceOrder,
+    UpdateOrder,
     cancel_order,
     collect_pickup,
     get_order,
@@ -49,6 +52,7 @@ from store_server.usecases.orders import (
     place_order,
     ship_order,
     start_picking,
+    update_order,
 )
 from store_server.usecases.reservations import (
     ReservationCommand,
@@ -57,9 +61,11 @@ from store_server.usecases.reservations import (
     release_reservation,
     reserve,
 )
+from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale
 from store_server.usecases.stock_ops import Receive, ReturnToStock, WriteOff, receive, return_to_stock, write_off
 from store_server.usecases.transfers import TransferIn, TransferOut, transfer_in, transfer_out
 from tests.server.inventory_support import BACKROOM, DATABASES, MANAGER, WEB, Shop, prepare, rid, shop_url
+from tests.server.support import make_sale
 
 EXAMPLES = int(os.environ.get("POS_HYPOTHESIS_EXAMPLES", "6"))
 SKUS = ["SKU-0001", "SKU-0002", "SKU-0003"]
@@ -114,7 +120,9 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(sold=items)
     def sale(self, sold: list[tuple[str, int]]) -> None:
         before = self.levels()
-        self.shop.sell(*sold, created_at=iso(utc_now()))
+        wire = make_sale(sold)
+        wire["created_at"] = iso(utc_now())
+        self.run(_submit, Sale.from_wire(wire))
         for sku, quantity in demand_by_sku(_lines(sold)).items():
             assert self.shop.level(sku).on_hand == before[sku].on_hand - quantity
 
@@ -225,6 +233,29 @@ class InventoryMachine(RuleBasedStateMachine):
             return
         assert result.status == expected
 
+    @precondition(lambda self: bool(self.orders))
+    @rule(data=st.data(), wanted=items)
+    def update_order(self, data: st.DataObject, wanted: list[tuple[str, int]]) -> None:
+        order = self.shop.read(get_order, data.draw(st.sampled_from(self.orders)))
+        before = self.levels(order.location)
+        have: dict[str, int] = {}
+        for line in order.lines:
+            have[line.sku] = have.get(line.sku, 0) + line.reserved
+        command = UpdateOrder(rid(), WEB, order.order_id, _lines(wanted))
+        if order.status not in (OrderStatus.PLACED, OrderStatus.RESERVED):
+            snapshot = self.shop.fingerprint()
+            with pytest.raises(IllegalOrderTransition):
+                self.shop.write(update_order, command)
+            assert self.shop.fingerprint() == snapshot
+            return
+        result = self.run(update_order, command)
+        demand = demand_by_sku(_lines(wanted))
+        for sku in set(have) | set(demand):
+            want, had = demand.get(sku, 0), have.get(sku, 0)
+            expected = want if want <= had else had + grantable(want - had, before[sku].available)
+            assert sum(ln.reserved for ln in result.lines if ln.sku == sku) == expected
+            assert self.shop.level(sku).reserved == before[sku].reserved - had + expected
+
     @rule(later=st.sampled_from([0, 7200]))
     def expire(self, later: int) -> None:
         expired = self.shop.write(expire_due, utc_now() + timedelta(seconds=later))
@@ -297,8 +328,14 @@ class InventoryMachine(RuleBasedStateMachine):
             assert seqs[0] == (seqs[1] or 0)
 
 
+def _submit(session: Session, sale: Sale) -> SaleAccepted:
+    return submit_sale(session, sale, payload_hash(sale))
+
+
 def _altered(cmd: Any) -> Any:
     """The same request id with another payload."""
+    if isinstance(cmd, Sale):
+        return dataclasses.replace(cmd, register="Till 9")
     if hasattr(cmd, "lines"):
         first = cmd.lines[0]
         return dataclasses.replace(cmd, lines=(StockLine(first.sku, first.quantity + 1), *cmd.lines[1:]))

@@ -21,7 +21,7 @@ from store_server.errors import (
 from store_server.usecases.products import ChangeProduct, change_product
 from store_server.usecases.reservations import Reserve, reserve
 from store_server.usecases.safety import SetSafetyStock, set_safety_stock
-from store_server.usecases.stock import ledger_level
+from store_server.usecases.stock import availability, ledger_level
 from store_server.usecases.stock_ops import Receive, ReturnToStock, WriteOff, receive, return_to_stock, write_off
 from store_server.usecases.transfers import TransferIn, TransferOut, transfer_in, transfer_out
 from tests.server.inventory_support import BACKROOM, MANAGER, WEB, Shop, lines, rid, shop
@@ -173,3 +173,12 @@ def test_price_and_product_changes_reach_the_feed(shop: Shop) -> None:
         shop.write(change_product, ChangeProduct(rid(), MANAGER, "SKU-0001", tax_class="luxury"))
     with pytest.raises(UnknownSku):
         shop.write(change_product, ChangeProduct(rid(), MANAGER, "SKU-404", price=1))
+
+
+def test_a_batch_availability_query_gives_absolute_figures(shop: Shop) -> None:
+    shop.write(reserve, Reserve(rid(), WEB, lines(("SKU-0001", 4)), ttl_s=600))
+    figures = shop.read(availability, ["SKU-0004", "SKU-0001", "SKU-404", "SKU-0001"])
+    assert [(f["sku"], f["on_hand"], f["reserved"], f["available"]) for f in figures] == [
+        ("SKU-0001", 10, 4, 6),
+        ("SKU-0004", 0, 0, 0),  # never stocked
+    ]
