@@ -119,6 +119,15 @@ async def until(ws: ClientConnection, kind: str, wait_s: float = 5.0) -> tuple[l
     return before, frame
 
 
+async def drain(ws: ClientConnection, quiet_s: float = 0.3) -> list[dict[str, Any]]:
+    """Every frame until none arrives for ``quiet_s``."""
+    frames = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            frames.append(await recv(ws, quiet_s))
+    return frames
+
+
 def db_levels(url: str) -> dict[LevelKey, StockFigures]:
     db = open_database(url)
     try:
