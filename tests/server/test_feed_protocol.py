@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from store_server.feed_client import Backoff, FeedConsumer
+from store_server.db.engine import open_database
+from store_server.feed_client import Backoff, FeedConsumer, FeedEvent
 from store_server.feed_endpoint import FeedSettings
 from store_server.feed_mirror import FeedMirror, LevelKey, StockFigures
 from store_server.server import StoreServer
+from store_server.usecases.feed import read_events
 from tests.server.feed_support import (
+    Lanes,
     catalogue,
     db_levels,
     db_position,
@@ -346,3 +350,52 @@ def test_reference_client_takes_a_snapshot_first_and_acks_as_it_goes(sqlite_url:
     assert snapshots[0] >= 6
     assert mirror.levels == levels
     assert lost == 0
+
+
+async def _snapshot(server: StoreServer, tokens: Tokens) -> tuple[int, dict[LevelKey, StockFigures]]:
+    async with raw_feed(server, tokens.storefront) as ws:
+        await send(ws, _subscribe(snapshot=True))
+        frames, end = await until(ws, "snapshot.end")
+        return end["as_of_seq"], _levels(frames)
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_snapshots_taken_while_lanes_sell_are_exactly_the_log_at_their_seq(
+    db: str, request: pytest.FixtureRequest
+) -> None:
+    """Levels and as_of_seq come from one consistent read, on both databases."""
+    url = request.getfixturevalue("sqlite_url" if db == "sqlite" else "pg_url")
+    wanted = 30
+
+    async def scenario() -> tuple[list[tuple[int, dict[LevelKey, StockFigures]]], list[FeedEvent]]:
+        async with feed_server(url, seed=STORE) as (server, tokens):
+            taken = [await _snapshot(server, tokens)]
+            lanes = Lanes(server, tokens.register, PRODUCTS, random.Random(3))
+            selling = asyncio.create_task(lanes.run(3, lambda: len(taken) <= wanted))
+            await lanes.wait_committed(1)
+            while len(taken) <= wanted:
+                taken.append(await _snapshot(server, tokens))
+            await selling
+            events = await asyncio.to_thread(_all_events, url)
+            return taken, events
+
+    taken, events = run(scenario())
+    (start, baseline), *during = taken
+    assert start == 0
+    assert len({as_of for as_of, _ in during}) > 1, "the lanes did not sell while snapshots were taken"
+    for as_of, levels in during:
+        expected = dict(baseline)
+        for event in events:
+            if event.seq <= as_of and event.type == "stock.changed":
+                key, figures = StockFigures.from_wire(event.data)
+                expected[key] = figures
+        assert levels == expected, f"the snapshot as of {as_of} is not the store at seq {as_of}"
+
+
+def _all_events(url: str) -> list[FeedEvent]:
+    db = open_database(url)
+    try:
+        with db.read() as session:
+            return read_events(session, 0, 1_000_000)
+    finally:
+        db.close()
