@@ -188,16 +188,7 @@ def place_order(session: Session, cmd: PlaceOrder, now: datetime | None = None) 
         )
         session.add(order)
         session.flush()
-        return _hold(
-            session,
-            state,
-            order,
-            lines,
-            now,
-            key=f"order.place:{cmd.request_id}",
-            actor=cmd.actor,
-            event="order.placed",
-        )
+        return _hold(session, state, order, lines, now=now, request=cmd)
 
     return run_once(session, command_request("order.place", cmd), OrderResult, run)
 
@@ -219,16 +210,7 @@ def update_order(session: Session, cmd: UpdateOrder, now: datetime | None = None
     def run(state: FeedState) -> OrderResult:
         order = _order(session, cmd.order_id)
         _step(order, OrderAction.UPDATE)
-        return _hold(
-            session,
-            state,
-            order,
-            lines,
-            now,
-            key=f"order.update:{cmd.request_id}",
-            actor=cmd.actor,
-            event="order.updated",
-        )
+        return _hold(session, state, order, lines, now=now, request=cmd)
 
     return run_once(session, command_request("order.update", cmd), OrderResult, run)
 
@@ -307,13 +289,14 @@ def _hold(
     state: FeedState,
     order: OrderRow,
     lines: tuple[StockLine, ...],
-    now: datetime | None,
     *,
-    key: str,
-    actor: str,
-    event: str,
+    now: datetime | None,
+    request: PlaceOrder | UpdateOrder,
 ) -> OrderResult:
     """Make the order's hold match ``lines`` as far as stock allows, and its lines say so."""
+    placing = isinstance(request, PlaceOrder)
+    key = f"{'order.place' if placing else 'order.update'}:{request.request_id}"
+    actor = request.actor
     reservation = _pending(session, order.id)
     current = held(session, reservation) if reservation is not None else {}
     demand = demand_by_sku(lines)
@@ -340,7 +323,7 @@ def _hold(
     session.flush()
     order.status = held_status(all(share == line.quantity for line, share in zip(lines, shares, strict=True)))
     order.updated_at = now_iso()
-    return _publish(session, state, order, event)
+    return _publish(session, state, order, "order.placed" if placing else "order.updated")
 
 
 def _record_hold(
