@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store_server.feed_event import FeedEvent
-from store_server.feed_protocol import LEVEL_FIELDS, SNAPSHOT_BEGIN, FeedProtocolError
-
-STOCK_CHANGED = "stock.changed"
+from store_server.feed_protocol import LEVEL_FIELDS, SNAPSHOT_BEGIN, STOCK_CHANGED, FeedProtocolError
 
 LevelKey = tuple[str, str]
 """``(sku, location)``."""

@@ -13,7 +13,6 @@ from typing import Any
 from pos_core.protocol import (
     BAD_JSON,
     BAD_MESSAGE,
-    INTERNAL,
     UNKNOWN_TYPE,
     ProtocolError,
     decode,
@@ -55,7 +54,31 @@ FEED_ERRORS = (
     BAD_ACK,
     UNSUPPORTED_PROTOCOL,
     SNAPSHOT_REQUIRED,
-    INTERNAL,
+)
+"""What an ``error`` frame on ``/feed`` may carry. A server failure closes the connection with 1011."""
+
+# The event types the feed carries, each documented in docs/protocol.md and docs/asyncapi.yaml
+# (tests/server/test_protocol_docs.py checks both, and that the use cases emit no other).
+SALE_COMPLETED = "sale.completed"
+STOCK_CHANGED = "stock.changed"
+EVENT_TYPES = (
+    SALE_COMPLETED,
+    STOCK_CHANGED,
+    "reservation.granted",
+    "reservation.updated",
+    "reservation.committed",
+    "reservation.released",
+    "reservation.expired",
+    "reservation.at_risk",
+    "inventory_exception.resolved",
+    "order.placed",
+    "order.updated",
+    "order.picking",
+    "order.ready",
+    "order.picked_up",
+    "order.shipped",
+    "order.cancelled",
+    "product.changed",
 )
 
 # How a subscription starts, and why a snapshot was sent.

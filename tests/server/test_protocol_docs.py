@@ -1,0 +1,256 @@
+"""docs/asyncapi.yaml and docs/protocol.md name every message, event and error the server speaks.
+
+What the server sends and accepts is collected from the code (constants, and the endpoints'
+and use cases' source), so a new message or error that is not documented fails here.
+PyYAML comes with python-escpos, one of our dependencies.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import store_server.errors as store_errors
+from pos_core import protocol
+from store_server import feed_protocol
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC: dict[str, Any] = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text(encoding="utf-8"))
+GUIDE = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+REGISTER_SOURCE = ROOT / "store_server" / "register_endpoint.py"
+USECASES = ROOT / "store_server" / "usecases"
+EVENT_NAME = re.compile(r"^(sale|stock|reservation|order|product|inventory_exception)\.[a-z_]+$")
+COMMAND_NAMES = {"sale.submit", "stock.receive", "stock.return", "stock.write_off"}
+"""Request kinds (idempotency records) that look like event names but never reach the feed."""
+NOT_FROM_REGISTER = {"unknown_exception"}
+"""Raised by a manager's command in a module the sale path imports; no register request reaches it."""
+
+
+def _resolve(node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        ref: str = node["$ref"]
+        assert ref.startswith("#/"), ref
+        target: Any = SPEC
+        for part in ref[2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _properties(schema: Any) -> dict[str, Any]:
+    """The properties of a schema, merged over ``allOf``, every ``$ref`` followed."""
+    schema = _resolve(schema)
+    merged: dict[str, Any] = {}
+    for part in schema.get("allOf", []):
+        merged.update(_properties(part))
+    merged.update({k: _resolve(v) for k, v in schema.get("properties", {}).items()})
+    return merged
+
+
+def _types(messages: list[Any]) -> set[str]:
+    return {_properties(_resolve(m)["payload"])["type"]["const"] for m in messages}
+
+
+def _operations(channel: str) -> Iterator[dict[str, Any]]:
+    for operation in SPEC["operations"].values():
+        if _resolve(operation["channel"]) is SPEC["channels"][channel]:
+            yield operation
+
+
+def _received(channel: str) -> set[str]:
+    return set().union(*(_types(op["messages"]) for op in _operations(channel) if op["action"] == "receive"))
+
+
+def _sent(channel: str) -> set[str]:
+    sent: set[str] = set()
+    for op in _operations(channel):
+        if op["action"] == "send":
+            sent |= _types(op["messages"])
+        elif "reply" in op:
+            sent |= _types(op["reply"]["messages"])
+    return sent
+
+
+def _message(name: str) -> dict[str, Any]:
+    return _properties(SPEC["components"]["messages"][name]["payload"])
+
+
+def _register_messages() -> tuple[set[str], set[str]]:
+    """Request types the register endpoint accepts, and reply types it sends, from its source."""
+    tree = ast.parse(REGISTER_SOURCE.read_text(encoding="utf-8"))
+    requests, replies = set(), {protocol.error_reply(protocol.BAD_JSON, "")["type"]}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _kind_test(node.test):
+            kind = _kind_test(node.test)
+            requests.add(kind)
+            for inner in (n for stmt in node.body for n in ast.walk(stmt)):
+                replies |= _dict_types(inner, kind)
+        elif isinstance(node, ast.FunctionDef) and node.name == "welcome":
+            for inner in ast.walk(node):
+                replies |= _dict_types(inner, None)
+    return requests, replies
+
+
+def _kind_test(test: ast.expr) -> str | None:
+    if (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "kind"
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.comparators[0], ast.Constant)
+    ):
+        return str(test.comparators[0].value)
+    return None
+
+
+def _dict_types(node: ast.AST, kind: str | None) -> set[str]:
+    if not isinstance(node, ast.Dict):
+        return set()
+    found = set()
+    for key, value in zip(node.keys, node.values, strict=True):
+        if isinstance(key, ast.Constant) and key.value == "type":
+            if isinstance(value, ast.Constant):
+                found.add(str(value.value))
+            elif isinstance(value, ast.Name) and value.id == "kind" and kind is not None:
+                found.add(kind)
+    return found
+
+
+def _register_error_codes() -> set[str]:
+    """Generic codes, the codes the endpoint names, and those of refusals raised on its use-case paths."""
+    tree = ast.parse(REGISTER_SOURCE.read_text(encoding="utf-8"))
+    codes = {protocol.BAD_JSON, protocol.BAD_MESSAGE, protocol.UNKNOWN_TYPE, protocol.INTERNAL}
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "pos_core.protocol":
+            codes |= {
+                getattr(protocol, a.name)
+                for a in node.names
+                if isinstance(getattr(protocol, a.name), str) and a.name.isupper() and a.name != "PROTOCOL_VERSION"
+            }
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("store_server.usecases"):
+            modules.add(node.module)
+    seen: set[str] = set()
+    while modules:
+        module = modules.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        source = ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8"))
+        for node in ast.walk(source):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("store_server.usecases"):
+                modules.add(node.module)
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name):
+                refusal = getattr(store_errors, node.exc.func.id, None)
+                if isinstance(refusal, type) and issubclass(refusal, store_errors.RequestRefused):
+                    codes.add(refusal.code)
+    return codes - NOT_FROM_REGISTER
+
+
+def _emitted_events() -> tuple[set[str], set[str]]:
+    """Names shaped like events in the use cases (literals; command kinds given to
+    ``command_request`` left out), and the families they build with f-strings."""
+    names, families = set(), set()
+    for path in USECASES.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = {
+            id(n)
+            for call in ast.walk(tree)
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "command_request"
+            for arg in call.args
+            for n in ast.walk(arg)
+        }
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and EVENT_NAME.match(node.value):
+                names.add(node.value)
+            if (
+                isinstance(node, ast.JoinedStr)
+                and len(node.values) == 2  # "family." then one placeholder
+                and isinstance(node.values[0], ast.Constant)
+                and re.fullmatch(r"[a-z_]+\.", str(node.values[0].value))
+                and isinstance(node.values[1], ast.FormattedValue)
+            ):
+                families.add(str(node.values[0].value))
+    return names, families
+
+
+def test_the_document_is_asyncapi_3_and_every_reference_resolves() -> None:
+    assert SPEC["asyncapi"] == "3.0.0"
+    assert set(SPEC["channels"]) == {"register", "feed"}
+    assert {c["address"] for c in SPEC["channels"].values()} == {protocol.REGISTER_PATH, protocol.FEED_PATH}
+
+    def refs(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                yield node["$ref"]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    for ref in refs(SPEC):
+        assert _resolve({"$ref": ref}) is not None, ref
+    schemes = SPEC["components"]["securitySchemes"]
+    assert all((s["type"], s["scheme"]) == ("http", "bearer") for s in schemes.values())
+    for operation in SPEC["operations"].values():
+        assert operation["security"], operation["summary"]
+
+
+def test_every_feed_message_event_and_error_is_documented() -> None:
+    assert _received("feed") == set(feed_protocol.CONSUMER_MESSAGES)
+    assert _sent("feed") == set(feed_protocol.SERVER_MESSAGES)
+    events = {
+        _properties(_resolve(m)["payload"])["event"]["const"]
+        for op in _operations("feed")
+        for m in op["messages"]
+        if _types([m]) == {feed_protocol.EVENT}
+    }
+    assert events == set(feed_protocol.EVENT_TYPES)
+    assert set(_message("feedError")["code"]["enum"]) == set(feed_protocol.FEED_ERRORS)
+    assert set(_message("subscribed")["snapshot_reason"]["enum"]) == {*feed_protocol.SNAPSHOT_REASONS, None}
+    assert feed_protocol.FEED_PROTOCOL in _message("subscribe")["protocol"]["enum"]
+    assert set(_message("heartbeat")) >= {"latest_seq", "sent_seq", "acked_seq"}
+
+
+def test_every_register_message_and_error_is_documented() -> None:
+    requests, replies = _register_messages()
+    assert requests == {"catalogue.page", "cashiers.list", "cashier.login", "sale.submit"}  # the scan works
+    assert _received("register") == requests
+    assert _sent("register") == replies
+    assert set(_message("registerError")["code"]["enum"]) == _register_error_codes()
+    assert _message("welcome")["protocol"]["const"] == protocol.PROTOCOL_VERSION
+
+
+def test_the_use_cases_emit_only_catalogued_events() -> None:
+    names, families = _emitted_events()
+    assert feed_protocol.STOCK_CHANGED in names  # the scan works
+    unknown = names - set(feed_protocol.EVENT_TYPES) - COMMAND_NAMES
+    assert not unknown, f"catalogue these in feed_protocol.EVENT_TYPES and document them: {sorted(unknown)}"
+    for family in families:
+        assert any(t.startswith(family) for t in feed_protocol.EVENT_TYPES), family
+
+
+def test_the_prose_guide_names_every_message_event_and_error() -> None:
+    requests, replies = _register_messages()
+    names = {
+        *requests,
+        *replies,
+        *feed_protocol.CONSUMER_MESSAGES,
+        *feed_protocol.SERVER_MESSAGES,
+        *feed_protocol.EVENT_TYPES,
+        *feed_protocol.FEED_ERRORS,
+        *feed_protocol.SNAPSHOT_REASONS,
+        *_register_error_codes(),
+    }
+    missing = sorted(name for name in names if f"`{name}`" not in GUIDE)
+    assert not missing, f"docs/protocol.md does not mention {missing}"
+    assert re.search(r"^## Storefront commands$", GUIDE, re.MULTILINE)
+    assert f"feed protocol {feed_protocol.FEED_PROTOCOL}" in GUIDE
