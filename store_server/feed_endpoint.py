@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from pos_core.protocol import ProtocolError, encode, error_reply
 from store_server.db.engine import Database
+from store_server.errors import StoreError
 from store_server.feed_protocol import (
     ALREADY_SUBSCRIBED,
     FEED_PROTOCOL,
@@ -55,6 +56,13 @@ class FeedSettings:
     """Levels per ``snapshot.stock`` frame."""
     subscribe_timeout_s: float = 30.0
     """A connection that has not subscribed by then is closed."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_unacked", "batch", "snapshot_batch"):
+            if getattr(self, name) < 1:
+                raise StoreError(f"The feed setting {name} must be at least 1.")
+        if self.snapshot_threshold < 0:
+            raise StoreError("The feed setting snapshot_threshold must not be negative.")
 
 
 class FeedSignal:
