@@ -24,9 +24,8 @@ from store_server.db.models import FeedEventRow, FeedState, StockLevel
 from store_server.feed_endpoint import FeedSettings
 from store_server.feed_mirror import LevelKey, StockFigures
 from store_server.server import StoreServer
-from store_server.usecases.credentials import issue_token
 from store_server.usecases.store import init_store
-from tests.server.support import RULES, SEED, Seed, SeedProduct, Tokens, feed_url, register
+from tests.server.support import RULES, SEED, Seed, SeedProduct, Tokens, feed_url, prepare_store, register
 
 CATEGORIES = ("Dairy", "Household")
 
@@ -70,13 +69,9 @@ def sale_of(products: dict[str, Product], items: list[tuple[str, int]], cashier_
 
 
 def prepare(url: str, seed: Seed) -> Tokens:
+    """The store from ``seed`` (``prepare_store`` then finds it set up and only adds tokens)."""
     init_store(url, demo=False, seed=seed)
-    db = open_database(url)
-    try:
-        with db.write() as session:
-            return Tokens(issue_token(session, "register", "Till 1"), issue_token(session, "storefront", "Shop"))
-    finally:
-        db.close()
+    return prepare_store(url)
 
 
 @asynccontextmanager
@@ -269,7 +264,7 @@ class CuttingProxy:
         await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
         for pipe in pipes:
             pipe.cancel()
-        await asyncio.gather(*pipes, return_exceptions=True)
+        await asyncio.gather(*pipes, return_exceptions=True)  # a reset connection ends a pipe: expected
         for end in ends:
             end.transport.abort()
 
@@ -280,16 +275,7 @@ class CuttingProxy:
         budget: int | None,
         ends: tuple[asyncio.StreamWriter, ...],
     ) -> None:
-        with contextlib.suppress(ConnectionError):
-            await self._copy(source, sink, budget, ends)
-
-    async def _copy(
-        self,
-        source: asyncio.StreamReader,
-        sink: asyncio.StreamWriter,
-        budget: int | None,
-        ends: tuple[asyncio.StreamWriter, ...],
-    ) -> None:
+        """Copy until the end, or until ``budget`` bytes have passed while cutting; errors end it too."""
         while data := await source.read(4096):
             if budget is not None and self.cutting and len(data) >= budget:
                 sink.write(data[:budget])

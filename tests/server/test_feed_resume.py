@@ -54,11 +54,27 @@ class Outcome:
     sales: int
 
 
-async def _wait_for(progressed: asyncio.Event, condition: Callable[[], bool], wait_s: float = 30.0) -> None:
-    async with asyncio.timeout(wait_s):
-        while not condition():
-            progressed.clear()
-            await progressed.wait()
+class Timeline:
+    """What a consumer was handed, in order: ("event", seq) and ("snapshot", as_of_seq)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, int]] = []
+        self._progressed = asyncio.Event()
+
+    def on_event(self, event: FeedEvent) -> None:
+        self.entries.append(("event", event.seq))
+        self._progressed.set()
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        self.entries.append(("snapshot", snapshot.as_of_seq))
+        self._progressed.set()
+
+    async def wait_for(self, condition: Callable[[], bool], wait_s: float = 30.0) -> None:
+        """Until ``condition`` holds, checked each time the consumer hands something over."""
+        async with asyncio.timeout(wait_s):
+            while not condition():
+                self._progressed.clear()
+                await self._progressed.wait()
 
 
 def _chaos(url: str, *, seed: int, threshold: int, choices: tuple[str, ...], phases: tuple[str, ...]) -> Outcome:
@@ -67,16 +83,7 @@ def _chaos(url: str, *, seed: int, threshold: int, choices: tuple[str, ...], pha
         async with feed_server(url, seed=STORE, heartbeat_s=0.2, settings=settings) as (server, tokens):
             lanes = Lanes(server, tokens.register, PRODUCTS, random.Random(seed))
             gates = random.Random(seed + 1)
-            timeline: list[tuple[str, int]] = []
-            progressed = asyncio.Event()
-
-            def on_event(event: FeedEvent) -> None:
-                timeline.append(("event", event.seq))
-                progressed.set()
-
-            def on_snapshot(snapshot: Snapshot) -> None:
-                timeline.append(("snapshot", snapshot.as_of_seq))
-                progressed.set()
+            timeline = Timeline()
 
             async def gate() -> None:
                 """Sometimes let the store move on before the consumer gets back: a replay, or a snapshot."""
@@ -88,15 +95,15 @@ def _chaos(url: str, *, seed: int, threshold: int, choices: tuple[str, ...], pha
             consumer = FeedConsumer(
                 f"ws://127.0.0.1:{await proxy.start()}/feed",
                 tokens.storefront,
-                on_event=on_event,
-                on_snapshot=on_snapshot,
+                on_event=timeline.on_event,
+                on_snapshot=timeline.on_snapshot,
                 backoff=Backoff(first_s=0.005, most_s=0.05),
                 ack_delay_s=0.01,
             )
             stop = asyncio.Event()
             follower = asyncio.create_task(consumer.run(stop))
             # The first snapshot is as of seq 0: nothing is sold before it completes.
-            await _wait_for(progressed, lambda: any(kind == "snapshot" for kind, _ in timeline))
+            await timeline.wait_for(lambda: any(kind == "snapshot" for kind, _ in timeline.entries))
 
             def cutting() -> bool:
                 seen = all(consumer.lost[phase] for phase in phases)
@@ -105,12 +112,12 @@ def _chaos(url: str, *, seed: int, threshold: int, choices: tuple[str, ...], pha
             await asyncio.wait_for(lanes.run(2, lambda: cutting() or lanes.sales < 40), 60)
             proxy.cutting = False
             position = await asyncio.to_thread(db_position, url)
-            await _wait_for(progressed, lambda: consumer.mirror.last_seq >= position[1])
+            await timeline.wait_for(lambda: consumer.mirror.last_seq >= position[1])
             stop.set()
             await follower
             await proxy.stop()
             levels = await asyncio.to_thread(db_levels, url)
-            return Outcome(timeline, consumer.mirror, levels, position, consumer.lost, proxy.cuts, lanes.sales)
+            return Outcome(timeline.entries, consumer.mirror, levels, position, consumer.lost, proxy.cuts, lanes.sales)
 
     return run(scenario())
 
@@ -167,24 +174,14 @@ def test_restored_database_forces_a_snapshot_with_the_restored_levels(tmp_path: 
     url = f"sqlite:///{path}"
 
     async def scenario() -> tuple[list[tuple[str, int]], FeedMirror, dict[LevelKey, StockFigures], str, StockFigures]:
-        timeline: list[tuple[str, int]] = []
-        progressed = asyncio.Event()
+        timeline = Timeline()
         async with feed_server(url, seed=STORE) as (server, tokens):
             port = server.port
-
-            def on_event(event: FeedEvent) -> None:
-                timeline.append(("event", event.seq))
-                progressed.set()
-
-            def on_snapshot(snapshot: Snapshot) -> None:
-                timeline.append(("snapshot", snapshot.as_of_seq))
-                progressed.set()
-
             consumer = FeedConsumer(
                 f"ws://127.0.0.1:{port}/feed",
                 tokens.storefront,
-                on_event=on_event,
-                on_snapshot=on_snapshot,
+                on_event=timeline.on_event,
+                on_snapshot=timeline.on_snapshot,
                 backoff=Backoff(first_s=0.01, most_s=0.1),
             )
             stop = asyncio.Event()
@@ -195,7 +192,7 @@ def test_restored_database_forces_a_snapshot_with_the_restored_levels(tmp_path: 
                     await reg.submit(sale_of(PRODUCTS, [("SKU-0001", 1), (f"SKU-{100 + n:05d}", 1)], cashier))
                     if n == 1:
                         await asyncio.to_thread(_backup, path, tmp_path / "backup.db")
-            await _wait_for(progressed, lambda: consumer.mirror.last_seq == 15)
+            await timeline.wait_for(lambda: consumer.mirror.last_seq == 15)
             old_epoch, before = consumer.mirror.epoch, dict(consumer.mirror.levels)
         # The server is down; the consumer keeps retrying. Restore the backup with a new epoch.
         await asyncio.to_thread(_restore, tmp_path / "backup.db", path)
@@ -207,13 +204,13 @@ def test_restored_database_forces_a_snapshot_with_the_restored_levels(tmp_path: 
             async with register(again, tokens.register) as reg:
                 cashier = await reg.login()
                 await reg.submit(sale_of(PRODUCTS, [("SKU-0002", 2)], cashier))  # seq 7 and 8
-            await _wait_for(progressed, lambda: consumer.mirror.epoch == epoch and consumer.mirror.last_seq == 8)
+            await timeline.wait_for(lambda: consumer.mirror.epoch == epoch and consumer.mirror.last_seq == 8)
             stop.set()
             await follower
         finally:
             await again.stop()
         levels = await asyncio.to_thread(db_levels, url)
-        return timeline, consumer.mirror, levels, epoch, before[SOLD_AFTER_BACKUP]
+        return timeline.entries, consumer.mirror, levels, epoch, before[SOLD_AFTER_BACKUP]
 
     timeline, mirror, levels, epoch, before = run(scenario())
     snapshots = [seq for kind, seq in timeline if kind == "snapshot"]
