@@ -315,8 +315,10 @@ async def follow_feed(
         stop: set it to return; None follows forever.
         on_status: told about connects, subscriptions and reconnects, in a sentence.
         epoch: the epoch ``since`` belongs to; when the store's differs (a restored database)
-            the server sends a snapshot, given to ``on_snapshot``. None trusts ``since``.
+            the server sends a snapshot. None trusts ``since``.
         on_snapshot: called with each snapshot; the events after it follow through ``on_event``.
+            Besides an epoch change, the server sends one when ``since`` is no longer stored or
+            more events behind than its snapshot threshold; the events it stands for are skipped.
 
     Raises:
         FeedRefused: the server refused the token (401/403); the message is the server's.
