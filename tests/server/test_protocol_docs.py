@@ -17,6 +17,7 @@ import yaml
 
 import store_server.errors as store_errors
 from pos_core import protocol
+from pos_core.tender import TENDER_KINDS
 from store_server import feed_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,6 +216,8 @@ def test_every_register_message_and_error_is_documented() -> None:
     assert _sent("register") == replies
     assert set(_message("registerError")["code"]["enum"]) == _register_error_codes()
     assert _message("welcome")["protocol"]["const"] == protocol.PROTOCOL_VERSION
+    tender_kinds = SPEC["components"]["schemas"]["Tender"]["properties"]["kind"]["enum"]
+    assert set(tender_kinds) == set(TENDER_KINDS)
 
 
 def test_the_use_cases_append_only_catalogued_events() -> None:
