@@ -217,7 +217,7 @@ def test_every_register_message_and_error_is_documented() -> None:
     assert set(_message("registerError")["code"]["enum"]) == _register_error_codes()
     assert _message("welcome")["protocol"]["const"] == protocol.PROTOCOL_VERSION
     tender_kinds = SPEC["components"]["schemas"]["Tender"]["properties"]["kind"]["enum"]
-    assert set(tender_kinds) == set(TENDER_KINDS)
+    assert set(tender_kinds) == set(TENDER_KINDS), "update Tender in docs/asyncapi.yaml and SALE in docs/protocol.md"
 
 
 def test_the_use_cases_append_only_catalogued_events() -> None:
