@@ -7,19 +7,27 @@ from dataclasses import dataclass, field
 from pos_core.catalogue import Product
 from pos_core.errors import PosError
 from pos_core.tax import TaxClass, TaxLine, compute_tax
+from pos_core.weight import MAX_PIECES, line_amount, quantity_problem
 
-MAX_QUANTITY = 9_999
-"""More than this on one line is almost certainly a typo (a barcode typed into quantity)."""
+MAX_QUANTITY = MAX_PIECES
+"""The most pieces on one line; weighed lines go up to ``pos_core.weight.MAX_GRAMS``."""
 
 
 @dataclass(frozen=True, slots=True)
 class BasketLine:
+    """A product and how much of it: pieces, or grams for a product sold by weight."""
+
     product: Product
     quantity: int
 
     @property
     def amount(self) -> int:
-        return self.product.price * self.quantity
+        return line_amount(self.product.price, self.quantity, self.product.sold_by)
+
+    @property
+    def items(self) -> int:
+        """How many things the customer carries: the pieces, or one bag of a weighed product."""
+        return 1 if self.product.weighed else self.quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +60,26 @@ class Basket:
     rules: TaxRules
     lines: list[BasketLine] = field(default_factory=list)
 
-    def add(self, product: Product, quantity: int = 1) -> BasketLine:
-        """Add ``quantity`` of ``product``; returns the line as it now stands.
+    def add(self, product: Product, quantity: int | None = None) -> BasketLine:
+        """Add ``quantity`` of ``product`` (pieces, default 1; grams for a weighed product, which
+        must be given); returns the line as it now stands. One line per product: a second
+        weighing of the same product adds its grams to the line.
 
         Raises:
-            PosError: the quantity is not a whole number from 1 up, or the line
-                would exceed ``MAX_QUANTITY``, or the product's tax class is unknown.
+            PosError: the quantity is not a whole number from 1 up, the line would exceed the
+                limit (``MAX_QUANTITY`` pieces, ``MAX_GRAMS`` grams), no weight was given for a
+                weighed product, or the product's tax class is unknown.
         """
-        _check_quantity(quantity)
+        if quantity is None:
+            if product.weighed:
+                raise PosError(f"{product.name} is sold by weight; weigh it first.")
+            quantity = 1
+        _check_quantity(quantity, product)
         if product.tax_class not in self.rules.classes:
             raise PosError(f"{product.name} has tax class {product.tax_class!r}, which this store lacks.")
         for i, line in enumerate(self.lines):
             if line.product.sku == product.sku:
-                _check_quantity(line.quantity + quantity)
+                _check_quantity(line.quantity + quantity, product)
                 self.lines[i] = BasketLine(product, line.quantity + quantity)
                 return self.lines[i]
         line = BasketLine(product, quantity)
@@ -76,8 +91,8 @@ class Basket:
         if quantity == 0:
             self.remove(index)
             return
-        _check_quantity(quantity)
         line = self._line(index)
+        _check_quantity(quantity, line.product)
         self.lines[index] = BasketLine(line.product, quantity)
 
     def remove(self, index: int) -> BasketLine:
@@ -106,6 +121,6 @@ class Basket:
         return self.lines[index]
 
 
-def _check_quantity(quantity: int) -> None:
-    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
-        raise PosError(f"Quantity must be a whole number from 1 to {MAX_QUANTITY}.")
+def _check_quantity(quantity: int, product: Product) -> None:
+    if problem := quantity_problem(quantity, product.sold_by):
+        raise PosError(problem)

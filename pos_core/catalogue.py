@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from typing import NewType
 
 from pos_core.errors import PosError
+from pos_core.weight import SoldBy, sold_by
 
 Sku = NewType("Sku", str)
 
 
 @dataclass(frozen=True, slots=True)
 class Product:
-    """A sellable item. ``price`` is in minor units of the store currency."""
+    """A sellable item. ``price`` is in minor units of the store currency: per piece when sold
+    ``each``, per kilogram when sold by ``weight`` (then quantities are grams)."""
 
     sku: Sku
     barcode: str
@@ -20,10 +22,16 @@ class Product:
     price: int
     tax_class: str
     category: str = ""
+    sold_by: SoldBy = "each"
 
     def __post_init__(self) -> None:
         if type(self.price) is not int or self.price < 0:
             raise PosError(f"Price of {self.sku!r} must be a whole, non-negative number of minor units.")
+        sold_by(self.sold_by)
+
+    @property
+    def weighed(self) -> bool:
+        return self.sold_by == "weight"
 
 
 def gtin_check_digit(body: str) -> int:

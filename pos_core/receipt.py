@@ -7,7 +7,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 from pos_core.money import format_amount, rate_text
-from pos_core.sale import Sale
+from pos_core.sale import Sale, SaleLine
+from pos_core.weight import format_weight
 
 Align = Literal["left", "center", "right"]
 
@@ -55,8 +56,8 @@ def layout_receipt(
     rows.append(ReceiptRow("-" * width))
     for line in sale.lines:
         rows.append(ReceiptRow(_pair(line.name, format_amount(line.amount, cur), width)))
-        if line.quantity != 1:
-            rows.append(ReceiptRow(f"  {line.quantity} x {format_amount(line.unit_price, cur)}"))
+        if detail := _quantity_detail(line, cur):
+            rows.append(ReceiptRow(detail))
     rows.append(ReceiptRow("-" * width))
     if not sale.prices_include_tax:
         rows.append(ReceiptRow(_pair("Subtotal", format_amount(sale.subtotal, cur), width)))
@@ -64,8 +65,13 @@ def layout_receipt(
             rows.append(ReceiptRow(_pair(f"Tax {t.code} {rate_text(t.rate_ppm)}", format_amount(t.tax, cur), width)))
     rows.append(ReceiptRow(_pair(f"TOTAL {cur}", format_amount(sale.total, cur), width // 2), bold=True, big=True))
     for tender in sale.tenders:
-        rows.append(ReceiptRow(_pair(tender.kind.capitalize(), format_amount(tender.amount, cur), width)))
-    rows.append(ReceiptRow(_pair("Change", format_amount(sale.change, cur), width)))
+        rows.append(ReceiptRow(_pair(tender.label(), format_amount(tender.amount, cur), width)))
+        if tender.auth_code is not None:
+            rows.append(ReceiptRow(f"  Auth code {tender.auth_code}"))
+        if tender.reference is not None:
+            rows.append(ReceiptRow(f"  Ref {tender.reference}"[:width]))
+    if not sale.tenders or any(t.is_cash for t in sale.tenders):
+        rows.append(ReceiptRow(_pair("Change", format_amount(sale.change, cur), width)))
     if sale.prices_include_tax:
         rows.append(ReceiptRow(""))
         for t in sale.taxes:
@@ -75,3 +81,11 @@ def layout_receipt(
     rows.append(ReceiptRow(store.footer, "center"))
     rows.append(ReceiptRow(f"Sale {sale.id}", "center"))
     return rows
+
+
+def _quantity_detail(line: SaleLine, currency: str) -> str | None:
+    """``  0.534 kg x 2.99/kg`` for a weighed line, ``  2 x 3.89`` for several pieces."""
+    price = format_amount(line.unit_price, currency)
+    if line.sold_by == "weight":
+        return f"  {format_weight(line.quantity)} x {price}/kg"
+    return f"  {line.quantity} x {price}" if line.quantity != 1 else None

@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pos_core.basket import MAX_QUANTITY, Basket
+from pos_core.basket import Basket
 from pos_core.errors import InvalidSale, PosError
 from pos_core.money import exponent
 from pos_core.tax import TaxClass, TaxLine, compute_tax
-from pos_core.tender import Tender, cash_change
+from pos_core.tender import Tender, card_fields, cash_change
+from pos_core.weight import SoldBy, line_amount, quantity_problem, sold_by
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$")
@@ -25,6 +26,9 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True, slots=True)
 class SaleLine:
+    """One product of a sale: ``quantity`` pieces at ``unit_price``, or, sold by ``weight``,
+    ``quantity`` grams at ``unit_price`` per kilogram."""
+
     sku: str
     name: str
     quantity: int
@@ -32,6 +36,21 @@ class SaleLine:
     amount: int
     tax_class: str
     tax_rate_ppm: int
+    sold_by: SoldBy = "each"
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "sku": self.sku,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "amount": self.amount,
+            "tax_class": self.tax_class,
+            "tax_rate_ppm": self.tax_rate_ppm,
+        }
+        if self.sold_by != "each":  # absent means each: a cash sale of pieces keeps its old wire form and hash
+            wire["sold_by"] = self.sold_by
+        return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +85,31 @@ class Sale:
         register: str,
         cashier_id: str,
         created_at: str,
-        cash_tendered: int,
+        cash_tendered: int = 0,
+        card: Tender | None = None,
     ) -> Sale:
-        """Close ``basket`` paid in cash.
+        """Close ``basket`` paid in cash, by card, or by card with cash for the rest.
+
+        Args:
+            cash_tendered: the cash handed over; it must cover what the card does not.
+            card: an approved card tender, for the whole total or part of it.
 
         Raises:
-            PosError: the basket is empty.
-            InsufficientTender: the cash does not cover the total.
+            PosError: the basket is empty, or the card pays more than the total.
+            InsufficientTender: the cash does not cover what is left to pay.
         """
         if basket.is_empty():
             raise PosError("The basket is empty; scan an item first.")
         totals = basket.totals()
-        change = cash_change(totals.total, cash_tendered, totals.currency)
+        card_amount = 0
+        if card is not None:
+            if card.kind != "card":
+                raise PosError("Only a card tender is taken beside the cash.")
+            card_amount = card.amount
+            if card_amount > totals.total:
+                raise PosError("The card payment is more than the total; a card never gives change.")
+        change = cash_change(totals.total - card_amount, cash_tendered, totals.currency)
+        tenders = ((card,) if card is not None else ()) + ((Tender("cash", cash_tendered),) if cash_tendered else ())
         rules = basket.rules
         lines = tuple(
             SaleLine(
@@ -88,6 +120,7 @@ class Sale:
                 amount=line.amount,
                 tax_class=line.product.tax_class,
                 tax_rate_ppm=rules.classes[line.product.tax_class].rate_ppm,
+                sold_by=line.product.sold_by,
             )
             for line in basket.lines
         )
@@ -102,7 +135,7 @@ class Sale:
             taxes=totals.taxes,
             subtotal=totals.subtotal,
             total=totals.total,
-            tenders=(Tender("cash", cash_tendered),) if cash_tendered else (),  # a free sale takes no tender
+            tenders=tenders,  # a free sale takes no tender
             change=change,
         )
 
@@ -114,23 +147,12 @@ class Sale:
             "created_at": self.created_at,
             "currency": self.currency,
             "prices_include_tax": self.prices_include_tax,
-            "lines": [
-                {
-                    "sku": ln.sku,
-                    "name": ln.name,
-                    "quantity": ln.quantity,
-                    "unit_price": ln.unit_price,
-                    "amount": ln.amount,
-                    "tax_class": ln.tax_class,
-                    "tax_rate_ppm": ln.tax_rate_ppm,
-                }
-                for ln in self.lines
-            ],
+            "lines": [ln.to_wire() for ln in self.lines],
             "taxes": [{"code": t.code, "rate_ppm": t.rate_ppm, "taxable": t.taxable, "tax": t.tax} for t in self.taxes],
             "subtotal": self.subtotal,
             "tax_total": self.tax_total,
             "total": self.total,
-            "tenders": [{"kind": t.kind, "amount": t.amount} for t in self.tenders],
+            "tenders": [t.to_wire() for t in self.tenders],
             "change": self.change,
         }
 
@@ -169,13 +191,22 @@ def _decode_sale(d: dict[str, Any]) -> Sale:
     for i, raw in enumerate(raw_lines):
         where = f"sale.lines[{i}]"
         ln = _obj(raw, where)
+        try:
+            how = sold_by(ln.get("sold_by", "each"))
+        except PosError:
+            raise InvalidSale(f'{where}.sold_by must be "each" or "weight".') from None
         quantity = _int(ln, "quantity", where)
-        if not 1 <= quantity <= MAX_QUANTITY:
-            raise InvalidSale(f"{where}.quantity must be from 1 to {MAX_QUANTITY}.")
+        if problem := quantity_problem(quantity, how):
+            raise InvalidSale(f"{where}.quantity: {problem}")
         unit_price = _int(ln, "unit_price", where)
         amount = _int(ln, "amount", where)
-        if unit_price < 0 or amount != unit_price * quantity:
-            raise InvalidSale(f"{where}.amount must equal unit_price times quantity.")
+        if unit_price < 0 or amount != line_amount(unit_price, quantity, how):
+            rule = (
+                "unit_price (per kg) times quantity (grams) / 1000, half up"
+                if how == "weight"
+                else "unit_price times quantity"
+            )
+            raise InvalidSale(f"{where}.amount must equal {rule}.")
         lines.append(
             SaleLine(
                 sku=_str(ln, "sku", where),
@@ -185,6 +216,7 @@ def _decode_sale(d: dict[str, Any]) -> Sale:
                 amount=amount,
                 tax_class=_str(ln, "tax_class", where),
                 tax_rate_ppm=_int(ln, "tax_rate_ppm", where),
+                sold_by=how,
             )
         )
     classes: dict[str, TaxClass] = {}
@@ -205,10 +237,7 @@ def _decode_sale(d: dict[str, Any]) -> Sale:
     for name, expected in (("subtotal", subtotal), ("tax_total", sum(t.tax for t in taxes)), ("total", total)):
         if _int(d, name) != expected:
             raise InvalidSale(f"sale.{name} is {d[name]} but the lines add up to {expected}.")
-    tenders = tuple(
-        Tender(_str(t, "kind", "sale.tenders[]"), _int(t, "amount", "sale.tenders[]"))
-        for t in (_obj(x, "sale.tenders[]") for x in _list(d, "tenders", 20))
-    )
+    tenders = tuple(_tender(raw, i) for i, raw in enumerate(_list(d, "tenders", 20)))
     if not tenders and total != 0:
         raise InvalidSale("sale.tenders is empty; a sale must be paid.")
     change = _int(d, "change")
@@ -229,6 +258,16 @@ def _decode_sale(d: dict[str, Any]) -> Sale:
         tenders=tenders,
         change=change,
     )
+
+
+def _tender(raw: object, index: int) -> Tender:
+    where = f"sale.tenders[{index}]"
+    t = _obj(raw, where)
+    kind, amount = _str(t, "kind", where), _int(t, "amount", where)
+    try:
+        return Tender(kind, amount, **card_fields(t))
+    except PosError as exc:
+        raise InvalidSale(f"{where}: {exc}") from None
 
 
 def _obj(value: object, where: str) -> dict[str, Any]:

@@ -15,6 +15,11 @@ Barcodes to try at the till (the first two products):
 * ``4004351060832``: Sourdough loaf 750 g, € 3,89
 * ``4174424748704``: Rye bread 500 g, € 2,49
 
+Loose produce is sold by weight (price per kilogram, stock in grams) and comes last, with
+in-store barcodes (GS1 prefix 21), so the numbering of everything else stays as it was:
+
+* ``2100001000004``: Bananas loose, € 1,69/kg
+
 Tax classes follow German practice: food, coffee, tea, dairy milk, pet food,
 period products and newspapers are reduced; drinks (water, juice, soft drinks,
 plant drinks, alcohol) and non-food are standard.
@@ -25,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pos_core.catalogue import gtin_check_digit
+from pos_core.weight import SoldBy
 
 __all__ = ["DEMO_BARCODES_FOR_DOCS", "DemoProduct", "DemoStore", "demo_store"]
 
@@ -37,7 +43,8 @@ DEMO_BARCODES_FOR_DOCS: tuple[str, str] = ("4004351060832", "4174424748704")
 
 @dataclass(frozen=True, slots=True)
 class DemoProduct:
-    """One shelf item. ``price`` is in euro cents, tax included."""
+    """One shelf item. ``price`` is in euro cents, tax included: per piece, or per kilogram for an
+    item sold by ``weight``, whose ``on_hand`` is then grams."""
 
     sku: str
     barcode: str
@@ -46,6 +53,7 @@ class DemoProduct:
     price: int
     tax_class: str
     on_hand: int
+    sold_by: SoldBy = "each"
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +534,17 @@ _CATALOGUE: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
+# Sold by weight: "name | price per kg in cents | grams on hand", in the "Fruit & vegetables" category.
+_LOOSE_PRODUCE = """
+    Bananas loose | 169 | 18000
+    Elstar apples loose | 249 | 25000
+    Braeburn apples loose | 279 | 20000
+    Vine tomatoes loose | 399 | 12000
+    Carrots loose | 129 | 15000
+    Red onions loose | 199 | 8000
+"""
+_PRODUCE_CATEGORY = "Fruit & vegetables"
+
 _TAX_CLASSES: tuple[tuple[str, str, int], ...] = (
     (REDUCED, "Reduced rate 7%", 70_000),
     (STANDARD, "Standard rate 19%", 190_000),
@@ -546,6 +565,12 @@ def _barcode(index: int) -> str:
     prefix = 400 + (index * 17) % 41
     rest = ((index + 1_009) * 7_368_787) % 1_000_000_000
     body = f"{prefix}{rest:09d}"
+    return body + str(gtin_check_digit(body))
+
+
+def _instore_barcode(number: int) -> str:
+    """An EAN-13 in GS1's restricted-circulation range (prefix 21): valid in this shop only."""
+    body = f"21{number:05d}00000"
     return body + str(gtin_check_digit(body))
 
 
@@ -583,6 +608,20 @@ def demo_store() -> DemoStore:
                     on_hand=_on_hand(index),
                 )
             )
+    for number, line in enumerate(_LOOSE_PRODUCE.strip().splitlines(), start=1):
+        produce, per_kg, grams = (field.strip() for field in line.split("|"))
+        products.append(
+            DemoProduct(
+                sku=f"SKU-{len(products) + 1:05d}",
+                barcode=_instore_barcode(number),
+                name=produce,
+                category=_PRODUCE_CATEGORY,
+                price=int(per_kg),
+                tax_class=REDUCED,
+                on_hand=int(grams),
+                sold_by="weight",
+            )
+        )
     return DemoStore(
         name="Harbour Street Market",
         currency="EUR",

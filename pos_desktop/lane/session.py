@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pos_core.basket import Basket, BasketLine, TaxRules, Totals
-from pos_core.catalogue import Catalogue, normalise_scan
+from pos_core.catalogue import Catalogue, Product, normalise_scan
 from pos_core.errors import PosError
 from pos_core.receipt import ReceiptRow, StoreHeader, layout_receipt
 from pos_core.sale import Sale
@@ -58,12 +58,12 @@ class LaneSession:
     def log_out(self) -> None:
         self.cashier = None
 
-    def scan(self, code: str) -> BasketLine:
-        """Add one of the product with this barcode (or SKU).
+    def find(self, code: str) -> Product:
+        """The product with this barcode (or SKU).
 
         Raises:
-            UnknownBarcode: nothing in the catalogue has that code; the basket is unchanged.
-            LaneError: the line cannot take another unit.
+            UnknownBarcode: nothing in the catalogue has that code.
+            LaneError: the code is empty.
         """
         cleaned = normalise_scan(code)
         if not cleaned:
@@ -71,10 +71,31 @@ class LaneSession:
         product = self.catalogue.lookup(cleaned)
         if product is None:
             raise UnknownBarcode(cleaned)
+        return product
+
+    def scan(self, code: str) -> BasketLine:
+        """Add one of the product with this barcode (or SKU).
+
+        Raises:
+            UnknownBarcode: nothing in the catalogue has that code; the basket is unchanged.
+            LaneError: the line cannot take another unit, or the product is sold by weight.
+        """
+        return self.add(self.find(code))
+
+    def add(self, product: Product, quantity: int | None = None) -> BasketLine:
+        """Add ``product``: one piece, or ``quantity`` grams weighed on the scale for a weighed product.
+
+        Raises:
+            LaneError: the line cannot take more, or a weighed product came without its weight.
+        """
         try:
-            return self.basket.add(product)
+            return self.basket.add(product, quantity)
         except PosError as exc:
             raise LaneError(str(exc)) from None
+
+    def weighed_products(self) -> list[Product]:
+        """The products sold by weight, by name: the register's quick keys for loose goods."""
+        return sorted((p for p in self.catalogue.products() if p.weighed), key=lambda p: p.name)
 
     def set_quantity(self, index: int, quantity: int) -> None:
         """Change line ``index`` (0-based) to ``quantity``; zero voids it.

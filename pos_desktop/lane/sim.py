@@ -1,4 +1,7 @@
-"""A headless lane: rings up random cash sales against a store server, for load and demos."""
+"""A headless lane: rings up random cash sales against a store server, for load and demos.
+
+Loose goods sold by weight get a random weight, as if put on a scale; the lane has no devices.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +55,9 @@ async def run_sim_lane(
         acknowledged = 0
         for _ in range(sales):
             for product in rng.sample(products, rng.randint(1, min(5, len(products)))):
+                if product.weighed:  # loose goods: one bag of 150 g to 2.5 kg, as if weighed
+                    lane.add(product, rng.randint(150, 2_500))
+                    continue
                 for _unit in range(rng.randint(1, 3)):
                     lane.scan(product.barcode)
             total = lane.totals().total

@@ -13,6 +13,7 @@ from pos_core.catalogue import Product, Sku
 from pos_core.errors import PosError
 from pos_core.protocol import PROTOCOL_VERSION
 from pos_core.tax import TaxClass
+from pos_core.weight import sold_by
 from pos_desktop.lane.errors import LaneError
 
 
@@ -127,6 +128,7 @@ def parse_products(message: dict[str, Any]) -> tuple[list[Product], str | None]:
                     price=_int(p, "price", "catalogue page"),
                     tax_class=_str(p, "tax_class", "catalogue page"),
                     category=str(p.get("category") or ""),
+                    sold_by=sold_by(p.get("sold_by", "each")),  # a server before weighed goods sends none
                 )
             )
     except PosError as exc:

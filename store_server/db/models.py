@@ -23,6 +23,14 @@ Minor = Annotated[int, mapped_column(BigInteger)]
 """An amount in minor units, or a quantity; BigInteger so totals never overflow."""
 Timestamp = Annotated[str, mapped_column(String(40))]
 """ISO 8601 with a time zone, as on the wire; text sorts correctly within one zone (UTC)."""
+SOLD_BY_CHECK = "sold_by IN ('each', 'weight')"
+
+
+def sold_by_column() -> Mapped[str]:
+    """``each`` (quantities are pieces) or ``weight`` (quantities are grams, prices per kg)."""
+    return mapped_column(
+        String(10), CheckConstraint(SOLD_BY_CHECK, name="sold_by_known"), default="each", server_default="each"
+    )
 
 
 class Base(DeclarativeBase):
@@ -67,6 +75,8 @@ class ProductRow(Base):
     active: Mapped[bool] = mapped_column(default=True)
     safety_stock: Mapped[int | None] = mapped_column(BigInteger)
     """This SKU's own safety stock; None: its category's, else the store's."""
+    sold_by: Mapped[str] = sold_by_column()
+    """``weight``: ``price`` is per kilogram and every quantity of this SKU (stock, sales) is grams."""
 
 
 class Location(Base):
@@ -307,6 +317,8 @@ class SaleLineRow(Base):
     amount: Mapped[Minor]
     tax_class: Mapped[Code]
     tax_rate_ppm: Mapped[int]
+    sold_by: Mapped[str] = sold_by_column()
+    """``weight``: ``quantity`` is grams and ``unit_price`` per kilogram."""
 
 
 class SaleTaxRow(Base):
@@ -319,11 +331,18 @@ class SaleTaxRow(Base):
 
 
 class SaleTenderRow(Base):
+    """A tender; for a card only what a receipt may show (never more card data)."""
+
     __tablename__ = "sale_tenders"
     sale_id: Mapped[Uuid] = mapped_column(ForeignKey("sales.id"), primary_key=True)
     tender_no: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[Code]
     amount: Mapped[Minor]
+    reference: Mapped[str | None] = mapped_column(String(64))
+    """Card: the terminal payment's id (the register's payment intent)."""
+    auth_code: Mapped[str | None] = mapped_column(String(8))
+    card_brand: Mapped[str | None] = mapped_column(String(24))
+    last4: Mapped[str | None] = mapped_column(String(4))
 
 
 class FeedState(Base):

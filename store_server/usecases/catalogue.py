@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pos_core.weight import SoldBy
 from store_server.db.models import Category, ProductRow, TaxClassRow
 
 
@@ -38,6 +39,7 @@ def catalogue_page(session: Session, after: str, limit: int) -> CataloguePage:
             "price": p.price,
             "tax_class": p.tax_class,
             "category": p.category or "",
+            "sold_by": p.sold_by,
         }
         for p in rows
     ]
@@ -54,14 +56,33 @@ def add_category(session: Session, name: str) -> None:
 
 
 def add_product(
-    session: Session, *, sku: str, barcode: str | None, name: str, category: str | None, price: int, tax_class: str
+    session: Session,
+    *,
+    sku: str,
+    barcode: str | None,
+    name: str,
+    category: str | None,
+    price: int,
+    tax_class: str,
+    sold_by: SoldBy = "each",
 ) -> None:
-    """Add a product (its category is created when missing)."""
+    """Add a product (its category is created when missing).
+
+    Args:
+        price: minor units per piece, or per kilogram when ``sold_by`` is ``weight`` (then the
+            SKU's stock and sale quantities are grams).
+    """
     if category:
         add_category(session, category)
     session.add(
         ProductRow(
-            sku=sku, barcode=barcode or None, name=name, category=category or None, price=price, tax_class=tax_class
+            sku=sku,
+            barcode=barcode or None,
+            name=name,
+            category=category or None,
+            price=price,
+            tax_class=tax_class,
+            sold_by=sold_by,
         )
     )
     session.flush()

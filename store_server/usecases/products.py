@@ -64,6 +64,7 @@ def product_wire(row: ProductRow) -> dict[str, Any]:
         "tax_class": row.tax_class,
         "active": row.active,
         "safety_stock": row.safety_stock,
+        "sold_by": row.sold_by,
     }
 
 

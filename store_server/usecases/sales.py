@@ -32,6 +32,7 @@ from store_server.usecases.requests import Request, run_once
 from store_server.usecases.stock import DEFAULT_LOCATION
 
 SALE_SUBMIT = "sale.submit"
+_UNIT = {"each": "by the piece", "weight": "by weight"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,9 @@ def payload_hash(sale: Sale) -> str:
 def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
     """Record ``sale`` in the caller's write transaction, exactly once.
 
-    Writes the sale, its in-store order, one movement per line from on hand to the customer
-    (never refused, stock may go negative), and the feed events ``sale.completed`` then
+    Writes the sale with its tenders (a card's reference, auth code, brand and last 4 digits),
+    its in-store order, one movement per line from on hand to the customer (never refused,
+    stock may go negative; grams for a weighed line), and the feed events ``sale.completed`` then
     ``stock.changed`` per movement, numbered gap-free. A line sold before a physical count
     of its SKU but synced after it is recorded with a count correction, not subtracted
     twice. If the sale leaves reserved stock uncovered, an inventory exception is recorded
@@ -70,7 +72,8 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
     Raises:
         IdempotencyConflict: a sale with this id was accepted with different content.
         UnknownSku: a line names a SKU the store does not have; nothing is written.
-        SaleRefused: the sale is in another currency than the store's.
+        SaleRefused: the sale is in another currency than the store's, or a line sells a
+            product by weight that the store sells by the piece (or the reverse).
     """
     request = Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
     return run_once(
@@ -87,10 +90,18 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
     if sale.currency != currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {currency}.")
     skus = {line.sku for line in sale.lines}
-    known = set(session.scalars(select(ProductRow.sku).where(ProductRow.sku.in_(skus))))
-    missing = sorted(skus - known)
+    rows = session.execute(select(ProductRow.sku, ProductRow.sold_by).where(ProductRow.sku.in_(skus)))
+    sold_by = {row.sku: row.sold_by for row in rows}
+    missing = sorted(skus - set(sold_by))
     if missing:
         raise UnknownSku(f"The store has no product with SKU {', '.join(missing)}; update the register's catalogue.")
+    for i, line in enumerate(sale.lines):
+        if line.sold_by != sold_by[line.sku]:  # grams counted as pieces (or the reverse) would corrupt stock
+            said, kept = _UNIT[line.sold_by], _UNIT[sold_by[line.sku]]
+            raise SaleRefused(
+                f"sale.lines[{i}] sells {line.sku} {said}, but the store sells it {kept}; "
+                "update the register's catalogue."
+            )
 
     completed = append_event(session, state, "sale.completed", sale.to_wire())
     session.add(
@@ -135,7 +146,18 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
     for t in sale.taxes:
         session.add(SaleTaxRow(sale_id=sale.id, code=t.code, rate_ppm=t.rate_ppm, taxable=t.taxable, tax=t.tax))
     for no, tender in enumerate(sale.tenders, 1):
-        session.add(SaleTenderRow(sale_id=sale.id, tender_no=no, kind=tender.kind, amount=tender.amount))
+        session.add(
+            SaleTenderRow(
+                sale_id=sale.id,
+                tender_no=no,
+                kind=tender.kind,
+                amount=tender.amount,
+                reference=tender.reference,
+                auth_code=tender.auth_code,
+                card_brand=tender.card_brand,
+                last4=tender.last4,
+            )
+        )
     for no, line in enumerate(sale.lines, 1):
         session.add(
             SaleLineRow(
@@ -148,7 +170,8 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
                 amount=line.amount,
                 tax_class=line.tax_class,
                 tax_rate_ppm=line.tax_rate_ppm,
+                sold_by=line.sold_by,
             )
         )
-        posting.move(line.sku, line.quantity, Reason.SALE)
+        posting.move(line.sku, line.quantity, Reason.SALE)  # grams for a weighed line, as its stock is kept
     return SaleAccepted(sale.id, completed.seq, exceptions=tuple(posting.close()))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pos_core.tax import TaxClass
+from pos_core.weight import SoldBy
 from store_server.db.engine import Database, open_database
 from store_server.db.migrate import upgrade_database
 from store_server.db.models import FeedState, Location, ProductRow, Store, TaxClassRow
@@ -61,6 +62,8 @@ class SeedProduct(Protocol):
     def tax_class(self) -> str: ...
     @property
     def on_hand(self) -> int: ...
+    @property
+    def sold_by(self) -> SoldBy: ...
 
 
 class StoreSeed(Protocol):
@@ -153,8 +156,9 @@ def load_seed(session: Session, seed: StoreSeed) -> None:
             category=p.category,
             price=p.price,
             tax_class=p.tax_class,
+            sold_by=p.sold_by,
         )
-        if p.on_hand > 0:
+        if p.on_hand > 0:  # grams for a product sold by weight
             record_movement(
                 session,
                 Move(p.sku, p.on_hand, SUPPLIER, ON_HAND, "receive", "seed", "opening-stock", f"seed:{p.sku}"),

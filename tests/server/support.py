@@ -17,6 +17,7 @@ from pos_core.basket import Basket, TaxRules
 from pos_core.catalogue import Product, Sku
 from pos_core.sale import Sale
 from pos_core.tax import TaxClass, tax_included
+from pos_core.weight import SoldBy
 from store_server.db.engine import open_database
 from store_server.db.models import FeedEventRow, SaleRow, StockMovement
 from store_server.server import StoreServer
@@ -37,6 +38,7 @@ class SeedProduct:
     price: int
     tax_class: str
     on_hand: int
+    sold_by: SoldBy = "each"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ class Seed:
 
 SEED = Seed()
 RULES = TaxRules("EUR", {c: TaxClass(c, n, r) for c, n, r in SEED.tax_classes}, prices_include_tax=True)
-PRODUCTS = {p.sku: Product(Sku(p.sku), p.barcode, p.name, p.price, p.tax_class, p.category) for p in SEED.products}
+PRODUCTS = {
+    p.sku: Product(Sku(p.sku), p.barcode, p.name, p.price, p.tax_class, p.category, p.sold_by) for p in SEED.products
+}
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

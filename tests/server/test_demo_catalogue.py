@@ -38,13 +38,16 @@ def test_counts_in_range(store: DemoStore) -> None:
         assert sum(p.category == category for p in store.products) >= 10
 
 
-def test_barcodes_are_valid_unique_german_ean13(store: DemoStore) -> None:
+def test_barcodes_are_valid_unique_ean13_german_or_in_store_for_weighed_goods(store: DemoStore) -> None:
     barcodes = [p.barcode for p in store.products]
     assert len(set(barcodes)) == len(barcodes)
-    for code in barcodes:
-        assert len(code) == 13
-        assert is_valid_gtin(code), code
-        assert 400 <= int(code[:3]) <= 440, code
+    for p in store.products:
+        assert len(p.barcode) == 13
+        assert is_valid_gtin(p.barcode), p
+        if p.sold_by == "weight":
+            assert p.barcode.startswith("21"), p  # GS1 restricted circulation: this shop only
+        else:
+            assert 400 <= int(p.barcode[:3]) <= 440, p
 
 
 def test_skus_unique_sorted_and_formatted(store: DemoStore) -> None:
@@ -88,10 +91,20 @@ def test_tax_class_examples(store: DemoStore, name: str, tax_class: str) -> None
 
 
 def test_stock_levels(store: DemoStore) -> None:
-    levels = [p.on_hand for p in store.products]
+    levels = [p.on_hand for p in store.products if p.sold_by == "each"]
     assert all(type(n) is int and 0 <= n <= 120 for n in levels)
     assert 1 <= levels.count(0) <= 15
     assert 1 <= sum(1 <= n <= 3 for n in levels) <= 20
+
+
+def test_a_handful_of_loose_produce_is_sold_by_weight_with_stock_in_grams(store: DemoStore) -> None:
+    weighed = [p for p in store.products if p.sold_by == "weight"]
+    assert 3 <= len(weighed) <= 10
+    assert {"Bananas loose", "Elstar apples loose", "Vine tomatoes loose"} <= {p.name for p in weighed}
+    assert all(p.category == "Fruit & vegetables" and p.tax_class == "reduced" for p in weighed)
+    assert all(1_000 <= p.on_hand <= 50_000 for p in weighed), "grams: a few kilograms of each"
+    assert all(100 <= p.price <= 1_000 for p in weighed), "euro cents per kilogram"
+    assert store.products[-len(weighed) :] == weighed, "appended, so every other SKU and barcode is unchanged"
 
 
 def test_deterministic() -> None:
@@ -117,7 +130,7 @@ def test_barcodes_for_docs_match_catalogue_and_docstring(store: DemoStore) -> No
 
 def test_loads_into_core_catalogue(store: DemoStore) -> None:
     catalogue = Catalogue(
-        [Product(Sku(p.sku), p.barcode, p.name, p.price, p.tax_class, p.category) for p in store.products]
+        [Product(Sku(p.sku), p.barcode, p.name, p.price, p.tax_class, p.category, p.sold_by) for p in store.products]
     )
     assert len(catalogue) == len(store.products)
     first: DemoProduct = store.products[0]

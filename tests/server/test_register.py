@@ -65,6 +65,7 @@ def test_catalogue_pages_in_sku_order(sqlite_url: str) -> None:
         "price": 189,
         "tax_class": "reduced",
         "category": "Dairy",
+        "sold_by": "each",
     }
 
 
