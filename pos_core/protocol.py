@@ -18,7 +18,16 @@ MAX_MESSAGE_BYTES = 256 * 1024
 """Largest frame a server accepts from a client; bigger frames close the connection (1009)."""
 REGISTER_PATH = "/register"
 FEED_PATH = "/feed"
+STOREFRONT_PATH = "/storefront"
 MAX_REQ_LEN = 100
+
+# What a storefront token may do (docs/protocol.md, "Scopes"); a token carries some of them.
+SCOPE_FEED_READ = "feed:read"
+SCOPE_STOCK_READ = "stock:read"
+SCOPE_STOCK_RESERVE = "stock:reserve"
+SCOPE_ORDERS_READ = "orders:read"
+SCOPE_ORDERS_WRITE = "orders:write"
+STOREFRONT_SCOPES = (SCOPE_FEED_READ, SCOPE_STOCK_READ, SCOPE_STOCK_RESERVE, SCOPE_ORDERS_READ, SCOPE_ORDERS_WRITE)
 
 # Error codes, each documented in docs/protocol.md.
 BAD_JSON = "bad_json"
@@ -31,6 +40,7 @@ UNKNOWN_CASHIER = "unknown_cashier"
 WRONG_PIN = "wrong_pin"
 NOT_LOGGED_IN = "not_logged_in"
 INTERNAL = "internal"
+FORBIDDEN_SCOPE = "forbidden_scope"
 
 # Inventory and order error codes, each documented in docs/inventory.md.
 INSUFFICIENT_STOCK = "insufficient_stock"

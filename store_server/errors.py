@@ -50,6 +50,10 @@ class UnknownCredentialKind(StoreError):
     """A token kind other than ``register`` or ``storefront`` was asked for."""
 
 
+class UnknownScope(StoreError):
+    """A token was asked for with scopes it cannot carry."""
+
+
 class RequestRefused(StoreError):
     """A client's request that the store cannot act on; nothing was changed.
 

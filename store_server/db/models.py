@@ -286,6 +286,8 @@ class Credential(Base):
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[Name]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    """A storefront token's scopes, space-separated (``pos_core.protocol.STOREFRONT_SCOPES``); empty for a register."""
     created_at: Mapped[Timestamp]
     revoked_at: Mapped[str | None] = mapped_column(String(40))
 
