@@ -1,4 +1,4 @@
-"""The store server: websocket endpoints for registers and the storefront feed.
+"""The store server: websocket endpoints for registers, the storefront feed and the storefront's commands.
 
 Every connection authenticates in the HTTP upgrade with ``Authorization: Bearer``;
 refusals are plain HTTP answers with one sentence and no websocket.
@@ -9,18 +9,25 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import weakref
+from collections.abc import Callable
+from datetime import datetime
 from http import HTTPStatus
 
 from sqlalchemy import inspect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from pos_core.protocol import FEED_PATH, MAX_MESSAGE_BYTES, REGISTER_PATH
+from pos_core.protocol import MAX_MESSAGE_BYTES, REGISTER_PATH, STOREFRONT_PATH
+from store_server.access import KIND_FOR_PATH, Access, refusal
 from store_server.db.engine import Database, open_database
 from store_server.errors import PortInUse, StoreError, StoreNotInitialised
+from store_server.expiry_timer import DEFAULT_INTERVAL_S, ExpiryTimer
 from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
 from store_server.register_endpoint import serve_register
-from store_server.usecases.credentials import verify_token
+from store_server.storefront_endpoint import serve_storefront
+from store_server.usecases.clock import utc_now
+from store_server.usecases.credentials import credential_scopes, verify_token
 from store_server.usecases.store import StoreInfo, load_store
 
 log = logging.getLogger(__name__)
@@ -29,7 +36,6 @@ CLOSE_TIMEOUT_S = 2.0
 WRITE_LIMIT = 64 * 1024
 """Bytes buffered per connection before a send waits; a storefront that stops reading
 holds up only its own coroutine, and at most this much memory."""
-_KIND_FOR_PATH = {REGISTER_PATH: "register", FEED_PATH: "storefront"}
 
 
 class StoreServer:
@@ -39,12 +45,26 @@ class StoreServer:
         db_url: the store database (made with ``init_store``).
         heartbeat_s: how often an idle or blocked feed consumer gets a heartbeat.
         feed: the feed's per-consumer limits (unacknowledged cap, snapshot threshold).
+        expiry_interval_s: seconds between sweeps of expired reservations.
+        clock: the time reservations expire by; a test passes one it controls.
     """
 
-    def __init__(self, db_url: str, *, heartbeat_s: float = 5.0, feed: FeedSettings | None = None) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        *,
+        heartbeat_s: float = 5.0,
+        feed: FeedSettings | None = None,
+        expiry_interval_s: float = DEFAULT_INTERVAL_S,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._db_url = db_url
         self._heartbeat_s = heartbeat_s
         self._feed = feed if feed is not None else FeedSettings()
+        self._expiry_interval_s = expiry_interval_s
+        self._clock = clock
+        self._expiry: ExpiryTimer | None = None
+        self._access: weakref.WeakKeyDictionary[ServerConnection, Access] = weakref.WeakKeyDictionary()
         self._db: Database | None = None
         self._store: StoreInfo | None = None
         self._server: Server | None = None
@@ -99,6 +119,8 @@ class StoreServer:
             await asyncio.to_thread(db.close)
             raise
         self._db = db
+        self._expiry = ExpiryTimer(db, self.notify_committed, self._clock, interval_s=self._expiry_interval_s)
+        self._expiry.start()
         self._port = next(iter(self._server.sockets)).getsockname()[1]
         log.info("store server listening host=%s port=%s store=%s", host, self._port, self._store.id)
         return self._port
@@ -111,6 +133,9 @@ class StoreServer:
 
     async def stop(self) -> None:
         """Close every connection and the database."""
+        if self._expiry is not None:
+            await self._expiry.stop()
+            self._expiry = None
         if self._signal is not None:
             self._signal.close()
         if self._server is not None:
@@ -122,6 +147,12 @@ class StoreServer:
             self._db = None
         log.info("store server stopped")
 
+    async def expire_due_now(self) -> int:
+        """Sweep expired reservations at once instead of at the next tick; how many expired."""
+        if self._expiry is None:
+            raise StoreError("The store server has not started; call start() first.")
+        return await self._expiry.sweep()
+
     def notify_committed(self) -> None:
         """Wake feed consumers: new events are in the log."""
         if self._signal is not None:
@@ -129,9 +160,10 @@ class StoreServer:
 
     async def _authorise(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
-        needed = _KIND_FOR_PATH.get(path)
-        if needed is None:
-            return _refuse(connection, HTTPStatus.NOT_FOUND, f"There is nothing at {path}; use /register or /feed.")
+        if path not in KIND_FOR_PATH:
+            return _refuse(
+                connection, HTTPStatus.NOT_FOUND, f"There is nothing at {path}; use /register, /feed or /storefront."
+            )
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -140,15 +172,15 @@ class StoreServer:
                 HTTPStatus.UNAUTHORIZED,
                 "Send an Authorization: Bearer token; make one with `pos store token`.",
             )
-        kind = await self.database.run(_credential_kind, self.database, token.strip())
-        if kind is None:
+        access = await self.database.run(_credential_access, self.database, token.strip())
+        if access is None:
             return _refuse(
                 connection, HTTPStatus.UNAUTHORIZED, "That token is unknown or revoked; ask the manager for a new one."
             )
-        if kind != needed:
-            return _refuse(
-                connection, HTTPStatus.FORBIDDEN, f"A {kind} token cannot open {path}; use a {needed} token."
-            )
+        refused = refusal(path, access)
+        if refused is not None:
+            return _refuse(connection, *refused)
+        self._access[connection] = access
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -157,6 +189,8 @@ class StoreServer:
         assert signal is not None  # set by start() before serving
         if path == REGISTER_PATH:
             await serve_register(connection, db, self.store, self.notify_committed)
+        elif path == STOREFRONT_PATH:
+            await serve_storefront(connection, db, self._access[connection], self.notify_committed, self._clock)
         else:
             await serve_feed(connection, db, signal, self._heartbeat_s, self._feed)
 
@@ -176,7 +210,9 @@ def _load_store(db: Database) -> StoreInfo:
             raise StoreNotInitialised(db.describe()) from None
 
 
-def _credential_kind(db: Database, token: str) -> str | None:
+def _credential_access(db: Database, token: str) -> Access | None:
     with db.read() as session:
-        credential = verify_token(session, token)
-        return None if credential is None else credential.kind
+        found = verify_token(session, token)
+        if found is None:
+            return None
+        return Access(found.id, found.kind, found.name, credential_scopes(found))

@@ -1,0 +1,171 @@
+"""The ``/storefront`` endpoint: decode a command, check its scope, run its use case, encode the reply.
+
+Commands on one connection run one after another, so replies come in request order. Changes
+run on the database's writer thread, reads on the readers' thread. After a command that wrote
+events, feed consumers are woken so the change streams at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from pos_core.protocol import INTERNAL, ProtocolError, decode, encode, error_reply
+from store_server.access import Access
+from store_server.db.engine import Database
+from store_server.errors import InsufficientStock, RequestRefused
+from store_server.storefront_protocol import (
+    ORDER_CANCEL,
+    ORDER_COLLECT,
+    ORDER_PLACE,
+    ORDER_UPDATE,
+    RESERVATION_COMMIT,
+    RESERVATION_RELEASE,
+    RESERVATION_RESERVE,
+    Command,
+    OrderQuery,
+    ScopeRefused,
+    StockQuery,
+    levels_reply,
+    order_reply,
+    read_command,
+    reservation_reply,
+)
+from store_server.usecases import checks
+from store_server.usecases.feed import feed_position
+from store_server.usecases.orders import (
+    OrderResult,
+    cancel_order,
+    collect_pickup,
+    get_order,
+    place_order,
+    update_order,
+)
+from store_server.usecases.reservations import (
+    ReservationResult,
+    commit_reservation,
+    release_reservation,
+    reserve,
+)
+from store_server.usecases.stock import availability
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+async def serve_storefront(
+    connection: ServerConnection, db: Database, access: Access, on_commit: Callable[[], None], clock: Clock
+) -> None:
+    """Answer one storefront's commands until it goes away.
+
+    Args:
+        access: the connection's credential; its scopes decide which commands run.
+        on_commit: called after every command that wrote feed events, to wake consumers.
+        clock: the time reservations and holds expire from (the expiry timer's clock).
+    """
+    session = StorefrontSession(db, access, clock, str(connection.remote_address))
+    try:
+        async for frame in connection:
+            reply, wrote = await session.reply(frame)
+            if wrote:
+                on_commit()
+            await connection.send(encode(reply))
+    except ConnectionClosed:
+        pass
+    log.info("storefront disconnected peer=%s credential=%s", session.peer, access.credential_id)
+
+
+class StorefrontSession:
+    """One ``/storefront`` connection."""
+
+    def __init__(self, db: Database, access: Access, clock: Clock, peer: str) -> None:
+        self.db = db
+        self.access = access
+        self.clock = clock
+        self.peer = peer
+
+    async def reply(self, frame: str | bytes) -> tuple[dict[str, Any], bool]:
+        """The reply to one frame, and whether the command wrote anything."""
+        req: str | None = None
+        try:
+            message = decode(frame)
+            req = message.get("req")
+            command = read_command(message, self.access.scopes, self.access.actor)
+            return await self._run(command)
+        except ScopeRefused as exc:
+            log.info("scope refused peer=%s credential=%s scope=%s", self.peer, self.access.credential_id, exc.scope)
+            return {**error_reply(exc.code, str(exc), exc.req), "scope": exc.scope}, False
+        except ProtocolError as exc:
+            return error_reply(exc.code, str(exc), exc.req), False
+        except InsufficientStock as exc:
+            return {**error_reply(exc.code, str(exc), req), "short": exc.short}, False
+        except RequestRefused as exc:
+            return error_reply(exc.code, str(exc), req), False
+        except Exception:
+            log.exception("storefront command failed peer=%s", self.peer)
+            return error_reply(INTERNAL, "The store server failed; send the same request again.", req), False
+
+    async def _run(self, command: Command) -> tuple[dict[str, Any], bool]:
+        body = command.body
+        if isinstance(body, StockQuery):
+            as_of, levels = await self.db.run_reader(_query_stock, self.db, body)
+            return levels_reply(command.req, body.location, as_of, levels), False
+        if isinstance(body, OrderQuery):
+            order = await self.db.run_reader(_get_order, self.db, body.order_id)
+            return order_reply(command, order, None), False
+        result, seq = await self.db.run(_write, self.db, command, self.clock())
+        log.info(
+            "storefront command peer=%s type=%s request=%s duplicate=%s seq=%s",
+            self.peer,
+            command.kind,
+            command.request_id,
+            result.duplicate,
+            seq,
+        )
+        if isinstance(result, ReservationResult):
+            return reservation_reply(command, result, seq), seq is not None
+        return order_reply(command, result, seq), seq is not None
+
+
+def _query_stock(db: Database, query: StockQuery) -> tuple[int, list[dict[str, Any]]]:
+    with db.snapshot() as session:  # the levels exactly as of the seq read with them
+        checks.known_location(session, query.location)
+        checks.known_skus(session, query.skus)
+        _, as_of = feed_position(session)
+        return as_of, availability(session, query.skus, query.location)
+
+
+def _get_order(db: Database, order_id: str) -> OrderResult:
+    with db.read() as session:
+        return get_order(session, order_id)
+
+
+def _write(db: Database, command: Command, now: datetime) -> tuple[ReservationResult | OrderResult, int | None]:
+    """Run a state-changing command in one write transaction; its result and the seq of its
+    last event (None for a repeat, which writes nothing)."""
+    with db.write() as session:
+        result = _execute(session, command, now)
+        return result, None if result.duplicate else feed_position(session)[1]
+
+
+_CHANGES: Mapping[str, Callable[[Session, Any, datetime], ReservationResult | OrderResult]] = {
+    RESERVATION_RESERVE: reserve,
+    RESERVATION_COMMIT: lambda session, body, _now: commit_reservation(session, body),
+    RESERVATION_RELEASE: lambda session, body, _now: release_reservation(session, body),
+    ORDER_PLACE: place_order,
+    ORDER_UPDATE: update_order,
+    ORDER_CANCEL: lambda session, body, _now: cancel_order(session, body),
+    ORDER_COLLECT: lambda session, body, _now: collect_pickup(session, body),
+}
+"""The use case of each state-changing command, given the body ``read_command`` made for it."""
+
+
+def _execute(session: Session, command: Command, now: datetime) -> ReservationResult | OrderResult:
+    return _CHANGES[command.kind](session, command.body, now)
