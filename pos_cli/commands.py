@@ -66,7 +66,7 @@ def store_token(args: argparse.Namespace) -> int:
     try:
         with db.write() as session:
             load_store(session)  # refuses a database that was never initialised
-            token = issue_token(session, args.kind, args.name)
+            token = issue_token(session, args.kind, args.name, args.scope)
     finally:
         db.close()
     print(token)

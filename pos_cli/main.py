@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pos_cli import bench, devices
 from pos_cli.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERVER_URL, default_data_dir, default_demo_dir
+from pos_core.protocol import STOREFRONT_SCOPES
 
 EPILOG = f"""\
 defaults:
@@ -64,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_location(token)
     token.add_argument("--kind", choices=("register", "storefront"), required=True)
     token.add_argument("--name", required=True, help="what the credential is for, e.g. 'Till 1' or 'web shop'")
+    token.add_argument(
+        "--scope",
+        action="append",
+        choices=STOREFRONT_SCOPES,
+        metavar="SCOPE",
+        help=f"what a storefront token may do, repeat for several: {', '.join(STOREFRONT_SCOPES)} (default: all)",
+    )
 
     reg = sub.add_parser("register", help="run the Qt register for cashiers")
     reg.add_argument("--server", metavar="URL", help="ws://HOST:PORT of the store server; omitted: find it by mDNS")
