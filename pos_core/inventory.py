@@ -203,7 +203,10 @@ def utc_timestamp(text: object, what: str = "time") -> str:
         ) from None
     if moment.tzinfo is None:
         raise InvalidTimestamp(f"The {what} {text!r} has no time zone; add one, like +00:00.")
-    return iso(moment)
+    try:
+        return iso(moment)
+    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before the first representable UTC instant
+        raise InvalidTimestamp(f"The {what} {text!r} is out of range.") from None
 
 
 def iso(moment: datetime) -> str:

@@ -78,6 +78,8 @@ def decode(frame: str | bytes) -> dict[str, Any]:
         message = json.loads(frame)
     except ValueError:
         raise ProtocolError(BAD_JSON, "That frame is not valid JSON.") from None
+    except RecursionError:  # a frame of 100,000 nested brackets is within the size limit
+        raise ProtocolError(BAD_JSON, "That frame nests too deeply to be a message.") from None
     if not isinstance(message, dict):
         raise ProtocolError(BAD_MESSAGE, "A message must be a JSON object.")
     req = message.get("req")

@@ -130,6 +130,8 @@ def test_times_are_stored_in_utc_so_they_sort_as_text() -> None:
         utc_timestamp("2026-11-27T09:15:00")
     with pytest.raises(InvalidTimestamp, match="not an ISO 8601"):
         utc_timestamp("yesterday")
+    with pytest.raises(InvalidTimestamp, match="out of range"):
+        utc_timestamp("0001-01-01T00:30:00+01:00")
 
 
 def test_a_count_cannot_lie_in_the_future() -> None:

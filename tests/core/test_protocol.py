@@ -49,3 +49,9 @@ def test_fields_are_checked_and_errors_echo_req() -> None:
     with pytest.raises(ProtocolError):
         field_str(msg, "name")
     assert error_reply("bad_json", "No.", "r1") == {"type": "error", "code": "bad_json", "message": "No.", "req": "r1"}
+
+
+def test_deeply_nested_frames_are_bad_json_not_a_crash() -> None:
+    with pytest.raises(ProtocolError) as err:
+        decode("[" * 100_000 + "]" * 100_000)
+    assert err.value.code == BAD_JSON
