@@ -18,15 +18,19 @@ import yaml
 import store_server.errors as store_errors
 from pos_core import protocol
 from pos_core.tender import TENDER_KINDS
-from store_server import feed_protocol
+from store_server import feed_protocol, storefront_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text(encoding="utf-8"))
 GUIDE = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
 REGISTER_SOURCE = ROOT / "store_server" / "register_endpoint.py"
+STOREFRONT_SOURCE = ROOT / "store_server" / "storefront_endpoint.py"
 USECASES = ROOT / "store_server" / "usecases"
 NOT_FROM_REGISTER = {"unknown_exception"}
 """Raised by a manager's command in a module the sale path imports; no register request reaches it."""
+NOT_FROM_STOREFRONT = {"unknown_exception", "invalid_timestamp"}
+"""Raised by a manager's commands (resolving an exception, counting) in modules the storefront's
+use cases import; no storefront command reaches them."""
 
 
 def _resolve(node: Any) -> Any:
@@ -123,7 +127,6 @@ def _register_error_codes() -> set[str]:
     """Generic codes, the codes the endpoint names, and those of refusals raised on its use-case paths."""
     tree = ast.parse(REGISTER_SOURCE.read_text(encoding="utf-8"))
     codes = {protocol.BAD_JSON, protocol.BAD_MESSAGE, protocol.UNKNOWN_TYPE, protocol.INTERNAL}
-    modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "pos_core.protocol":
             codes |= {
@@ -131,23 +134,38 @@ def _register_error_codes() -> set[str]:
                 for a in node.names
                 if isinstance(getattr(protocol, a.name), str) and a.name.isupper() and a.name != "PROTOCOL_VERSION"
             }
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("store_server.usecases"):
+    return (codes | _use_case_refusals(tree)) - NOT_FROM_REGISTER
+
+
+def _use_case_modules(tree: ast.AST) -> set[str]:
+    """The ``store_server.usecases`` modules a module imports, whether as ``from store_server.usecases.x
+    import y`` or ``from store_server.usecases import x``."""
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "store_server.usecases":
+            modules |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("store_server.usecases."):
             modules.add(node.module)
-    seen: set[str] = set()
+    return modules
+
+
+def _use_case_refusals(tree: ast.AST) -> set[str]:
+    """The codes of refusals raised in the use-case modules ``tree`` imports, followed transitively."""
+    codes: set[str] = set()
+    modules, seen = _use_case_modules(tree), set()
     while modules:
         module = modules.pop()
         if module in seen:
             continue
         seen.add(module)
         source = ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8"))
+        modules |= _use_case_modules(source)
         for node in ast.walk(source):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("store_server.usecases"):
-                modules.add(node.module)
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name):
                 refusal = getattr(store_errors, node.exc.func.id, None)
                 if isinstance(refusal, type) and issubclass(refusal, store_errors.RequestRefused):
                     codes.add(refusal.code)
-    return codes - NOT_FROM_REGISTER
+    return codes
 
 
 def _appended_events() -> set[str]:
@@ -172,8 +190,12 @@ def _appended_events() -> set[str]:
 
 def test_the_document_is_asyncapi_3_and_every_reference_resolves() -> None:
     assert SPEC["asyncapi"] == "3.0.0"
-    assert set(SPEC["channels"]) == {"register", "feed"}
-    assert {c["address"] for c in SPEC["channels"].values()} == {protocol.REGISTER_PATH, protocol.FEED_PATH}
+    assert set(SPEC["channels"]) == {"register", "feed", "storefront"}
+    assert {c["address"] for c in SPEC["channels"].values()} == {
+        protocol.REGISTER_PATH,
+        protocol.FEED_PATH,
+        protocol.STOREFRONT_PATH,
+    }
 
     def refs(node: Any) -> Iterator[str]:
         if isinstance(node, dict):
@@ -220,6 +242,25 @@ def test_every_register_message_and_error_is_documented() -> None:
     assert set(tender_kinds) == set(TENDER_KINDS), "update Tender in docs/asyncapi.yaml and SALE in docs/protocol.md"
 
 
+def test_every_storefront_command_reply_error_and_scope_is_documented() -> None:
+    assert _received("storefront") == set(storefront_protocol.CLIENT_MESSAGES)
+    assert _sent("storefront") == set(storefront_protocol.SERVER_MESSAGES)
+    errors = set(_message("storefrontError")["code"]["enum"])
+    assert errors == set(storefront_protocol.STOREFRONT_ERRORS)
+    refusals = _use_case_refusals(ast.parse(STOREFRONT_SOURCE.read_text(encoding="utf-8")))
+    assert {"insufficient_stock", "unknown_order"} <= refusals  # the scan works
+    assert refusals - NOT_FROM_STOREFRONT <= errors, (
+        "a use case the storefront calls can refuse with an undocumented code"
+    )
+    for operation in _operations("storefront"):
+        if operation["action"] == "receive":
+            (command,) = _types(operation["messages"])
+            assert operation["x-scope"] == storefront_protocol.SCOPE_FOR[command], command
+    assert set(_message("storefrontError")["scope"]["enum"]) == set(storefront_protocol.SCOPE_FOR.values())
+    token = SPEC["components"]["securitySchemes"]["storefrontToken"]["description"]
+    assert all(f"`{scope}`" in token for scope in protocol.STOREFRONT_SCOPES)
+
+
 def test_the_use_cases_append_only_catalogued_events() -> None:
     names = _appended_events()
     assert {feed_protocol.SALE_COMPLETED, feed_protocol.STOCK_CHANGED} <= names  # the scan works
@@ -238,8 +279,13 @@ def test_the_prose_guide_names_every_message_event_and_error() -> None:
         *feed_protocol.FEED_ERRORS,
         *feed_protocol.SNAPSHOT_REASONS,
         *_register_error_codes(),
+        *storefront_protocol.CLIENT_MESSAGES,
+        *storefront_protocol.SERVER_MESSAGES,
+        *storefront_protocol.STOREFRONT_ERRORS,
+        *protocol.STOREFRONT_SCOPES,
     }
     missing = sorted(name for name in names if f"`{name}`" not in GUIDE)
     assert not missing, f"docs/protocol.md does not mention {missing}"
     assert re.search(r"^## Storefront commands$", GUIDE, re.MULTILINE)
     assert f"feed protocol {feed_protocol.FEED_PROTOCOL}" in GUIDE
+    assert "storefront protocol 1" in GUIDE
