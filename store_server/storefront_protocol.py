@@ -292,31 +292,22 @@ def levels_reply(req: str | None, location: str, as_of_seq: int, levels: list[di
 
 
 def reservation_reply(command: Command, result: ReservationResult, seq: int | None) -> dict[str, Any]:
-    """The answer to a reservation command: the reservation and the levels it changed.
-
-    ``seq`` is the feed seq of the command's last event; None for a repeat (nothing was written).
-    """
+    """The answer to a reservation command: the reservation and the levels it changed."""
     reservation = result.to_wire()
     levels = reservation.pop("levels")
     del reservation["exceptions"]
-    return _frame(
-        RESERVATION,
-        command.req,
-        request_id=command.request_id,
-        duplicate=result.duplicate,
-        seq=seq,
-        reservation=reservation,
-        levels=levels,
-    )
+    return _change(RESERVATION, command, result.duplicate, seq, reservation=reservation, levels=levels)
 
 
 def order_reply(command: Command, result: OrderResult, seq: int | None) -> dict[str, Any]:
     """The answer to an order command (or ``order.get``): the whole order, per line held and short."""
-    return _frame(
-        ORDER,
-        command.req,
-        request_id=command.request_id,
-        duplicate=result.duplicate,
-        seq=seq,
-        order=result.to_wire(),
-    )
+    return _change(ORDER, command, result.duplicate, seq, order=result.to_wire())
+
+
+def _change(kind: str, command: Command, duplicate: bool, seq: int | None, **body: Any) -> dict[str, Any]:
+    """A reply to a command that may have changed something.
+
+    ``seq`` is the feed seq of the command's last event; None for a repeat (nothing was written)
+    and for a read.
+    """
+    return _frame(kind, command.req, request_id=command.request_id, duplicate=duplicate, seq=seq, **body)

@@ -11,13 +11,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection, connect
 
 from store_server.db.engine import open_database
-from store_server.db.models import Base, StockLevel
 from store_server.server import StoreServer
 from store_server.usecases.credentials import issue_token
+from tests.server.inventory_support import Shop
 from tests.server.support import Tokens, prepare_store
 
 
@@ -52,12 +51,7 @@ def fingerprint(url: str) -> dict[str, Any]:
     """Row counts of every table and every level: equal fingerprints mean nothing was written."""
     db = open_database(url)
     try:
-        with db.read() as s:
-            counts = {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
-            levels = sorted(
-                (lv.sku, lv.location, lv.on_hand, lv.reserved, lv.safety_stock) for lv in s.scalars(select(StockLevel))
-            )
-            return {"counts": counts, "levels": levels}
+        return Shop(db).fingerprint()
     finally:
         db.close()
 
