@@ -16,6 +16,7 @@ from types import ModuleType
 
 AREAS: dict[str, str] = {
     "devices": "pos_cli.bench_devices",
+    "store": "pos_cli.bench_store",
 }
 """Sub-command -> module implementing it."""
 

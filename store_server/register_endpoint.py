@@ -30,7 +30,7 @@ from store_server.db.engine import Database
 from store_server.errors import RequestRefused
 from store_server.usecases.cashiers import CashierInfo, list_cashiers, login
 from store_server.usecases.catalogue import catalogue_page
-from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale
+from store_server.usecases.sales import payload_hash, submit_sale
 from store_server.usecases.store import StoreInfo
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ class RegisterSession:
                 sale = Sale.from_wire(message.get("sale"))
             except InvalidSale as exc:
                 raise ProtocolError(INVALID_SALE, str(exc), req) from None
-            accepted = await self.db.run(self._submit, sale)
+            # The fingerprint is made here, outside the database thread, which is the bottleneck.
+            accepted = await self.db.run_write(submit_sale, sale, payload_hash(sale))
             log.info(
                 "sale accepted peer=%s sale=%s seq=%s duplicate=%s",
                 self.peer,
@@ -109,10 +110,6 @@ class RegisterSession:
     def _read(self, fn: Any, *args: Any) -> Any:
         with self.db.read() as session:
             return fn(session, *args)
-
-    def _submit(self, sale: Sale) -> SaleAccepted:
-        with self.db.write() as session:
-            return submit_sale(session, sale, payload_hash(sale))
 
 
 async def serve_register(

@@ -2,10 +2,12 @@
 
 SQLite is opened in WAL mode with foreign keys on and ``synchronous=FULL``; write
 transactions start with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock
-upgrade. The asyncio server sends every database call through ``Database.run``, a
-single worker thread, so the event loop never blocks on the disk; the feed's reads go
-through ``Database.run_reader``, a second thread, so storefronts catching up never queue
-in front of a sale.
+upgrade. The asyncio server sends every write through one database thread
+(``store_server.db.writer``): ``Database.run_write`` for a write request, committed together
+with the others waiting at that moment (group commit, one fsync for many requests), and
+``Database.run`` for anything else that must not race a writer. The feed's reads go through
+``Database.run_reader``, a second thread, so storefronts catching up never queue in front
+of a sale.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from store_server.db.writer import GroupWriter
 from store_server.errors import DatabaseUnavailable, NotOurDatabase
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
 _WRITE = "pos_write"
+SESSION_CACHE = "pos_cache"
+"""``Session.info`` key of the facts cached while a database is open (``usecases.rows.cached``)."""
 ALEMBIC_TABLE = "alembic_version"
 
 
@@ -38,15 +43,18 @@ class Database:
     """An open store database.
 
     Use ``write()`` for a transaction that changes state and ``read()`` for one that
-    does not. From async code, wrap either in a function and ``await db.run(fn)``.
+    does not. From async code, ``await db.run_write(fn, ...)`` runs ``fn(session, ...)`` as a
+    write request (group commit); ``await db.run(fn)`` runs any function on the database
+    thread, and ``await db.run_reader(fn)`` a read-only one on the readers' thread.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.url: URL = engine.url
         self._write_engine = engine.execution_options(**{_WRITE: True})
-        self._worker: ThreadPoolExecutor | None = None
+        self._writer: GroupWriter | None = None
         self._reader: ThreadPoolExecutor | None = None
+        self._cache: dict[str, Any] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -61,17 +69,20 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back on error."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with Session(self._write_engine, expire_on_commit=False, info=self._info()) as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session (deferred transaction, rolled back at the end)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False, info=self._info()) as session:
             try:
                 yield session
             finally:
                 session.rollback()
+
+    def _info(self) -> dict[str, Any]:
+        return {SESSION_CACHE: self._cache}
 
     @contextmanager
     def snapshot(self) -> Iterator[Session]:
@@ -87,11 +98,28 @@ class Database:
             finally:
                 session.rollback()
 
+    @property
+    def writer(self) -> GroupWriter:
+        """The one database thread (started on first use)."""
+        if self._writer is None:
+            self._writer = GroupWriter(self.write)
+        return self._writer
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the one database thread and await its result."""
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-db")
-        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+        """Run ``fn(*args)`` alone on the one database thread and await its result."""
+        return await self.writer.run(fn, *args)
+
+    async def run_write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)`` as a write request and await its result.
+
+        The request shares a transaction with the other requests waiting at that moment,
+        inside its own savepoint; its result comes back only after that transaction has
+        committed (``store_server.db.writer``).
+
+        Raises:
+            Whatever ``fn`` raised (nothing it wrote is kept), or the commit's error.
+        """
+        return await self.writer.write(fn, *args)
 
     async def run_reader(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a read-only ``fn(*args)`` on the readers' thread and await its result.
@@ -106,10 +134,11 @@ class Database:
 
     def close(self) -> None:
         """Stop the database threads and close every pooled connection."""
-        for worker in (self._worker, self._reader):
-            if worker is not None:
-                worker.shutdown(wait=True)
-        self._worker = self._reader = None
+        if self._writer is not None:
+            self._writer.close()
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+        self._writer, self._reader = None, None
         self.engine.dispose()
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pos_core.errors import InvalidQuantity, InvalidTimestamp
 from pos_core.inventory import StockLine, check_count_time, check_lines, check_quantity
-from store_server.db.models import Location, ProductRow
+from store_server.db.models import Location
 from store_server.errors import BadRequest, QuantityRefused, TimestampRefused, UnknownLocation, UnknownSku
+from store_server.usecases.stock import units_sold_by
 
 MAX_ID_LEN = 36
 """Ids are client-made UUIDs; the columns hold 36 characters."""
@@ -102,7 +102,6 @@ def known_skus(session: Session, skus: Iterable[str]) -> None:
         UnknownSku: one or more SKUs are not in the catalogue; the message lists them.
     """
     wanted = set(skus)
-    known = set(session.scalars(select(ProductRow.sku).where(ProductRow.sku.in_(wanted))))
-    missing = sorted(wanted - known)
+    missing = sorted(wanted - set(units_sold_by(session, wanted)))
     if missing:
         raise UnknownSku(f"The store has no product with SKU {', '.join(missing)}; check the SKUs or add the products.")

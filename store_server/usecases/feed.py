@@ -7,28 +7,53 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from store_server.db.models import FeedEventRow, FeedState, StockLevel
 from store_server.feed_event import FeedEvent, stored_event_frame
 from store_server.feed_protocol import LevelRow, LogPosition, StockSnapshot
 from store_server.usecases.clock import now_iso
+from store_server.usecases.rows import execute, insert_rows
 
 FEED_STATE_ID = 1
+_LOCKED = "pos_feed_locked"
+_ADVANCE = "UPDATE feed_state SET last_seq = :seq WHERE id = :id"
 
 
 def lock_feed(session: Session) -> FeedState:
     """The counter row, locked until commit so events are numbered in commit order.
 
-    On SQLite the ``BEGIN IMMEDIATE`` write lock already serialises writers.
+    On SQLite the ``BEGIN IMMEDIATE`` write lock already serialises writers. The lock lasts
+    the whole transaction, so the requests of one group commit take it once.
     """
-    return session.execute(select(FeedState).where(FeedState.id == FEED_STATE_ID).with_for_update()).scalar_one()
+    transaction = session.get_transaction()
+    held = session.info.get(_LOCKED)
+    if held is not None and held[0] is transaction:
+        state: FeedState = held[1]
+        return state
+    state = session.execute(select(FeedState).where(FeedState.id == FEED_STATE_ID).with_for_update()).scalar_one()
+    session.info[_LOCKED] = (transaction, state)
+    return state
 
 
-def append_event(session: Session, state: FeedState, kind: str, data: dict[str, Any]) -> FeedEvent:
-    """Number and store one event in the current transaction."""
-    state.last_seq += 1
-    event = FeedEvent(state.last_seq, kind, now_iso(), data)
-    session.add(FeedEventRow(seq=event.seq, type=kind, occurred_at=event.at, payload=json.dumps(data)))
+def append_event(
+    session: Session, state: FeedState, kind: str, data: dict[str, Any], *, payload: str | None = None
+) -> FeedEvent:
+    """Number and store one event in the current transaction.
+
+    Args:
+        payload: ``data`` already encoded as JSON, when the caller has it.
+    """
+    seq = state.last_seq + 1
+    event = FeedEvent(seq, kind, now_iso(), data)
+    # Plain statements (rows.py): the counter moves with the event, and the ORM's copy is told.
+    insert_rows(
+        session,
+        FeedEventRow,
+        [{"seq": seq, "type": kind, "occurred_at": event.at, "payload": payload or json.dumps(data)}],
+    )
+    execute(session, _ADVANCE, {"seq": seq, "id": state.id}).close()
+    set_committed_value(state, "last_seq", seq)
     return event
 
 

@@ -12,16 +12,21 @@ caller's transaction. Two rules live here so every command gets them:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.orm import Session
 
 from pos_core.inventory import ROUTES, Level, Reason, count_route, effect
-from store_server.db.models import FeedState, StockLevel, StockMovement
+from store_server.db.models import FeedState
 from store_server.usecases.feed import append_event
 from store_server.usecases.stock import (
     DEFAULT_LOCATION,
+    LevelLike,
     Move,
+    Recorded,
     counts_after,
     grant_movement,
+    levels_for,
     record_movement,
     stock_changed,
 )
@@ -58,8 +63,14 @@ class Posting:
         self.occurred_at = occurred_at
         self._n = 0
         self._before: dict[tuple[str, str], Level] = {}
-        self._levels: dict[tuple[str, str], StockLevel] = {}
+        self._levels: dict[tuple[str, str], LevelLike] = {}
         self._counts: dict[tuple[str, str], tuple[str, str]] | None = None
+        self._loaded: dict[tuple[str, str], LevelLike] = {}
+
+    def prefetch(self, skus: Iterable[str], location: str = DEFAULT_LOCATION) -> None:
+        """Read the levels of ``skus`` in one query before moving them (else one query per move)."""
+        for sku, level in levels_for(self.session, skus, location).items():
+            self._loaded[sku, location] = level
 
     def move(
         self,
@@ -69,7 +80,7 @@ class Posting:
         *,
         location: str = DEFAULT_LOCATION,
         route: tuple[str, str] | None = None,
-    ) -> StockLevel:
+    ) -> LevelLike:
         """Move ``quantity`` of ``sku`` the way ``reason`` goes (or along ``route``); never refuses."""
         from_bucket, to_bucket = route or ROUTES[reason]
         count = None
@@ -80,7 +91,7 @@ class Posting:
         move = self._move(
             sku, quantity, (from_bucket, to_bucket), reason, location=location, count=count[0] if count else None
         )
-        level = self._publish(record_movement(self.session, move))
+        level = self._publish(record_movement(self.session, move, self._loaded.get((sku, location))))
         if count is not None:
             # The count already saw the shelf without (or with) these goods: undo the on-hand effect.
             correction = count_route(-effect(from_bucket, to_bucket, quantity).on_hand)
@@ -107,10 +118,10 @@ class Posting:
             )
         return level
 
-    def grant(self, sku: str, quantity: int, *, location: str) -> StockLevel | None:
+    def grant(self, sku: str, quantity: int, *, location: str) -> LevelLike | None:
         """Reserve ``quantity`` of ``sku`` if available (one conditional UPDATE); None if not."""
         move = self._move(sku, quantity, ROUTES[Reason.RESERVATION], Reason.RESERVATION, location=location, count=None)
-        granted = grant_movement(self.session, move)
+        granted = grant_movement(self.session, move, self._loaded.get((sku, location)))
         return None if granted is None else self._publish(granted)
 
     def close(self) -> list[str]:
@@ -137,7 +148,7 @@ class Posting:
         return flagged
 
     @property
-    def levels(self) -> list[StockLevel]:
+    def levels(self) -> list[LevelLike]:
         """The levels touched, in the order first touched."""
         return list(self._levels.values())
 
@@ -159,12 +170,13 @@ class Posting:
             count,
         )
 
-    def _publish(self, written: tuple[StockMovement, StockLevel]) -> StockLevel:
+    def _publish(self, written: tuple[Recorded, LevelLike]) -> LevelLike:
         movement, level = written
         key = (level.sku, level.location)
         if key not in self._before:
             change = effect(movement.from_bucket, movement.to_bucket, movement.quantity)
             self._before[key] = Level(level.on_hand - change.on_hand, level.reserved - change.reserved, 0)
         self._levels[key] = level
+        self._loaded[key] = level
         append_event(self.session, self.state, "stock.changed", stock_changed(movement, level))
         return level

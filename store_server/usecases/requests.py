@@ -22,6 +22,9 @@ from store_server.db.models import FeedState, RequestRecord
 from store_server.errors import IdempotencyConflict
 from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import lock_feed
+from store_server.usecases.rows import fetch_all, insert_rows
+
+_FIND = 'SELECT kind, payload_hash, result FROM requests WHERE "key" = :key'
 
 
 class Replayable(Protocol):
@@ -68,30 +71,30 @@ def replay(session: Session, request: Request) -> dict[str, Any] | None:
     Raises:
         IdempotencyConflict: the id was used before for other content or another command.
     """
-    record = session.get(RequestRecord, request.key)
-    if record is None:
+    rows = fetch_all(session, _FIND, {"key": request.key})
+    if not rows:
         return None
-    if record.kind != request.kind or record.payload_hash != request.payload_hash:
+    [(kind, payload_hash, stored)] = rows
+    if kind != request.kind or payload_hash != request.payload_hash:
         raise IdempotencyConflict(
-            f"Request id {request.key} was already used for a {record.kind} with different content;"
+            f"Request id {request.key} was already used for a {kind} with different content;"
             " make a new id for a new request."
         )
-    result: dict[str, Any] = json.loads(record.result)
+    result: dict[str, Any] = json.loads(stored)
     return result
 
 
 def remember(session: Session, request: Request, result: dict[str, Any]) -> None:
     """Store ``result`` as the answer to ``request`` in the current transaction."""
-    session.add(
-        RequestRecord(
-            key=request.key,
-            kind=request.kind,
-            actor=request.actor,
-            payload_hash=request.payload_hash,
-            result=json.dumps(result, separators=(",", ":")),
-            created_at=now_iso(),
-        )
-    )
+    record = {
+        "key": request.key,
+        "kind": request.kind,
+        "actor": request.actor,
+        "payload_hash": request.payload_hash,
+        "result": json.dumps(result, separators=(",", ":")),
+        "created_at": now_iso(),
+    }
+    insert_rows(session, RequestRecord, [record])
 
 
 def run_once(
@@ -123,7 +126,11 @@ def run_once(
     if checked:
         result = run(state)
     else:
-        with session.begin_nested():
-            result = run(state)
+        try:
+            with session.begin_nested():
+                result = run(state)
+        except Exception:
+            session.expire_all()  # objects whose rows were written by plain statements (rows.py) may be stale
+            raise
     remember(session, request, result.to_wire())
     return result

@@ -17,7 +17,6 @@ from pos_core.sale import Sale
 from store_server.db.models import (
     FeedState,
     OrderRow,
-    ProductRow,
     SaleLineRow,
     SaleRow,
     SaleTaxRow,
@@ -29,7 +28,8 @@ from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import append_event
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import Request, run_once
-from store_server.usecases.stock import DEFAULT_LOCATION
+from store_server.usecases.rows import cached, insert_rows
+from store_server.usecases.stock import DEFAULT_LOCATION, units_sold_by
 
 SALE_SUBMIT = "sale.submit"
 _UNIT = {"each": "by the piece", "weight": "by weight"}
@@ -86,12 +86,11 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
         occurred_at = utc_timestamp(sale.created_at, "sale time")
     except InvalidTimestamp as exc:
         raise SaleRefused(str(exc)) from None
-    currency = session.scalars(select(Store.currency)).one()
+    currency = cached(session, "store.currency", lambda: session.scalars(select(Store.currency)).one())
     if sale.currency != currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {currency}.")
     skus = {line.sku for line in sale.lines}
-    rows = session.execute(select(ProductRow.sku, ProductRow.sold_by).where(ProductRow.sku.in_(skus)))
-    sold_by = {row.sku: row.sold_by for row in rows}
+    sold_by = units_sold_by(session, skus)
     missing = sorted(skus - set(sold_by))
     if missing:
         raise UnknownSku(f"The store has no product with SKU {', '.join(missing)}; update the register's catalogue.")
@@ -104,74 +103,80 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
             )
 
     completed = append_event(session, state, "sale.completed", sale.to_wire())
-    session.add(
-        SaleRow(
-            id=sale.id,
-            register=sale.register,
-            cashier_id=sale.cashier_id,
-            created_at=sale.created_at,
-            currency=sale.currency,
-            prices_include_tax=sale.prices_include_tax,
-            subtotal=sale.subtotal,
-            tax_total=sale.tax_total,
-            total=sale.total,
-            change=sale.change,
-            payload_hash=sale_hash,
-            accepted_seq=completed.seq,
-        )
-    )
-    session.add(
-        OrderRow(
-            id=sale.id,
-            channel=Channel.IN_STORE,
-            status=OrderStatus.COMPLETED,
-            location=DEFAULT_LOCATION,
-            source=sale.register,
-            hold_s=0,
-            created_at=sale.created_at,
-            updated_at=now_iso(),
-        )
-    )
-    session.flush()  # the sale row before the rows that refer to it
-    actor = f"cashier:{sale.cashier_id}"
+    # Core inserts, parents first: these rows are never read back in this transaction.
+    sale_row = {
+        "id": sale.id,
+        "register": sale.register,
+        "cashier_id": sale.cashier_id,
+        "created_at": sale.created_at,
+        "currency": sale.currency,
+        "prices_include_tax": sale.prices_include_tax,
+        "subtotal": sale.subtotal,
+        "tax_total": sale.tax_total,
+        "total": sale.total,
+        "change": sale.change,
+        "payload_hash": sale_hash,
+        "accepted_seq": completed.seq,
+    }
+    insert_rows(session, SaleRow, [sale_row])
+    order_row = {
+        "id": sale.id,
+        "channel": Channel.IN_STORE,
+        "status": OrderStatus.COMPLETED,
+        "location": DEFAULT_LOCATION,
+        "source": sale.register,
+        "reference": None,
+        "customer_name": None,
+        "hold_s": 0,
+        "created_at": sale.created_at,
+        "updated_at": now_iso(),
+    }
+    insert_rows(session, OrderRow, [order_row])
+    taxes = [
+        {"sale_id": sale.id, "code": t.code, "rate_ppm": t.rate_ppm, "taxable": t.taxable, "tax": t.tax}
+        for t in sale.taxes
+    ]
+    insert_rows(session, SaleTaxRow, taxes)
+    tenders = [
+        {
+            "sale_id": sale.id,
+            "tender_no": no,
+            "kind": tender.kind,
+            "amount": tender.amount,
+            "reference": tender.reference,
+            "auth_code": tender.auth_code,
+            "card_brand": tender.card_brand,
+            "last4": tender.last4,
+        }
+        for no, tender in enumerate(sale.tenders, 1)
+    ]
+    insert_rows(session, SaleTenderRow, tenders)
+    lines = [
+        {
+            "sale_id": sale.id,
+            "line_no": no,
+            "sku": line.sku,
+            "name": line.name,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "amount": line.amount,
+            "tax_class": line.tax_class,
+            "tax_rate_ppm": line.tax_rate_ppm,
+            "sold_by": line.sold_by,
+        }
+        for no, line in enumerate(sale.lines, 1)
+    ]
+    insert_rows(session, SaleLineRow, lines)
     posting = Posting(
         session,
         state,
         document_type="sale",
         document_id=sale.id,
         key=f"sale:{sale.id}",
-        actor=actor,
+        actor=f"cashier:{sale.cashier_id}",
         occurred_at=occurred_at,
     )
-    for t in sale.taxes:
-        session.add(SaleTaxRow(sale_id=sale.id, code=t.code, rate_ppm=t.rate_ppm, taxable=t.taxable, tax=t.tax))
-    for no, tender in enumerate(sale.tenders, 1):
-        session.add(
-            SaleTenderRow(
-                sale_id=sale.id,
-                tender_no=no,
-                kind=tender.kind,
-                amount=tender.amount,
-                reference=tender.reference,
-                auth_code=tender.auth_code,
-                card_brand=tender.card_brand,
-                last4=tender.last4,
-            )
-        )
-    for no, line in enumerate(sale.lines, 1):
-        session.add(
-            SaleLineRow(
-                sale_id=sale.id,
-                line_no=no,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.amount,
-                tax_class=line.tax_class,
-                tax_rate_ppm=line.tax_rate_ppm,
-                sold_by=line.sold_by,
-            )
-        )
+    posting.prefetch(skus)
+    for line in sale.lines:
         posting.move(line.sku, line.quantity, Reason.SALE)  # grams for a weighed line, as its stock is kept
     return SaleAccepted(sale.id, completed.seq, exceptions=tuple(posting.close()))

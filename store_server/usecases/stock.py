@@ -11,14 +11,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from pos_core.inventory import Bucket, Level, effect, resolve_safety_stock
-from store_server.db.models import Category, ProductRow, StockCount, StockLevel, StockMovement, Store
+from store_server.db.models import Category, ProductRow, StockLevel, StockMovement, Store
 from store_server.usecases.clock import now_iso
+from store_server.usecases.rows import execute, fetch_all, in_list, insert_rows
 
 DEFAULT_LOCATION = "main"
 ON_HAND = Bucket.ON_HAND
@@ -27,6 +30,23 @@ SUPPLIER = Bucket.SUPPLIER
 CUSTOMER = Bucket.CUSTOMER
 ADJUSTMENT = Bucket.ADJUSTMENT
 APPLIED = "applied"
+# The hot path's statements (rows.py): plain SQL, the same on SQLite and PostgreSQL.
+_SET_LEVEL = (
+    "UPDATE stock_levels SET on_hand = :on_hand, reserved = :reserved WHERE sku = :sku AND location = :location"
+)
+_GRANT = (
+    "UPDATE stock_levels SET reserved = reserved + :quantity WHERE sku = :sku AND location = :location"
+    " AND on_hand - reserved - safety_stock >= :quantity"
+)
+_READ_LEVEL = "SELECT on_hand, reserved, safety_stock FROM stock_levels WHERE sku = :sku AND location = :location"
+_READ_LEVELS = (
+    "SELECT sku, on_hand, reserved, safety_stock FROM stock_levels WHERE location = :location AND sku IN (:skus)"
+)
+_UNITS = "SELECT sku, sold_by FROM products WHERE sku IN (:skus)"
+_COUNTS_AFTER = (
+    "SELECT sku, location, id, document_id FROM stock_counts WHERE status = :status AND counted_at > :occurred_at"
+    " ORDER BY counted_at DESC"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,80 +68,177 @@ class Move:
     absorbed_by_count: str | None = None
 
 
-def record_movement(session: Session, move: Move) -> tuple[StockMovement, StockLevel]:
+class LevelLike(Protocol):
+    """A level's figures: an ORM ``StockLevel`` or plain ``Figures`` read with one query."""
+
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+
+    @property
+    def available(self) -> int: ...
+
+
+@dataclass(slots=True)
+class Figures:
+    """A level row read with plain SQL (``levels_for``), kept true as movements change it."""
+
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved - self.safety_stock
+
+
+def record_movement(session: Session, move: Move, level: LevelLike | None = None) -> tuple[Recorded, LevelLike]:
     """Write the movement and update the level in the current transaction.
 
     Never refuses for lack of stock: on hand may go negative (goods in a customer's
     hand are sold).
+
+    Args:
+        level: the level of the move's SKU and location, when the caller has it (``levels_for``).
     """
-    level = level_row(session, move.sku, move.location)
+    if level is None:
+        level = level_row(session, move.sku, move.location)
     change = effect(move.from_bucket, move.to_bucket, move.quantity)
-    level.on_hand += change.on_hand
-    level.reserved += change.reserved
-    return _add_movement(session, move), level
+    movement = _add_movement(session, move)
+    on_hand, reserved = level.on_hand + change.on_hand, level.reserved + change.reserved
+    params = {"on_hand": on_hand, "reserved": reserved, "sku": move.sku, "location": move.location}
+    execute(session, _SET_LEVEL, params).close()
+    _assign(level, on_hand, reserved)
+    return movement, level
 
 
-def grant_movement(session: Session, move: Move) -> tuple[StockMovement, StockLevel] | None:
+def grant_movement(session: Session, move: Move, level: LevelLike | None = None) -> tuple[Recorded, LevelLike] | None:
     """Move ``quantity`` from on hand to reserved only if that much is available.
 
     The check and the change are one conditional UPDATE, so no two grants can both take
     the same units, whatever the isolation level.
 
+    Args:
+        level: the level of the move's SKU and location, when the caller has it (``levels_for``).
+
     Returns:
         The movement and level, or None (nothing written) when not enough is available.
     """
-    level = session.get(StockLevel, (move.sku, move.location))
+    params = {"sku": move.sku, "location": move.location, "quantity": move.quantity}
+    cursor = execute(session, _GRANT, params)
+    granted = cursor.rowcount == 1
+    cursor.close()
+    if not granted:
+        return None
+    [(on_hand, reserved, safety)] = fetch_all(session, _READ_LEVEL, {"sku": move.sku, "location": move.location})
     if level is None:
-        return None
-    session.flush()  # pending changes to the level reach the database before the guarded update
-    result = session.execute(
-        update(StockLevel)
-        .where(
-            StockLevel.sku == move.sku,
-            StockLevel.location == move.location,
-            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= move.quantity,
-        )
-        .values(reserved=StockLevel.reserved + move.quantity)
-        .execution_options(synchronize_session=False)
-    )
-    assert isinstance(result, CursorResult)
-    if result.rowcount != 1:
-        return None
-    session.refresh(level)
+        level = _mapped(session, move.sku, move.location) or Figures(move.sku, move.location, 0, 0, safety)
+    _assign(level, on_hand, reserved)
     return _add_movement(session, move), level
 
 
-def _add_movement(session: Session, move: Move) -> StockMovement:
+def levels_for(session: Session, skus: Iterable[str], location: str) -> dict[str, LevelLike]:
+    """The existing levels of ``skus`` at ``location``, by SKU.
+
+    A level the session already holds as an ORM object is that object (so whoever holds it
+    sees the changes); the others are read with one plain query.
+    """
+    found: dict[str, LevelLike] = {}
+    wanted = []
+    for sku in sorted(set(skus)):
+        mapped = _mapped(session, sku, location)
+        if mapped is not None:
+            found[sku] = mapped
+        else:
+            wanted.append(sku)
+    if wanted:
+        listed, params = in_list("sku", wanted)
+        sql = _READ_LEVELS.replace("(:skus)", listed)
+        for sku, on_hand, reserved, safety in fetch_all(session, sql, {**params, "location": location}):
+            found[sku] = Figures(sku, location, on_hand, reserved, safety)
+    return found
+
+
+def _mapped(session: Session, sku: str, location: str) -> StockLevel | None:
+    level = session.identity_map.get(identity_key(StockLevel, (sku, location)))
+    return level if isinstance(level, StockLevel) else None
+
+
+def _assign(level: LevelLike, on_hand: int, reserved: int) -> None:
+    """Tell the level its new figures; the row is already written, so an ORM object must not be
+    flushed again."""
+    if isinstance(level, StockLevel):
+        set_committed_value(level, "on_hand", on_hand)
+        set_committed_value(level, "reserved", reserved)
+    else:
+        level.on_hand, level.reserved = on_hand, reserved
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A movement as written to the ledger (the row of ``StockMovement``)."""
+
+    id: str
+    sku: str
+    location: str
+    quantity: int
+    from_bucket: str
+    to_bucket: str
+    reason: str
+    document_type: str
+    document_id: str
+    idempotency_key: str
+    created_at: str
+    occurred_at: str
+    actor: str
+    absorbed_by_count: str | None
+
+
+def _add_movement(session: Session, move: Move) -> Recorded:
     recorded = now_iso()
-    movement = StockMovement(
-        id=str(uuid.uuid4()),
-        sku=move.sku,
-        location=move.location,
-        quantity=move.quantity,
-        from_bucket=move.from_bucket,
-        to_bucket=move.to_bucket,
-        reason=move.reason,
-        document_type=move.document_type,
-        document_id=move.document_id,
-        idempotency_key=move.idempotency_key,
-        created_at=recorded,
-        occurred_at=move.occurred_at or recorded,
-        actor=move.actor,
-        absorbed_by_count=move.absorbed_by_count,
+    movement = Recorded(
+        str(uuid.uuid4()),
+        move.sku,
+        move.location,
+        move.quantity,
+        move.from_bucket,
+        move.to_bucket,
+        move.reason,
+        move.document_type,
+        move.document_id,
+        move.idempotency_key,
+        recorded,
+        move.occurred_at or recorded,
+        move.actor,
+        move.absorbed_by_count,
     )
-    session.add(movement)
+    insert_rows(session, StockMovement, [{name: getattr(movement, name) for name in Recorded.__slots__}])
     return movement
 
 
 def level_row(session: Session, sku: str, location: str) -> StockLevel:
     """The level of ``sku`` at ``location``, made (empty, with its safety stock) if missing."""
-    level = session.get(StockLevel, (sku, location))
+    with session.no_autoflush:  # pending changes never create or drop a level row unseen (see below)
+        level = session.get(StockLevel, (sku, location))
     if level is None:
         level = StockLevel(
             sku=sku, location=location, on_hand=0, reserved=0, safety_stock=effective_safety_stock(session, sku)
         )
         session.add(level)
+        session.flush()  # into the identity map, so the next look-up finds it without a query
     return level
+
+
+def units_sold_by(session: Session, skus: Iterable[str]) -> dict[str, str]:
+    """``each`` or ``weight`` for each of ``skus`` the catalogue has (one plain query)."""
+    listed, params = in_list("sku", sorted(set(skus)))
+    if not params:
+        return {}
+    return dict(fetch_all(session, _UNITS.replace("(:skus)", listed), params))
 
 
 def effective_safety_stock(session: Session, sku: str) -> int:
@@ -140,16 +257,11 @@ def counts_after(session: Session, occurred_at: str) -> dict[tuple[str, str], tu
 
     One query for a whole sale; usually empty (no count since the sale was made).
     """
-    with session.no_autoflush:  # counts are written by their own command, never pending here
-        rows = session.execute(
-            select(StockCount.sku, StockCount.location, StockCount.id, StockCount.document_id)
-            .where(StockCount.status == APPLIED, StockCount.counted_at > occurred_at)
-            .order_by(StockCount.counted_at.desc())
-        ).all()
+    rows = fetch_all(session, _COUNTS_AFTER, {"status": APPLIED, "occurred_at": occurred_at})
     return {(sku, location): (count_id, document_id) for sku, location, count_id, document_id in rows}
 
 
-def level_wire(level: StockLevel) -> dict[str, Any]:
+def level_wire(level: LevelLike) -> dict[str, Any]:
     """A level's absolute figures, as events and replies carry them."""
     return {
         "sku": level.sku,
@@ -161,7 +273,7 @@ def level_wire(level: StockLevel) -> dict[str, Any]:
     }
 
 
-def stock_changed(movement: StockMovement | None, level: StockLevel) -> dict[str, Any]:
+def stock_changed(movement: Recorded | None, level: LevelLike) -> dict[str, Any]:
     """The ``stock.changed`` event data: absolute figures after the change, and the movement
     (None when only the safety stock changed)."""
     moved = None

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pos_core.inventory import Level
-from store_server.db.models import FeedState, InventoryException, Reservation, ReservationLine, StockLevel
+from store_server.db.models import FeedState, InventoryException, Reservation, ReservationLine
 from store_server.errors import UnknownException
 from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import append_event
 from store_server.usecases.requests import command_request, run_once
+from store_server.usecases.stock import LevelLike
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def reservations_holding(session: Session, sku: str, location: str) -> list[dict
 
 
 def flag_uncovered(
-    session: Session, state: FeedState, level: StockLevel, *, document_type: str, document_id: str, actor: str
+    session: Session, state: FeedState, level: LevelLike, *, document_type: str, document_id: str, actor: str
 ) -> str:
     """Record that ``level`` holds more reserved than on hand, and emit ``reservation.at_risk``.
 

@@ -1,0 +1,55 @@
+"""``pos bench store``: the store server's throughput, latency and feed lag, over websockets.
+
+The real server (``pos store serve``) runs in its own process on 127.0.0.1, port 0, mDNS off,
+on a fresh database: a temporary SQLite file in WAL mode with ``synchronous=FULL`` (as every
+store runs), or a temporary database made on the PostgreSQL server given with ``--db`` and
+dropped afterwards. The catalogue has ``--skus`` products with stock. This process drives it
+as ``--lanes`` registers and one storefront would, and prints one JSON object:
+
+* ``sales_per_s``: lane sales acknowledged per second, unthrottled: every lane sends its next
+  sale as soon as the last is acknowledged, the storefront reserving alongside (30 % of the
+  commands), for ``--duration`` seconds.
+* ``ack_p50_ms`` / ``ack_p99_ms``: from a command's planned send time to its reply, at a fixed
+  offered load of ``--rate`` commands a second (70 % lane sales of 1-5 lines, 30 % storefront
+  reservations, each then committed or released).
+* ``feed_lag_p50_ms`` / ``feed_lag_p99_ms``: from an event's ``at`` (recorded inside its
+  transaction, so before the commit: an upper bound) to a feed consumer in this process
+  receiving it, at the same fixed load. Same machine, same clock.
+* ``oversells``: reservation grants that left less than nothing available, read from the
+  database at the end (every grant's ``stock.changed`` event); must be 0.
+* ``sqlite_raw_commits_per_s``: a plain ``sqlite3`` loop inserting one row and committing, WAL
+  and ``synchronous=FULL``, in the same temporary directory: the disk's ceiling.
+* ``rss_mb``: the server process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "store server: sales/s, ack latency and feed lag over websockets from simulated lanes and a storefront"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="postgresql+psycopg://USER@HOST/DB: make (and drop) a fresh database on that server; "
+        "default: a fresh SQLite file",
+    )
+    parser.add_argument("--lanes", type=int, default=20, help="simulated registers (default %(default)s)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default %(default)s)")
+    parser.add_argument("--skus", type=int, default=10_000, help="products in the catalogue (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed for the load (default %(default)s)")
+    parser.add_argument("--rate", type=float, default=500.0, help="commands/s of the fixed load (default %(default)s)")
+
+
+def measure(args: argparse.Namespace) -> dict[str, object]:
+    from pos_cli.bench_store_run import BenchSettings, run_bench
+    from pos_core.errors import PosError
+
+    if args.lanes < 1 or args.skus < 100 or not args.duration > 0 or not args.rate > 0:
+        raise PosError("--lanes must be at least 1, --skus at least 100, --duration and --rate above 0.")
+    settings = BenchSettings(
+        db=args.db, lanes=args.lanes, duration_s=args.duration, skus=args.skus, seed=args.seed, rate=args.rate
+    )
+    return run_bench(settings)

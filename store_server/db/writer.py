@@ -1,0 +1,170 @@
+"""The one database thread, and group commit on it.
+
+Every write of the store server runs on one thread, so SQLite has a single writer and the
+event loop never blocks on the disk. Two kinds of work go to it, in the order they arrive:
+
+* a **write request** (``GroupWriter.write``): ``fn(session, *args)`` inside a transaction it
+  shares with every other write request that is waiting at that moment. Each request runs
+  inside its own SAVEPOINT, so one that raises rolls back only its own writes (and its feed
+  events never take a seq); the transaction is committed once, with one fsync for the lot,
+  and only then is any request's result handed back. Nothing acknowledged is ever lost: a
+  caller hears of its success only after the commit that made it durable, and if that
+  commit fails every request in it fails, having written nothing.
+* a **job** (``GroupWriter.run``): ``fn(*args)`` on its own, for anything that manages its own
+  transactions (reads that must not race a write on an in-memory database, setup, timers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_GROUP = 256
+"""Write requests committed together at most; more wait for the next commit."""
+
+
+@dataclass(slots=True)
+class _Call(Generic[T]):
+    """One piece of work and where its outcome goes."""
+
+    fn: Callable[..., T]
+    args: tuple[Any, ...]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[T]
+    grouped: bool
+    value: Any = None
+    error: BaseException | None = field(default=None)
+
+
+class GroupWriter:
+    """A thread that runs jobs one at a time and commits write requests in groups.
+
+    Args:
+        begin: opens a write transaction (``Database.write``): the session is committed
+            when the block ends without an exception, rolled back otherwise.
+        name: the thread's name.
+    """
+
+    def __init__(self, begin: Callable[[], AbstractContextManager[Session]], name: str = "store-db") -> None:
+        self._begin = begin
+        self._queue: queue.SimpleQueue[_Call[Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+        self.groups = 0
+        """Group commits made so far (for tests and benchmarks)."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` alone on the database thread and await its result."""
+        return await self._submit(fn, args, grouped=False)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)`` as one write request of the next group commit.
+
+        Returns:
+            ``fn``'s result, once the commit that made its writes durable has succeeded.
+
+        Raises:
+            Whatever ``fn`` raised (its writes are rolled back, the group's are not), or the
+            commit's error (nothing of the group was written).
+        """
+        return await self._submit(fn, args, grouped=True)
+
+    def close(self) -> None:
+        """Finish what was submitted, then stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _submit(self, fn: Callable[..., T], args: tuple[Any, ...], *, grouped: bool) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Call(fn, args, loop, future, grouped))
+        return future
+
+    def _serve(self) -> None:
+        held: list[_Call[Any] | None] = []  # taken from the queue while grouping, not yet run
+        while True:
+            call = held.pop() if held else self._queue.get()
+            if call is None:
+                return
+            if not call.grouped:
+                self._run_alone(call)
+                continue
+            group = [call]
+            while len(group) < MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None or not nxt.grouped:
+                    held.append(nxt)  # runs after this group, in arrival order
+                    break
+                group.append(nxt)
+            self._commit(group)
+
+    def _run_alone(self, call: _Call[Any]) -> None:
+        try:
+            call.value = call.fn(*call.args)
+        except BaseException as exc:  # handed to the awaiting caller, like run_in_executor
+            call.error = exc
+        _deliver([call])
+
+    def _commit(self, group: list[_Call[Any]]) -> None:
+        try:
+            with self._begin() as session:
+                if len(group) == 1:
+                    # Alone, the transaction is the request's savepoint: an error rolls it all back.
+                    call = group[0]
+                    call.value = call.fn(session, *call.args)
+                else:
+                    for call in group:
+                        _run_in_savepoint(session, call)
+        except BaseException as exc:  # the commit (or the lone request) failed: nothing was written
+            for call in group:
+                if call.error is None:
+                    call.error = exc
+        self.groups += 1
+        _deliver(group)
+
+
+def _run_in_savepoint(session: Session, call: _Call[Any]) -> None:
+    try:
+        with session.begin_nested():
+            call.value = call.fn(session, *call.args)
+    except Exception as exc:
+        call.error = exc
+        # Rows changed behind the ORM's back (Core updates) may be stale after the rollback.
+        session.expire_all()
+
+
+def _deliver(calls: list[_Call[Any]]) -> None:
+    """Hand each outcome to its caller's loop, one wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Call[Any]]] = {}
+    for call in calls:
+        by_loop.setdefault(call.loop, []).append(call)
+    for loop, done in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, done)
+        except RuntimeError:  # the loop closed while we worked: nobody is waiting
+            log.debug("dropped %d results for a closed event loop", len(done))
+
+
+def _resolve(calls: list[_Call[Any]]) -> None:
+    for call in calls:
+        if call.future.cancelled():
+            continue
+        if call.error is not None:
+            call.future.set_exception(call.error)
+        else:
+            call.future.set_result(call.value)

@@ -1,0 +1,115 @@
+"""Plain SQL on the session's connection: the hot path's reads and writes.
+
+A sale writes a dozen rows that are never read back in its own transaction, and updates a
+few level rows. Building an ORM object for each and letting the unit of work sort them costs
+several times the statements themselves, and so does SQLAlchemy's statement machinery for
+one-row statements; on the one database thread that is the store's throughput. These helpers
+send hand-written statements (``:name`` parameters, rewritten once for drivers that want
+``%(name)s``) straight to the driver's cursor, inside the session's transaction, after any
+object still pending in the session, so foreign keys always find their rows.
+
+An ORM object whose row is changed here must be told (``set_committed_value``), so it stays
+true without being flushed again; after a rollback to a savepoint the caller expires the
+session (``store_server.db.writer`` and ``requests.run_once`` do).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from store_server.db.engine import SESSION_CACHE
+
+T = TypeVar("T")
+_DRIVER = "pos_driver_connection"
+_PARAM = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+def cached(session: Session, key: str, load: Callable[[], T]) -> T:
+    """A fact that never changes while the database is open (the store's currency), loaded once.
+
+    Sessions of ``Database`` share one cache per open database; any other session loads each time.
+    """
+    store: dict[str, Any] | None = session.info.get(SESSION_CACHE)
+    if store is None:
+        return load()
+    if key not in store:
+        store[key] = load()
+    value: T = store[key]
+    return value
+
+
+def execute(session: Session, sql: str, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
+    """Run ``sql`` with ``:name`` parameters on the session's connection; returns the DBAPI cursor.
+
+    A sequence of parameter sets runs as one ``executemany``.
+    """
+    session.flush()  # cheap when nothing is pending; a row may refer to one that is
+    cursor = _driver(session).cursor()
+    text = sql if _named(session) else _pyformat(sql)
+    if isinstance(params, Mapping):
+        cursor.execute(text, params)
+    else:
+        cursor.executemany(text, params)
+    return cursor
+
+
+def fetch_all(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` selects, as tuples."""
+    cursor = execute(session, sql, params)
+    try:
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def insert_rows(session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (every column name -> value) into ``model``'s table."""
+    if rows:
+        execute(session, _insert_sql(model.__table__), rows[0] if len(rows) == 1 else rows).close()
+
+
+def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """``(:name_0, :name_1, ...)`` and its parameters, for ``IN``."""
+    params = {f"{name}_{i}": value for i, value in enumerate(values)}
+    return "(" + ", ".join(f":{key}" for key in params) + ")", params
+
+
+def _driver(session: Session) -> Any:
+    """The driver's connection under the session's transaction, looked up once per transaction.
+
+    Asking the session for its connection inside a savepoint is what emits the SAVEPOINT, so
+    the innermost transaction is the key.
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get(_DRIVER)
+    if held is not None and held[0] is transaction:
+        return held[1]
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None  # the session's connection is open inside its transaction
+    session.info[_DRIVER] = (transaction, raw)
+    return raw
+
+
+def _named(session: Session) -> bool:
+    bind = session.get_bind()
+    return bind.dialect.paramstyle in ("named", "qmark")  # pysqlite takes :name whatever it reports
+
+
+@cache
+def _pyformat(sql: str) -> str:
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+@cache
+def _insert_sql(table: Any) -> str:
+    assert isinstance(table, Table)
+    names = [column.name for column in table.columns]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    placeholders = ", ".join(":" + n for n in names)
+    return f"INSERT INTO {table.name} ({quoted}) VALUES ({placeholders})"  # noqa: S608 - names from our own models

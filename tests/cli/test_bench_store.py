@@ -1,0 +1,78 @@
+"""`pos bench store --json` as a real process, with tiny settings: the figures' keys and types, no oversell.
+
+Timings are not checked here: they depend on the machine (docs/benchmarks.md has the figures).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.pg import pg_database
+
+__all__ = ["pg_database"]
+
+FIGURES = {
+    "sales_per_s": float,
+    "ack_p50_ms": float,
+    "ack_p99_ms": float,
+    "feed_lag_p50_ms": float,
+    "feed_lag_p99_ms": float,
+    "sqlite_raw_commits_per_s": float,
+    "rss_mb": float,
+    "server_cpu_pct": float,
+    "client_cpu_pct": float,
+    "oversells": int,
+    "ledger_mismatches": int,
+    "feed_gaps": int,
+    "db": str,
+    "skus": int,
+    "lanes": int,
+    "duration_s": float,
+    "reservations": str,
+    "python": str,
+    "machine": str,
+}
+
+
+def _bench(*extra: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pos_cli.main", "bench", "store", "--json", "--duration", "0.5", "--skus", "300",
+         "--lanes", "3", "--rate", "60", *extra],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.splitlines()
+    figures: dict[str, object] = json.loads(line)
+    return figures
+
+
+def _check(figures: dict[str, object], db: str) -> None:
+    for key, kind in FIGURES.items():
+        assert isinstance(figures[key], kind), (key, figures[key])
+    assert figures["db"] == db
+    assert figures["oversells"] == 0
+    assert figures["ledger_mismatches"] == 0
+    assert figures["feed_gaps"] == 0
+    assert figures["sales_per_s"] > 0  # type: ignore[operator]
+
+
+def test_bench_store_prints_one_json_object_and_never_oversells() -> None:
+    _check(_bench(), "sqlite")
+
+
+@pytest.mark.postgres
+def test_bench_store_runs_on_postgresql(pg_database: str) -> None:
+    _check(_bench("--db", pg_database), "postgresql")
+
+
+def test_bench_store_refuses_nonsense_in_one_sentence() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pos_cli.main", "bench", "store", "--lanes", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == "pos: --lanes must be at least 1, --skus at least 100, --duration and --rate above 0.\n"
