@@ -62,9 +62,8 @@ class DrawerAlarm:
             open_for = now - self.opened_at
             if not self.alerting and open_for >= self.alert_after_s:
                 self.alerting = True
-                return DrawerAlert(
-                    True, open_for, f"The cash drawer has been open for {open_for:.0f} seconds; close it."
-                )
+                seconds = f"{open_for:.0f} second{'' if round(open_for) == 1 else 's'}"
+                return DrawerAlert(True, open_for, f"The cash drawer has been open for {seconds}; close it.")
         return None
 
 

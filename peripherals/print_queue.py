@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,14 +105,20 @@ class PrintQueue:
         """Encode ``rows`` as a whole receipt job and queue it."""
         return self.enqueue(encode_receipt(rows, fmt))
 
-    def drain(self) -> DrainResult:
-        """Send pending jobs in order until one fails or none is left. Never raises a device error."""
+    def drain(self, instead: Mapping[int, bytes] | None = None) -> DrainResult:
+        """Send pending jobs in order until one fails or none is left. Never raises a device error.
+
+        Args:
+            instead: bytes to send in place of a job's stored bytes, by sequence, in this drain
+                only. A receipt printed at once carries its drawer kick in the same job; the copy
+                kept on disk has none, so a receipt printed later never opens the drawer.
+        """
         printed = 0
         with self._lock:
             jobs = self.pending()
             for i, job in enumerate(jobs):
                 try:
-                    self._send(job.read())
+                    self._send((instead or {}).get(job.sequence) or job.read())
                 except PeripheralError as exc:
                     log.warning("print job %d waits: %s", job.sequence, exc)
                     return DrainResult(printed, len(jobs) - i, exc)

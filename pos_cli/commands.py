@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from peripherals.errors import PeripheralError
 from pos_cli import bench, devices
 from pos_cli.defaults import database_url, default_printer, endpoint_url
+from pos_cli.lane_options import lane_settings
 from pos_core.errors import PosError
 from pos_core.protocol import FEED_PATH, REGISTER_PATH
 from pos_desktop.lane.errors import LaneError
@@ -133,15 +135,19 @@ def read_token(token: str | None, data_dir: Path, kind: str) -> str:
 
 
 def register(args: argparse.Namespace) -> int:
+    from peripherals.lane_config import PrinterSettings
     from pos_desktop.app.main import run_register
 
+    lane = lane_settings(args)  # DATA_DIR/lane.json, with --printer, --scale, ... over it
+    printer = lane.printer or PrinterSettings(default_printer(args.data_dir))
     return run_register(
         server_url=args.server,
         token=read_token(args.token, args.data_dir, "register"),
         data_dir=args.data_dir,
         mdns_interface=args.mdns_interface,
-        printer=args.printer or default_printer(args.data_dir),
+        printer=None,
         register_name=args.name,
+        lane=replace(lane, printer=None if printer.target == "none" else printer),
     )
 
 

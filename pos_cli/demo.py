@@ -1,26 +1,42 @@
 """``pos demo``: the whole store on one machine, on loopback only.
 
 A store server (embedded SQLite, demo data, mDNS on 127.0.0.1), the register window that
-finds it by that advertisement, and the live storefront feed printed in this terminal.
-``--headless`` swaps the window for a simulated lane, for machines without a screen.
+finds it by that advertisement, and the live storefront feed printed in this terminal. The
+register's lane hardware is simulated here too (``DemoLane``): a scale and a customer display on
+pseudo-terminals, the display's text echoed as ``[display]`` lines, and the card terminal
+simulator on 127.0.0.1, all written into the demo's ``lane.json``. ``--headless`` swaps the
+window for a simulated lane (cash only, no devices), for machines without a screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
 import socket
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pos_cli.defaults import default_printer, sqlite_url
 from pos_core.errors import PosError
 from pos_core.protocol import FEED_PATH, REGISTER_PATH
 
+if TYPE_CHECKING:
+    from peripherals.fakes.line_display import FakeLineDisplay
+    from peripherals.fakes.scale import FakeScale
+    from peripherals.fakes.terminal_simulator import TerminalSimulator
+
 LOOPBACK = "127.0.0.1"
+DEMO_WEIGHT_G = 534
+"""What the demo scale reads once goods settled on it."""
+SETTLING_READS = 4
+"""Weight requests answered "in motion" before the demo scale reads steady (about a second)."""
 _LISTENING = re.compile(r"listening on (ws://\S+:(\d+))")
 NO_DISPLAY_HINT = " Or run `pos demo --headless` for a simulated lane without a window."
 
@@ -97,7 +113,55 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-def _banner(data_dir: Path, url: str, headless: bool) -> str:
+class DemoLane:
+    """The register's simulated hardware: a Toledo scale and an Epson customer display on ptys, and the
+    card terminal simulator on 127.0.0.1 approving every payment, with the demo's ``lane.json``."""
+
+    def __init__(self, data_dir: Path, *, step_delay: float = 0.8, echo: Callable[[str], None] | None = None) -> None:
+        from peripherals.fakes.line_display import FakeLineDisplay
+        from peripherals.fakes.scale import FakeScale
+        from peripherals.fakes.terminal_simulator import TerminalSimulator
+        from peripherals.scale_codec import ScaleReading, WeightState
+
+        self.scale: FakeScale = FakeScale("toledo8217", settling=SETTLING_READS)
+        self.scale.reading = ScaleReading(WeightState.STABLE, DEMO_WEIGHT_G)
+        self.display: FakeLineDisplay = FakeLineDisplay("epson")
+        self.terminal: TerminalSimulator = TerminalSimulator(default="approve", step_delay=step_delay)
+        self._say = echo or _print
+        self.lane_file = data_dir / "lane.json"
+        self.lane_file.write_text(json.dumps(self.settings(), indent=2) + "\n")
+        self._stop = threading.Event()
+        self._echo = threading.Thread(target=self._echo_display, name="demo-display-echo", daemon=True)
+        self._echo.start()
+
+    def settings(self) -> dict[str, dict[str, str]]:
+        """The ``lane.json`` that points the register at these fakes (the receipt printer stays a file)."""
+        return {
+            "scale": {"target": f"serial:{self.scale.device}", "protocol": "toledo", "unit": "kg"},
+            "display": {"target": f"serial:{self.display.device}", "protocol": "epson"},
+            "terminal": {"address": f"{LOOPBACK}:{self.terminal.port}"},
+        }
+
+    def _echo_display(self) -> None:
+        shown = self.display.screen()
+        while not self._stop.is_set():
+            now = self.display.wait_for_change(shown, timeout=0.5)
+            if now != shown:
+                shown = now
+                self._say(f"[display] {now[0].rstrip():<20} | {now[1].rstrip()}")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._echo.join(timeout=2)
+        for fake in (self.scale, self.display, self.terminal):
+            fake.close()
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def _banner(data_dir: Path, url: str, headless: bool, lane: DemoLane | None = None) -> str:
     from store_server.demo_catalogue import DEMO_BARCODES_FOR_DOCS, demo_store
 
     store = demo_store()
@@ -107,6 +171,20 @@ def _banner(data_dir: Path, url: str, headless: bool) -> str:
         f"Demo store {store.name!r} at {url}, data in {data_dir}",
         f"Cashiers: {cashiers}",
         f"Try barcodes {DEMO_BARCODES_FOR_DOCS[0]} and {DEMO_BARCODES_FOR_DOCS[1]} (type them, then Enter).",
+    ]
+    if lane is not None:
+        weighed = next(p for p in store.products if p.sold_by == "weight")
+        from pos_core.weight import format_weight
+
+        lines += [
+            f"Weigh something: tap {weighed.name.removesuffix(' loose')!r} under Weigh (or type {weighed.barcode});"
+            f" the demo scale settles on {format_weight(DEMO_WEIGHT_G)} after a moment.",
+            f"Pay by card: press Pay, then the card button; the terminal simulator at {LOOPBACK}:{lane.terminal.port}"
+            " prompts, then approves.",
+            "The customer display shows below as [display] lines; devices are in "
+            f"{lane.lane_file} (see `pos devices list --data-dir {data_dir}`).",
+        ]
+    lines += [
         f"Receipts print to {printer}; read them with `pos receipts --data-dir {data_dir}`.",
         "The storefront feed follows below. Ctrl-C stops everything."
         if not headless
@@ -134,6 +212,7 @@ async def _demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int
 
     server, server_url = await _start_server(data_dir, port if _port_is_free(port) else 0)
     children = [server]
+    lane = None if headless or os.name != "posix" else DemoLane(data_dir)  # the fakes sit on ptys
     sales_seen = 0
     sales_wanted = sales
     all_sales_seen = asyncio.Event()
@@ -150,7 +229,7 @@ async def _demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int
         print(f"[feed] {text}", flush=True)
 
     try:
-        print(_banner(data_dir, server_url, headless), flush=True)
+        print(_banner(data_dir, server_url, headless, lane), flush=True)
         feed_task = asyncio.create_task(
             follow_feed(server_url + FEED_PATH, storefront_token, _last_seq(data_dir), on_event, stop=stop,
                         on_status=on_status)
@@ -179,6 +258,8 @@ async def _demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int
     finally:
         for child in reversed(children):
             await _stop(child)
+        if lane is not None:
+            lane.close()
         print("[demo] Stopped.", flush=True)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pos_cli import bench, devices
 from pos_cli.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERVER_URL, default_data_dir, default_demo_dir
+from pos_cli.lane_options import add_device_options
 from pos_core.protocol import STOREFRONT_SCOPES
 
 EPILOG = f"""\
@@ -76,10 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     reg = sub.add_parser("register", help="run the Qt register for cashiers")
     reg.add_argument("--server", metavar="URL", help="ws://HOST:PORT of the store server; omitted: find it by mDNS")
     reg.add_argument("--token", help="the register's credential (default: DATA_DIR/register.token)")
-    reg.add_argument("--data-dir", type=Path, default=default_data_dir(), help="default: %(default)s")
     reg.add_argument("--mdns-interface", metavar="IP", help="browse for the store only on this local IPv4 address")
-    reg.add_argument("--printer", help="file:, tcp:, serial:, usb: or cups: address (default: a file in DATA_DIR)")
     reg.add_argument("--name", default="Till 1", help="this register's name on receipts (default: %(default)s)")
+    add_device_options(
+        reg, printer_help="file:, tcp:, serial:, usb: or cups: address, or none (default: lane.json, else a file)"
+    )
 
     feed = sub.add_parser("feed", help="follow the store's change feed, as a storefront would")
     feed.add_argument("--server", default=DEFAULT_SERVER_URL, metavar="URL", help="default: %(default)s")

@@ -46,6 +46,12 @@ class FakeLineDisplay(PtyDevice):
             if not self._shown.wait_for(showing, timeout):
                 raise TimeoutError(f"fake display shows {decode_display(bytes(self._data), self.protocol)}")
 
+    def wait_for_change(self, shown: tuple[str, str], timeout: float) -> tuple[str, str]:
+        """What the screen shows once it differs from ``shown``; ``shown`` again after ``timeout``."""
+        with self._shown:
+            self._shown.wait_for(lambda: decode_display(bytes(self._data), self.protocol) != shown, timeout)
+            return decode_display(bytes(self._data), self.protocol)
+
     def _handle(self, pending: bytes) -> bytes:
         if self.line_timing:  # the line is busy until the previous bytes are through, then these
             now = time.monotonic()

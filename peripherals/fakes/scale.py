@@ -3,14 +3,23 @@
 Open ``serial:{fake.device}`` as you would the real scale. Set ``reading`` to what is on the
 plate; set ``mute`` to make it stop answering (switched off). Answers take as long as on a real
 line at the speed the host set (``line_timing``; see ``pty_device``). POSIX only.
+
+``settling=N`` makes goods settle like on a real plate: after the scale was not asked for
+``idle_s`` seconds (the cashier puts something new on it), the first N weight requests are
+answered "in motion", then ``reading`` itself. The demo uses it.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 from peripherals.fakes.pty_device import PtyDevice
 from peripherals.scale import ScaleProtocol
 from peripherals.scale_codec import (
+    NCI_WEIGHT,
     NCI_ZERO,
+    TOLEDO_WEIGHT,
     TOLEDO_ZERO,
     ScaleReading,
     WeightState,
@@ -20,12 +29,24 @@ from peripherals.scale_codec import (
 
 
 class FakeScale(PtyDevice):
-    def __init__(self, protocol: ScaleProtocol, unit: str = "kg", *, line_timing: bool = True) -> None:
+    def __init__(
+        self,
+        protocol: ScaleProtocol,
+        unit: str = "kg",
+        *,
+        line_timing: bool = True,
+        settling: int = 0,
+        idle_s: float = 1.0,
+    ) -> None:
         self.protocol = protocol
         self.unit = unit
         self.reading = ScaleReading(WeightState.STABLE, 0, at_zero=True)
         self.mute = False
         self.commands: list[bytes] = []
+        self.settling = settling
+        self.idle_s = idle_s
+        self._unsettled = 0
+        self._asked_at = float("-inf")
         super().__init__("fake-scale", line_timing=line_timing)
 
     def _handle(self, pending: bytes) -> bytes:
@@ -45,5 +66,18 @@ class FakeScale(PtyDevice):
             if command in (TOLEDO_ZERO, NCI_ZERO) and self.reading.state is WeightState.STABLE:
                 self.reading = ScaleReading(WeightState.STABLE, 0, at_zero=True)
             encode = encode_toledo_answer if self.protocol == "toledo8217" else encode_nci_answer
-            self._answer(command, encode(command, self.reading, self.unit))
+            self._answer(command, encode(command, self._plate(command), self.unit))
         return pending
+
+    def _plate(self, command: bytes) -> ScaleReading:
+        """What the plate reads for ``command``: in motion while new goods settle (``settling``)."""
+        if command not in (TOLEDO_WEIGHT, NCI_WEIGHT) or not self.settling:
+            return self.reading
+        now = time.monotonic()
+        if now - self._asked_at > self.idle_s:
+            self._unsettled = self.settling
+        self._asked_at = now
+        if self._unsettled and self.reading.state is WeightState.STABLE:
+            self._unsettled -= 1
+            return replace(self.reading, state=WeightState.IN_MOTION)
+        return self.reading

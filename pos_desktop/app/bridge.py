@@ -1,4 +1,6 @@
-"""The only object that crosses from the lane's loop thread to the Qt thread.
+"""What crosses from the lane's loop thread to the Qt thread about the store server.
+
+(The devices have their own: ``pos_desktop.app.device_bridge.DeviceBridge``.)
 
 Coroutines emit these signals; Qt queues them to slots on the GUI thread, because the
 bridge lives there. Widgets never await and coroutines never touch widgets.
@@ -30,7 +32,3 @@ class LaneBridge(QObject):
     """``Sale``, ``Acceptance``: the store server has the sale."""
     sale_failed = Signal(object, str)
     """``Sale``, a sentence: the server has not confirmed the sale; the basket is kept."""
-    receipt_printed = Signal(str)
-    """The sale id whose receipt printed and whose drawer opened."""
-    printer_failed = Signal(str)
-    """A sentence from the printer driver; the sale itself is safe."""

@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from pos_core.receipt import ReceiptRow
 from pos_core.sale import Sale
 from pos_desktop.app.bridge import LaneBridge
 from pos_desktop.app.loop_thread import LoopThread
 from pos_desktop.lane.client import RegisterClient
 from pos_desktop.lane.errors import CredentialRefused, LaneError
-
-if TYPE_CHECKING:
-    from pos_desktop.lane.printing import ReceiptStation
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +21,11 @@ RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0)
 
 
 class LaneController:
-    """Owns the client and the printer station; their work runs on ``loop``."""
+    """Owns the store server client; its work runs on ``loop``. Devices are the ``DeviceController``'s."""
 
-    def __init__(
-        self, bridge: LaneBridge, loop: LoopThread, url: str, token: str, station: ReceiptStation | None
-    ) -> None:
+    def __init__(self, bridge: LaneBridge, loop: LoopThread, url: str, token: str) -> None:
         self.bridge = bridge
         self._loop = loop
-        self._station = station
         self.client = RegisterClient(url, token, on_connection_lost=self._lost)
         self._reconnecting: asyncio.Task[None] | None = None
         self._closing = False
@@ -49,19 +40,17 @@ class LaneController:
     def log_out(self) -> None:
         self.client.logout()
 
-    def commit_sale(self, sale: Sale, receipt: Sequence[ReceiptRow]) -> None:
-        """Submit ``sale``; once the server accepts it, print ``receipt`` and open the drawer."""
-        self._loop.submit(self._commit(sale, list(receipt)))
+    def commit_sale(self, sale: Sale) -> None:
+        """Submit ``sale``; ``sale_committed`` says when the server has it (then the receipt prints)."""
+        self._loop.submit(self._commit(sale))
 
     def shutdown(self) -> None:
-        """Close the connection and the printer; blocks briefly."""
+        """Close the connection; blocks briefly."""
         self._closing = True
         try:
             self._loop.submit(self.client.close()).result(timeout=5)
         except Exception:  # shutting down: nothing useful to do with a failure here
             logger.debug("closing the connection failed", exc_info=True)
-        if self._station is not None:
-            self._station.close()
 
     async def _start(self) -> None:
         try:
@@ -83,7 +72,7 @@ class LaneController:
             return
         self.bridge.login_succeeded.emit(cashier)
 
-    async def _commit(self, sale: Sale, receipt: list[ReceiptRow]) -> None:
+    async def _commit(self, sale: Sale) -> None:
         was_connected = self.client.is_connected
         try:
             acceptance = await self.client.submit_sale(sale)
@@ -93,13 +82,6 @@ class LaneController:
         if not was_connected:
             self.bridge.connected.emit(self.client.welcome)
         self.bridge.sale_committed.emit(sale, acceptance)
-        if self._station is None:
-            return
-        error = await asyncio.wrap_future(self._station.print_and_open(receipt))
-        if error is None:
-            self.bridge.receipt_printed.emit(sale.id)
-        else:
-            self.bridge.printer_failed.emit(error)
 
     def _lost(self, reason: str) -> None:
         if self._closing:

@@ -88,6 +88,16 @@ class LoginPresenter:
     def clear_pin(self) -> None:
         self._pin = ""
 
+    def typed(self) -> str:
+        """The PIN typed so far, so a barcode scanned into the pad can be taken back out."""
+        return self._pin
+
+    def restore(self, pin: str) -> None:
+        self._pin = pin[:MAX_PIN_DIGITS]
+
+    def scan_refused(self) -> None:
+        self._say("That was a barcode; log in first, then scan.", error=True)
+
     def submit(self) -> tuple[str, str] | None:
         """The cashier id and PIN to send, or ``None`` (with a message) when not ready."""
         if self._busy:

@@ -131,6 +131,17 @@ class LoginView(QWidget):
         else:
             super().keyPressEvent(event)
 
+    def typed_state(self) -> object:
+        return self.presenter.typed()
+
+    def restore_typed(self, state: object) -> None:
+        self.presenter.restore(state if isinstance(state, str) else "")
+        self.refresh()
+
+    def scan_refused(self, code: str) -> None:
+        self.presenter.scan_refused()
+        self.refresh()
+
     def _rebuild_cashiers(self) -> None:
         for b in list(self.cashier_buttons.values()):
             self.cashier_group.removeButton(b)

@@ -7,15 +7,19 @@ import logging
 import pathlib
 import signal
 import sys
+from dataclasses import replace
 from types import FrameType
 
+from peripherals.lane_config import LANE_FILE, LaneConfig, PrinterSettings, load_lane_config
 from pos_core.errors import PosError
 from pos_desktop.app.bridge import LaneBridge
 from pos_desktop.app.controller import LaneController
+from pos_desktop.app.device_bridge import DeviceBridge
+from pos_desktop.app.device_controller import DeviceController, DeviceTimings
 from pos_desktop.app.loop_thread import LoopThread
 from pos_desktop.app.window import RegisterWindow
 from pos_desktop.display import display_problem
-from pos_desktop.lane.printing import ReceiptStation
+from pos_desktop.lane.devices import open_lane_devices
 
 logger = logging.getLogger(__name__)
 
@@ -23,23 +27,47 @@ DISCOVERY_SECONDS = 10.0
 NO_PRINTER = "none"
 
 
-def create_register(url: str, token: str, *, printer: str, register_name: str) -> RegisterWindow:
-    """Build the register window with its loop thread, bridge, controller and printer station.
+def with_printer(lane: LaneConfig, printer: str | None) -> LaneConfig:
+    """``lane`` with the printer given on the command line (``none``: no printer) put over it."""
+    if printer is None:
+        return lane
+    return replace(lane, printer=None if printer == NO_PRINTER else PrinterSettings(printer))
+
+
+def create_register(
+    url: str,
+    token: str,
+    *,
+    register_name: str,
+    data_dir: pathlib.Path,
+    lane: LaneConfig | None = None,
+    printer: str | None = None,
+    timings: DeviceTimings = DeviceTimings(),  # noqa: B008 -- frozen
+) -> RegisterWindow:
+    """Build the register window with its loop thread, bridges, controllers and the lane's devices.
 
     Needs a ``QApplication``. Call ``start()`` on the result to connect, ``shutdown()`` to stop.
 
     Args:
         url: the store server, ``ws://host:port``.
         token: this register's credential.
-        printer: ``file:PATH``, ``tcp:HOST:PORT``, or ``none``.
         register_name: the lane's name on sales and receipts.
+        data_dir: where the print queue (``print-queue/``) and card payments (``payments/``) are kept.
+        lane: the lane's devices (``DATA_DIR/lane.json``); none when not given.
+        printer: a printer address put over ``lane``'s, or ``none``.
+        timings: how long to wait for devices.
     """
     loop = LoopThread()
     loop.start()
-    station = None if printer == NO_PRINTER else ReceiptStation(printer)
-    controller = LaneController(LaneBridge(), loop, url, token, station)
-    printer_text = "Receipt printer: none configured" if station is None else "Receipt printer: ready"
-    return RegisterWindow(controller, loop, register_name=register_name, printer_text=printer_text)
+    device_bridge = DeviceBridge()
+    devices = open_lane_devices(
+        with_printer(lane or LaneConfig(), printer), data_dir,
+        on_drawer_alert=device_bridge.drawer_alerted.emit, drawer_poll_s=timings.drawer_poll_s,
+        terminal_timeouts=timings.terminal,
+    )  # fmt: skip
+    device_controller = DeviceController(device_bridge, loop, devices, timings)
+    controller = LaneController(LaneBridge(), loop, url, token)
+    return RegisterWindow(controller, device_controller, loop, register_name=register_name)
 
 
 def run_register(
@@ -48,8 +76,9 @@ def run_register(
     token: str,
     data_dir: pathlib.Path,
     mdns_interface: str | None,
-    printer: str,
+    printer: str | None,
     register_name: str,
+    lane: LaneConfig | None = None,
 ) -> int:
     """Run the register until its window closes or Ctrl-C.
 
@@ -58,8 +87,9 @@ def run_register(
         token: the register's credential from pairing (``pos store token --kind register``).
         data_dir: where the register keeps its files (created if missing).
         mdns_interface: a local IPv4 address to browse for the store on; ``None`` for all.
-        printer: ``file:PATH``, ``tcp:HOST:PORT``, or ``none``.
+        printer: a printer address over the lane's (``file:PATH``, ``tcp:HOST:PORT``, ...), or ``none``.
         register_name: this lane's name on sales and receipts, e.g. ``Till 1``.
+        lane: the lane's devices; default: read from ``DATA_DIR/lane.json``.
 
     Returns:
         The exit code: 0 after a normal close, 1 when no store server was found, 2 without a display.
@@ -68,6 +98,12 @@ def run_register(
         print(problem, file=sys.stderr)
         return 2
     data_dir.mkdir(parents=True, exist_ok=True)
+    if lane is None:
+        try:
+            lane = load_lane_config(data_dir / LANE_FILE)
+        except PosError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
     if server_url is None:
         from pos_desktop.lane.discovery import find_store
 
@@ -90,7 +126,9 @@ def run_register(
     app.setApplicationName("Register")
     app.setStyleSheet(STYLESHEET)
     collector = MainThreadCollector()
-    window = create_register(server_url, token, printer=printer, register_name=register_name)
+    window = create_register(
+        server_url, token, register_name=register_name, data_dir=data_dir, lane=lane, printer=printer
+    )
 
     def quit_on_sigint(signum: int, frame: FrameType | None) -> None:
         # Through the event loop, so a Ctrl-C that lands before exec() starts still quits.

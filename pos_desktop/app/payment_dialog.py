@@ -1,9 +1,20 @@
-"""``PaymentDialog``: cash tendered, with quick-cash buttons, a keypad and the change shown large."""
+"""``PaymentDialog``: cash tendered with quick-cash buttons, a keypad and the change shown large;
+and, when the lane has a card terminal, "Pay by card" with the terminal's prompts live."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from pos_desktop.app.payment_presenter import PaymentPresenter
 from pos_desktop.app.style import button, card, set_message
@@ -12,18 +23,25 @@ KEYS = ("7", "8", "9", "4", "5", "6", "1", "2", "3", "00", "0", ".")
 
 
 class PaymentDialog(QDialog):
-    """Accepted when the cash covers the total; ``presenter.tendered()`` then holds the amount."""
+    """Accepted when the cash covers the total (``presenter.tendered()`` holds it) or a card payment
+    was approved (``presenter.card_result``). The card buttons emit requests; the window runs them."""
+
+    card_requested = Signal()
+    card_cancel_requested = Signal()
+    card_check_requested = Signal()
+    card_settle_requested = Signal(bool)
+    """True: the terminal's journal shows the payment went through; False: it did not."""
 
     def __init__(self, presenter: PaymentPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presenter = presenter
-        self.setWindowTitle("Cash payment")
+        self.setWindowTitle("Payment")
         self.setModal(True)
-        self.setMinimumWidth(760)
+        self.setMinimumWidth(1120 if presenter.card_available else 860)
 
         due = card()
         due_layout = QHBoxLayout(due)
-        due_layout.setContentsMargins(20, 12, 20, 12)
+        due_layout.setContentsMargins(20, 8, 20, 8)
         due_caption = QLabel("Total due")
         due_caption.setObjectName("totalLabel")
         self.total_label = QLabel("")
@@ -41,7 +59,7 @@ class PaymentDialog(QDialog):
         self.amount_field.returnPressed.connect(self.confirm)
 
         quick = QHBoxLayout()
-        self.quick_buttons = []
+        self.quick_buttons: list[QPushButton] = []
         for i, amount in enumerate(presenter.quick_amounts()):
             text = f"Exact {presenter.amount_text(amount)}" if i == 0 else presenter.amount_text(amount)
             b = button(text)
@@ -50,53 +68,106 @@ class PaymentDialog(QDialog):
             self.quick_buttons.append(b)
 
         keypad = QGridLayout()
-        keypad.setSpacing(8)
+        keypad.setSpacing(6)
+        self.key_buttons: list[QPushButton] = []
         for i, key in enumerate(KEYS):
-            b = button(key, "key")
+            b = button(key, "padkey")
             b.clicked.connect(lambda _=False, k=key: self.amount_field.insert(k))
             keypad.addWidget(b, i // 3, i % 3)
-        back = button("⌫", "key")
+            self.key_buttons.append(b)
+        back = button("⌫", "padkey")
         back.clicked.connect(self.amount_field.backspace)
-        clear = button("Clear", "key")
+        clear = button("Clear", "padkey")
         clear.clicked.connect(self.amount_field.clear)
         keypad.addWidget(back, 0, 3)
         keypad.addWidget(clear, 1, 3)
+        self.key_buttons += [back, clear]
 
         change_box = card()
-        change_layout = QVBoxLayout(change_box)
-        change_layout.setContentsMargins(20, 12, 20, 12)
+        change_layout = QHBoxLayout(change_box)
+        change_layout.setContentsMargins(20, 8, 20, 8)
         self.change_caption = QLabel("Change")
         self.change_caption.setObjectName("totalLabel")
         self.change_label = QLabel("")
         self.change_label.setObjectName("change")
-        self.change_label.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.change_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         change_layout.addWidget(self.change_caption)
-        change_layout.addWidget(self.change_label)
+        change_layout.addWidget(self.change_label, 1)
+
+        figures = QHBoxLayout()
+        figures.setSpacing(20)
+        figures.addWidget(due, 1)
+        figures.addWidget(change_box, 1)
+
+        cash = QVBoxLayout()
+        cash.setSpacing(10)
+        cash.addWidget(tendered_caption)
+        cash.addWidget(self.amount_field)
+        cash.addLayout(quick)
+        cash.addLayout(keypad)
+
+        self.card_box = self._card_box()
+        self.card_box.setVisible(presenter.card_available)
+
+        columns = QHBoxLayout()
+        columns.setSpacing(20)
+        columns.addLayout(cash, 3)
+        columns.addWidget(self.card_box, 2, Qt.AlignmentFlag.AlignTop)
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setMinimumHeight(52)
 
         actions = QHBoxLayout()
         self.cancel_button = button("Cancel")
         self.cancel_button.clicked.connect(self.reject)
-        self.confirm_button = button("Confirm payment", "primary")
+        self.confirm_button = button("Confirm cash payment", "primary")
         self.confirm_button.clicked.connect(self.confirm)
         actions.addWidget(self.cancel_button, 1)
         actions.addWidget(self.confirm_button, 2)
 
         root = QVBoxLayout(self)
-        root.setContentsMargins(24, 20, 24, 20)
+        root.setContentsMargins(24, 16, 24, 16)
         root.setSpacing(12)
-        root.addWidget(due)
-        root.addWidget(tendered_caption)
-        root.addWidget(self.amount_field)
-        root.addLayout(quick)
-        root.addLayout(keypad)
-        root.addWidget(change_box)
+        root.addLayout(figures)
+        root.addLayout(columns)
         root.addWidget(self.message)
         root.addLayout(actions)
         self.amount_field.setFocus()
         self.refresh()
+
+    def _card_box(self) -> QWidget:
+        box = card()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(20, 12, 20, 12)
+        layout.setSpacing(10)
+        caption = QLabel("Card")
+        caption.setObjectName("totalLabel")
+        self.card_button = button("Pay by card", "primary")
+        self.card_button.setMinimumHeight(80)
+        self.card_button.clicked.connect(self.card_requested.emit)
+        self.prompt_label = QLabel("")
+        self.prompt_label.setObjectName("prompt")
+        self.prompt_label.setWordWrap(True)
+        self.cancel_card_button = button("Cancel card payment", "danger")
+        self.cancel_card_button.clicked.connect(self.card_cancel_requested.emit)
+        self.check_button = button("Ask the terminal again")
+        self.check_button.clicked.connect(self.card_check_requested.emit)
+        self.settle_caption = QLabel("Or, after a manager checked the terminal's own list of payments:")
+        self.settle_caption.setObjectName("muted")
+        self.settle_caption.setWordWrap(True)
+        self.paid_button = button("It was paid")
+        self.paid_button.clicked.connect(lambda: self.card_settle_requested.emit(True))
+        self.unpaid_button = button("It was not paid")
+        self.unpaid_button.clicked.connect(lambda: self.card_settle_requested.emit(False))
+        settle = QHBoxLayout()
+        settle.addWidget(self.paid_button)
+        settle.addWidget(self.unpaid_button)
+        for widget in (caption, self.card_button, self.prompt_label, self.cancel_card_button, self.check_button):
+            layout.addWidget(widget)
+        layout.addWidget(self.settle_caption)
+        layout.addLayout(settle)
+        return box
 
     def refresh(self) -> None:
         d = self.presenter.display()
@@ -108,10 +179,34 @@ class PaymentDialog(QDialog):
         self.change_label.style().polish(self.change_label)
         set_message(self.message, d.message, error=d.message_is_error)
         self.confirm_button.setEnabled(d.can_confirm)
+        self.cancel_button.setEnabled(d.can_close)
+        self.amount_field.setReadOnly(not d.can_type_cash)
+        for b in (*self.quick_buttons, *self.key_buttons):
+            b.setEnabled(d.can_type_cash)
+        c = d.card
+        self.card_button.setText(c.button_text)
+        self.card_button.setEnabled(c.can_start)
+        self.card_button.setHidden(c.can_check)  # first settle the payment that is in doubt
+        self.prompt_label.setText(c.prompt)
+        self.prompt_label.setVisible(bool(c.prompt))
+        self.cancel_card_button.setVisible(c.can_cancel)
+        self.check_button.setVisible(c.can_check)
+        for widget in (self.settle_caption, self.paid_button, self.unpaid_button):
+            widget.setVisible(c.can_settle)
 
     def confirm(self) -> None:
         if self.presenter.display().can_confirm:
             self.accept()
+
+    def reject(self) -> None:
+        if self.presenter.display().can_close:  # never walk away from a card payment in progress
+            super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.presenter.display().can_close:
+            super().closeEvent(event)
+        else:
+            event.ignore()
 
     def _typed(self, text: str) -> None:
         self.presenter.set_text(text)

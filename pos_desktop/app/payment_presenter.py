@@ -1,15 +1,53 @@
-"""``PaymentPresenter``: cash tendered in, change (or how much is short) out; no widgets."""
+"""``PaymentPresenter``: cash tendered in, change (or how much is short) out; and the card payment's
+state, from "Pay by card" to the terminal's answer; no widgets.
+
+Cash typed that is less than the total and then "Pay by card" is a split tender: the card pays
+the rest. A card payment whose outcome is unknown keeps the dialog open, with neither cash nor a
+new card payment, until the terminal is asked again or a person settles it after checking the
+terminal: the customer is never charged twice.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from peripherals.payment import UNKNOWN_MESSAGE, IntentState, PaymentIntent, PaymentResult, Prompt
 from pos_core.errors import PosError
 from pos_core.money import exponent, format_money, parse_amount
 
 NOTES = (5, 10, 20, 50, 100, 200, 500)
 """Banknotes in whole currency units, for the quick-cash buttons."""
 QUICK_BUTTONS = 4
+CARD_PROMPTS = {
+    "insert_card": "Ask the customer to insert, tap or swipe their card.",
+    "present_card": "Ask the customer to tap or insert their card.",
+    "enter_pin": "The customer is entering their PIN.",
+    "remove_card": "Ask the customer to take their card.",
+    "processing": "The terminal is asking the bank…",
+    "see_terminal": "Look at the card terminal's screen.",
+}
+"""The terminal's known prompts in the register's own words; others show the terminal's text."""
+STARTING = "Asking the card terminal…"
+
+CardState = Literal["idle", "paying", "unknown", "approved"]
+
+
+@dataclass(frozen=True, slots=True)
+class CardDisplay:
+    """The card half of the payment screen."""
+
+    available: bool
+    """This register has a card terminal."""
+    button_text: str
+    can_start: bool
+    prompt: str
+    """What the terminal asks of the customer right now; empty when no payment runs."""
+    can_cancel: bool
+    can_check: bool
+    """Ask the terminal again about the payment whose outcome is unknown."""
+    can_settle: bool
+    """Settle that payment by hand, after a person checked the terminal's journal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,22 +59,44 @@ class PaymentDisplay:
     message: str
     message_is_error: bool
     can_confirm: bool
+    can_type_cash: bool
+    can_close: bool
+    card: CardDisplay
 
 
 class PaymentPresenter:
-    """Cash payment of ``total`` minor units of ``currency``."""
+    """Payment of ``total`` minor units of ``currency``, in cash, by card, or both.
 
-    def __init__(self, total: int, currency: str) -> None:
+    Args:
+        card_available: a card terminal is set up on this lane.
+        blocked: an earlier card payment whose outcome is unknown; no new card payment until
+            it is settled.
+    """
+
+    def __init__(
+        self, total: int, currency: str, *, card_available: bool = False, blocked: PaymentIntent | None = None
+    ) -> None:
         self.total = total
         self.currency = currency
+        self.card_available = card_available
+        self.blocked = blocked
         self._text = ""
+        self._card: CardState = "idle"
+        self._paying = 0
+        self._prompt = ""
+        self._said: tuple[str, bool] | None = (UNKNOWN_MESSAGE, True) if blocked else None
+        self.card_result: PaymentResult | None = None
+        """The approved card payment, once there is one."""
 
+    # -- cash ----------------------------------------------------------------------------------
     @property
     def text(self) -> str:
         return self._text
 
     def set_text(self, text: str) -> None:
         self._text = text
+        if self._card == "idle" and self.blocked is None:
+            self._said = None  # the cashier moved on from the last card answer
 
     def tendered(self) -> int | None:
         """The amount typed, in minor units, or ``None`` when it is not a valid amount."""
@@ -73,19 +133,131 @@ class PaymentPresenter:
         whole, frac = divmod(minor, 10**exp) if exp else (minor, 0)
         return f"{whole}.{frac:0{exp}d}" if exp else str(whole)
 
+    # -- card ----------------------------------------------------------------------------------
+    def cash_beside_card(self) -> int:
+        """Cash typed that is less than the total: the card pays the rest. Otherwise 0."""
+        cash = self.tendered()
+        return cash if cash is not None and cash < self.total else 0
+
+    def card_amount(self) -> int:
+        return self.total - self.cash_beside_card()
+
+    def card_started(self) -> int:
+        """The card payment begins; returns the amount to ask the terminal for."""
+        self._card, self._prompt, self._said = "paying", STARTING, None
+        self._paying = self.card_amount()
+        return self._paying
+
+    def card_prompted(self, prompt: Prompt) -> None:
+        if self._card == "paying":
+            self._prompt = CARD_PROMPTS.get(prompt.code, prompt.text)
+
+    def card_finished(self, result: PaymentResult) -> None:
+        """The terminal's answer: approved (the sale can be completed), declined, cancelled, or unknown."""
+        self._prompt = ""
+        if result.approved:
+            self._card, self.card_result = "approved", result
+            self._said = (result.message, False)
+        elif result.state is IntentState.UNKNOWN:
+            self._card, self.blocked = "unknown", result.intent
+            self._said = (result.message, True)
+        else:
+            self._card = "idle"
+            self._said = (result.message, result.state is IntentState.DECLINED)
+
+    def card_failed(self, sentence: str, blocking: PaymentIntent | None) -> None:
+        """No payment was made: the terminal could not be reached, or an earlier one is unsettled."""
+        self._card, self._prompt = "idle", ""
+        self.blocked = blocking or self.blocked
+        self._said = (sentence, True)
+
+    def card_settled(self, result: PaymentResult) -> None:
+        """Asking the terminal again (or a person) settled, or not, the blocking payment."""
+        if self.blocked is None or result.intent_id != self.blocked.intent_id:
+            return
+        if result.state is IntentState.UNKNOWN:
+            self._said = (result.message, True)
+            return
+        mine = self._card == "unknown"
+        self.blocked = None
+        if mine and result.approved:
+            self._card, self.card_result, self._said = "approved", result, (result.message, False)
+            return
+        self._card = "idle"
+        if result.approved:  # an earlier sale's payment went through after all
+            self._said = (
+                f"{result.message} Its sale was not completed on this register; refund it on the terminal.",
+                True,
+            )
+        else:
+            self._said = (f"{result.message} You may take payment again.", False)
+
+    def scan_refused(self, code: str) -> None:
+        """A barcode was scanned into the payment: it is neither cash nor an item here."""
+        self._said = (f"That was a barcode ({code}); finish or cancel the payment before adding items.", True)
+
+    @property
+    def card_approved(self) -> bool:
+        return self._card == "approved"
+
+    # -- what the screen shows -----------------------------------------------------------------
     def display(self) -> PaymentDisplay:
         total_text = format_money(self.total, self.currency)
         tendered = self.tendered()
         if not self._text.strip():
-            return PaymentDisplay(
-                total_text, "Change", "—", "Type the cash handed over, or tap an amount.", False, False
-            )
-        if tendered is None:
-            return PaymentDisplay(
-                total_text, "Change", "—", f"{self._text!r} is not an amount; type e.g. 20.00.", True, False
-            )
-        if tendered < self.total:
+            shown = ("Change", "—", "Type the cash handed over, or tap an amount.", False, False)
+        elif tendered is None:
+            shown = ("Change", "—", f"{self._text!r} is not an amount; type e.g. 20.00.", True, False)
+        elif tendered < self.total:
             short = format_money(self.total - tendered, self.currency)
-            return PaymentDisplay(total_text, "Short", f"{short} short", "Ask for more cash.", True, False)
-        change = format_money(tendered - self.total, self.currency)
-        return PaymentDisplay(total_text, "Change", change, "Press Enter or Confirm to finish.", False, True)
+            hint = "Ask for more cash, or let the card pay the rest." if self._card_ready() else "Ask for more cash."
+            shown = ("Short", f"{short} short", hint, True, False)
+        else:
+            change = format_money(tendered - self.total, self.currency)
+            shown = ("Change", change, "Press Enter or Confirm to finish.", False, True)
+        label, change_text, message, is_error, can_confirm = shown
+        if self._card == "paying":
+            money = format_money(self._paying, self.currency)
+            message, is_error = f"Card payment of {money} in progress on the terminal; wait, or cancel it.", False
+        elif self._said is not None:
+            message, is_error = self._said
+        calm = self._card == "idle"
+        return PaymentDisplay(
+            total_text=total_text,
+            change_label=label,
+            change_text=change_text,
+            message=message,
+            message_is_error=is_error,
+            can_confirm=can_confirm and calm and not self._blocked_here(),
+            can_type_cash=calm,
+            can_close=calm,
+            card=self._card_display(),
+        )
+
+    def _card_ready(self) -> bool:
+        return self.card_available and self.blocked is None and self._card == "idle"
+
+    def _blocked_here(self) -> bool:
+        return self._card == "unknown"
+
+    def _card_display(self) -> CardDisplay:
+        cash = self.cash_beside_card()
+        if self._card == "paying":
+            text = f"Paying {format_money(self._paying, self.currency)} by card…"
+        elif cash:
+            text = f"Card {format_money(self.total - cash, self.currency)} + cash {format_money(cash, self.currency)}"
+        else:
+            text = f"Pay {format_money(self.total, self.currency)} by card"
+        unsettled = self.blocked is not None and self._card in ("idle", "unknown")
+        prompt = self._prompt
+        if unsettled and self.blocked is not None:
+            prompt = f"Look at the terminal: was {self.blocked.money} paid?"
+        return CardDisplay(
+            available=self.card_available,
+            button_text=text,
+            can_start=self._card_ready() and self.total > 0,
+            prompt=prompt,
+            can_cancel=self._card == "paying",
+            can_check=unsettled,
+            can_settle=unsettled,
+        )

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -19,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from peripherals.wedge import Scan
+from pos_core.catalogue import Product
 from pos_desktop.app.sale_presenter import SalePresenter
 from pos_desktop.app.style import ERROR_COLOUR, MUTED_COLOUR, OK_COLOUR, button, card, set_message
 
@@ -26,10 +29,17 @@ COLUMNS = ("Item", "Qty", "Price", "Amount")
 
 
 class SaleView(QWidget):
-    """Emits ``payment_requested`` when the cashier taps Pay cash, ``logout_requested`` on Log out."""
+    """Emits ``payment_requested`` when the cashier taps Pay, ``logout_requested`` on Log out,
+    ``weighing_requested(Product)`` for an item sold by weight, ``weighing_cancelled`` when the
+    cashier gives up on it, and ``basket_changed`` after every change the customer should see."""
 
     payment_requested = Signal()
     logout_requested = Signal()
+    weighing_requested = Signal(object)
+    weighing_cancelled = Signal()
+    basket_changed = Signal()
+
+    MAX_WEIGHED_KEYS = 6
 
     def __init__(self, presenter: SalePresenter, cashier_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +88,33 @@ class SaleView(QWidget):
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 
+        self.weigh_bar = QWidget()
+        self.weigh_bar.setObjectName("weighing")
+        self.weigh_bar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        weigh_layout = QHBoxLayout(self.weigh_bar)
+        weigh_layout.setContentsMargins(16, 6, 8, 6)
+        self.weighing_label = QLabel("")
+        self.weighing_label.setObjectName("weighingText")
+        self.cancel_weighing_button = button("Cancel weighing")
+        self.cancel_weighing_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.cancel_weighing_button.clicked.connect(self._cancel_weighing)
+        weigh_layout.addWidget(self.weighing_label, 1)
+        weigh_layout.addWidget(self.cancel_weighing_button)
+
+        self.weighed_keys: dict[str, QPushButton] = {}
+        weighed_row = QHBoxLayout()
+        weighed_products = presenter.lane.weighed_products()[: self.MAX_WEIGHED_KEYS]
+        if weighed_products:
+            caption = QLabel("Weigh:")
+            caption.setObjectName("muted")
+            weighed_row.addWidget(caption)
+        for product in weighed_products:
+            key = button(product.name.removesuffix(" loose"), "weigh")
+            key.setToolTip(f"{product.name}, sold by weight")
+            key.clicked.connect(lambda _=False, p=product: self._choose(p))
+            weighed_row.addWidget(key)
+            self.weighed_keys[product.sku] = key
+
         line_buttons = QHBoxLayout()
         self.minus_button = button("−  One less")
         self.plus_button = button("+  One more")
@@ -91,6 +128,8 @@ class SaleView(QWidget):
         left = QVBoxLayout()
         left.setSpacing(10)
         left.addWidget(self.scan_field)
+        left.addLayout(weighed_row)
+        left.addWidget(self.weigh_bar)
         left.addWidget(self.message)
         left.addWidget(self.table, 1)
         left.addLayout(line_buttons)
@@ -146,9 +185,15 @@ class SaleView(QWidget):
 
         status = QHBoxLayout()
         self.connection_status = QLabel("")
+        self.devices_status = QLabel("")
+        self.devices_status.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.printer_status = QLabel("")
+        for label in (self.connection_status, self.devices_status, self.printer_status):
+            label.setWordWrap(True)
+        self.printer_status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         status.addWidget(self.connection_status, 1)
-        status.addWidget(self.printer_status, 1, Qt.AlignmentFlag.AlignRight)
+        status.addWidget(self.devices_status, 1)
+        status.addWidget(self.printer_status, 1)
 
         root = QVBoxLayout(self)
         root.setContentsMargins(24, 16, 24, 12)
@@ -199,17 +244,41 @@ class SaleView(QWidget):
             self.paid_label.setText(d.completed.paid_text)
         self.pay_button.setEnabled(d.can_pay)
         self.pay_button.setText(d.pay_text)
-        for b in (self.minus_button, self.plus_button, self.void_button):
-            b.setEnabled(d.can_edit)
+        for b in (self.minus_button, self.plus_button):
+            b.setEnabled(d.can_edit and d.can_change_quantity)
+        self.void_button.setEnabled(d.can_edit)
+        self.weigh_bar.setVisible(d.weighing_text is not None)
+        self.weighing_label.setText(d.weighing_text or "")
         _status(self.connection_status, d.connection_text, d.connection_ok)
+        self.devices_status.setVisible(bool(d.devices_text))
+        _status(self.devices_status, d.devices_text, d.devices_ok)
         _status(self.printer_status, d.printer_text, d.printer_ok)
         self.scan_field.setFocus()
 
     def _scanned(self) -> None:
         code = self.scan_field.text()
         self.scan_field.clear()
-        self.presenter.scan(code)
+        self._rang_up(self.presenter.scan(code))
+
+    def take_scan(self, scan: Scan) -> None:
+        """A scan routed here from a field that must not take it (see ``ScanRouter``)."""
+        self._rang_up(self.presenter.scan(scan.data))
+
+    def _choose(self, product: Product) -> None:
+        self._rang_up(self.presenter.choose(product))
+
+    def _rang_up(self, to_weigh: Product | None) -> None:
         self.refresh()
+        if to_weigh is not None:
+            self.weighing_requested.emit(to_weigh)
+        else:
+            self.weighing_cancelled.emit()  # a scan of anything else ends a weighing that waited
+            self.basket_changed.emit()
+
+    def _cancel_weighing(self) -> None:
+        self.presenter.cancel_weighing()
+        self.refresh()
+        self.weighing_cancelled.emit()
 
     def _selection_changed(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -219,6 +288,7 @@ class SaleView(QWidget):
     def _edit(self, action: Callable[[], None]) -> None:
         action()
         self.refresh()
+        self.basket_changed.emit()
 
     def _pay(self) -> None:
         if self.presenter.payment_started():

@@ -27,6 +27,7 @@ QPushButton[role="danger"]:disabled {{ color: #a0a4a8; }}
 QPushButton[role="cashier"] {{ min-height: 96px; font-size: 26px; }}
 QPushButton[role="cashier"]:checked {{ background: #dbeafe; border: 3px solid #1a56db; }}
 QPushButton[role="key"] {{ min-height: 72px; min-width: 96px; font-size: 30px; }}
+QPushButton[role="padkey"] {{ min-height: 46px; min-width: 90px; font-size: 28px; }}
 QLineEdit {{
     min-height: 60px; padding: 4px 14px; border-radius: 10px; border: 2px solid #1a56db;
     background: white; font-size: 28px;
@@ -44,6 +45,11 @@ QHeaderView::section {{ background: #eceef1; border: none; padding: 8px; font-si
 #pinMask {{ font-size: 44px; letter-spacing: 8px; min-height: 64px; }}
 #muted {{ color: {MUTED_COLOUR}; font-size: 18px; }}
 #completed {{ background: #e6f4ea; border: 2px solid {OK_COLOUR}; border-radius: 12px; }}
+#weighing {{ background: #fff4d6; border: 2px solid #c58a00; border-radius: 10px; }}
+#weighingText {{ font-size: 22px; font-weight: bold; color: #6b4a00; }}
+QPushButton[role="weigh"] {{ min-height: 52px; font-size: 18px; padding: 4px 6px; background: #fffaf0; }}
+#prompt {{ font-size: 26px; font-weight: bold; color: #1a56db; }}
+#alert {{ background: {ERROR_COLOUR}; color: white; font-size: 24px; font-weight: bold; padding: 10px; }}
 """
 
 

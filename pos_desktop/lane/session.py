@@ -14,12 +14,18 @@ from pos_core.catalogue import Catalogue, Product, normalise_scan
 from pos_core.errors import PosError
 from pos_core.receipt import ReceiptRow, StoreHeader, layout_receipt
 from pos_core.sale import Sale
+from pos_core.tender import Tender
 from pos_desktop.lane.errors import LaneError, UnknownBarcode
 from pos_desktop.lane.wire import Cashier, StoreInfo, Welcome
 
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def new_sale_id() -> str:
+    """A sale's id, made by the register (DESIGN.md §3): the server's idempotency key for it."""
+    return str(uuid.uuid4())
 
 
 class LaneSession:
@@ -123,16 +129,29 @@ class LaneSession:
         Raises:
             LaneError: nobody is logged in, the basket is empty, or the cash is short.
         """
+        return self.pay(cash=tendered)
+
+    def pay(self, *, cash: int = 0, card: Tender | None = None, sale_id: str | None = None) -> Sale:
+        """Close the basket paid in cash, by an approved card payment, or both.
+
+        Args:
+            sale_id: the id the card payment was made for (its ``sale_ref``); a new one otherwise.
+
+        Raises:
+            LaneError: nobody is logged in, the basket is empty, the cash is short, or the card
+                pays more than the total.
+        """
         if self.cashier is None:
             raise LaneError("Log in before taking payment.")
         try:
             return Sale.from_basket(
                 self.basket,
-                sale_id=str(uuid.uuid4()),
+                sale_id=sale_id or new_sale_id(),
                 register=self.register,
                 cashier_id=self.cashier.id,
                 created_at=self._clock(),
-                cash_tendered=tendered,
+                cash_tendered=cash,
+                card=card,
             )
         except PosError as exc:
             raise LaneError(str(exc)) from None

@@ -72,7 +72,9 @@ def test_ctrl_c_quits_cleanly(store: RunningStore, tmp_path: Path) -> None:
 
 def test_shutdown_leaves_no_threads(qtbot: QtBot, store: RunningStore, tmp_path: Path) -> None:
     before = set(threading.enumerate())
-    window = create_register(store.url, store.token, printer=f"file:{tmp_path / 'r.bin'}", register_name="Till 1")
+    window = create_register(
+        store.url, store.token, printer=f"file:{tmp_path / 'r.bin'}", register_name="Till 1", data_dir=tmp_path
+    )
     qtbot.addWidget(window)
     window.start()
     qtbot.waitUntil(lambda: len(window.login_view.cashier_buttons) == 2, timeout=15_000)

@@ -37,9 +37,11 @@ def printer(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, qapp: QApplication, store: RunningStore, printer: str) -> Iterator[RegisterWindow]:
+def window(
+    qtbot: QtBot, qapp: QApplication, store: RunningStore, printer: str, tmp_path: Path
+) -> Iterator[RegisterWindow]:
     qapp.setStyleSheet(STYLESHEET)
-    w = create_register(store.url, store.token, printer=printer, register_name="Till 1")
+    w = create_register(store.url, store.token, printer=printer, register_name="Till 1", data_dir=tmp_path)
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()
@@ -176,10 +178,10 @@ def dead_printer() -> str:
 
 
 def test_a_printer_failure_does_not_lose_the_sale(
-    qtbot: QtBot, qapp: QApplication, store: RunningStore, dead_printer: str
+    qtbot: QtBot, qapp: QApplication, store: RunningStore, dead_printer: str, tmp_path: Path
 ) -> None:
     qapp.setStyleSheet(STYLESHEET)
-    window = create_register(store.url, store.token, printer=dead_printer, register_name="Till 1")
+    window = create_register(store.url, store.token, printer=dead_printer, register_name="Till 1", data_dir=tmp_path)
     qtbot.addWidget(window)
     window.show()
     window.start()

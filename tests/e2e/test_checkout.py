@@ -132,7 +132,9 @@ def test_a_cashier_sale_moves_the_ledger_prints_and_reaches_the_storefront(
 
         qapp.setStyleSheet(STYLESHEET)
         printer_file = tmp_path / "receipts.escpos"
-        window = create_register(found.url, register_token, printer=f"file:{printer_file}", register_name="Till 1")
+        window = create_register(
+            found.url, register_token, printer=f"file:{printer_file}", register_name="Till 1", data_dir=tmp_path
+        )
         qtbot.addWidget(window)
         window.resize(1280, 800)
         window.show()

@@ -109,3 +109,17 @@ def test_receipts_reach_a_replugged_network_printer(tmp_path: Path) -> None:
         assert queue.drain().printed == 2
         receipts = decode_escpos(fake.wait_for_jobs(2))
         assert [r.texts for r in receipts] == [["sale 1"], ["sale 2"]]
+
+
+def test_bytes_sent_instead_of_a_job_are_sent_once_and_never_stored(tmp_path: Path) -> None:
+    printer = FlakyPrinter()
+    queue = PrintQueue(tmp_path, printer.send)
+    older = queue.enqueue(b"older receipt")
+    job = queue.enqueue(b"receipt")
+    printer.up = False
+    assert queue.drain({job.sequence: b"receipt+kick"}).printed == 0
+    assert [j.read() for j in queue.pending()] == [b"older receipt", b"receipt"], "the stored copy has no kick"
+    printer.up = True
+    assert queue.drain().printed == 2
+    assert printer.taken == [b"older receipt", b"receipt"]
+    assert older.sequence < job.sequence

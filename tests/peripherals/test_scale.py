@@ -177,3 +177,13 @@ def test_unreadable_answer_is_a_sentence(protocol: ScaleProtocol) -> None:
 def test_bad_scale_settings(target: str, protocol: ScaleProtocol, unit: str) -> None:
     with pytest.raises(ConfigurationError):
         open_scale(target, protocol, unit)
+
+
+def test_goods_put_on_the_fake_scale_settle_before_it_reads_steady() -> None:
+    with FakeScale("toledo8217", settling=2, idle_s=60.0, line_timing=False) as fake:
+        fake.reading = ScaleReading(WeightState.STABLE, 534)
+        scale = open_scale(f"serial:{fake.device}", "toledo8217")
+        states = [scale.read_weight().state for _ in range(4)]
+        assert states == [WeightState.IN_MOTION, WeightState.IN_MOTION, WeightState.STABLE, WeightState.STABLE]
+        assert scale.read_weight() == ScaleReading(WeightState.STABLE, 534)
+        assert scale.status().state is WeightState.STABLE, "only weight requests are answered in motion"
