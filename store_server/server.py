@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import sys
 import weakref
 from collections.abc import Callable
 from datetime import datetime
@@ -33,6 +34,7 @@ from store_server.usecases.store import StoreInfo, load_store
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
+SWITCH_INTERVAL_S = 0.0005
 WRITE_LIMIT = 64 * 1024
 """Bytes buffered per connection before a send waits; a storefront that stops reading
 holds up only its own coroutine, and at most this much memory."""
@@ -94,6 +96,9 @@ class StoreServer:
             NotOurDatabase, StoreNotInitialised: the database is not a ready store.
             PortInUse: something else listens on ``host``:``port``.
         """
+        # The database thread lets go of the GIL at every statement; with Python's default 5 ms
+        # switch interval it then waits up to 5 ms behind the event loop each time (docs/benchmarks.md).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         db = await asyncio.to_thread(open_database, self._db_url)
         try:
             self._store = await db.run(_load_store, db)

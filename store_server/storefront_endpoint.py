@@ -120,7 +120,7 @@ class StorefrontSession:
         if isinstance(body, OrderQuery):
             order = await self.db.run_reader(_get_order, self.db, body.order_id)
             return order_reply(command, order, None), False
-        result, seq = await self.db.run(_write, self.db, command, self.clock())
+        result, seq = await self.db.run_write(_write, command, self.clock())
         log.info(
             "storefront command peer=%s type=%s request=%s duplicate=%s seq=%s",
             self.peer,
@@ -147,12 +147,11 @@ def _get_order(db: Database, order_id: str) -> OrderResult:
         return get_order(session, order_id)
 
 
-def _write(db: Database, command: Command, now: datetime) -> tuple[ReservationResult | OrderResult, int | None]:
-    """Run a state-changing command in one write transaction; its result and the seq of its
-    last event (None for a repeat, which writes nothing)."""
-    with db.write() as session:
-        result = _execute(session, command, now)
-        return result, None if result.duplicate else feed_position(session)[1]
+def _write(session: Session, command: Command, now: datetime) -> tuple[ReservationResult | OrderResult, int | None]:
+    """Run a state-changing command as a write request (group commit); its result and the seq
+    of its last event (None for a repeat, which writes nothing)."""
+    result = _execute(session, command, now)
+    return result, None if result.duplicate else feed_position(session)[1]
 
 
 _CHANGES: Mapping[str, Callable[[Session, Any, datetime], ReservationResult | OrderResult]] = {
