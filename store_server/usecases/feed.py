@@ -36,21 +36,13 @@ def lock_feed(session: Session) -> FeedState:
     return state
 
 
-def append_event(
-    session: Session, state: FeedState, kind: str, data: dict[str, Any], *, payload: str | None = None
-) -> FeedEvent:
-    """Number and store one event in the current transaction.
-
-    Args:
-        payload: ``data`` already encoded as JSON, when the caller has it.
-    """
+def append_event(session: Session, state: FeedState, kind: str, data: dict[str, Any]) -> FeedEvent:
+    """Number and store one event in the current transaction."""
     seq = state.last_seq + 1
     event = FeedEvent(seq, kind, now_iso(), data)
     # Plain statements (rows.py): the counter moves with the event, and the ORM's copy is told.
     insert_rows(
-        session,
-        FeedEventRow,
-        [{"seq": seq, "type": kind, "occurred_at": event.at, "payload": payload or json.dumps(data)}],
+        session, FeedEventRow, [{"seq": seq, "type": kind, "occurred_at": event.at, "payload": json.dumps(data)}]
     )
     execute(session, _ADVANCE, {"seq": seq, "id": state.id}).close()
     set_committed_value(state, "last_seq", seq)
