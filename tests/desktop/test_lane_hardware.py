@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from peripherals.escpos_decode import decode_escpos
+from peripherals.escpos_decode import DecodedReceipt, decode_escpos
 from peripherals.fakes.line_display import FakeLineDisplay
 from peripherals.fakes.network_printer import FakeNetworkPrinter
 from peripherals.fakes.scale import FakeScale
@@ -138,8 +138,14 @@ def tenders_stored(store: RunningStore) -> list[tuple[str, int, str | None, str 
         db.close()
 
 
-def printed_texts(printer: FakeNetworkPrinter) -> list[list[str]]:
-    return [r.texts for r in decode_escpos(printer.received()) if r.lines]
+def wait_for_receipts(qtbot: QtBot, printer: FakeNetworkPrinter, count: int) -> list[DecodedReceipt]:
+    """The printed receipts (cut, with rows), once there are ``count``; status questions do not count."""
+
+    def receipts() -> list[DecodedReceipt]:
+        return [r for r in decode_escpos(printer.received()) if r.lines and r.cut]
+
+    qtbot.waitUntil(lambda: len(receipts()) == count, timeout=WAIT_MS)
+    return receipts()
 
 
 # -- weighing --------------------------------------------------------------------------------------
@@ -220,8 +226,7 @@ def test_an_approved_card_payment_completes_the_sale_with_only_brand_last4_and_a
     assert view.table.rowCount() == 0
     shows(qtbot, fakes.display, "Card            6.38", "Thank you!")
     assert tenders_stored(store) == [("card", 638, "SA0001", "VISA", "4727")]
-    fakes.printer.wait_for_jobs(1)
-    (receipt,) = [r for r in decode_escpos(fakes.printer.received()) if r.lines]
+    (receipt,) = wait_for_receipts(qtbot, fakes.printer, 1)
     assert any(t.startswith("Card VISA ending 4727") and t.endswith("6.38") for t in receipt.texts)
     assert "  Auth code SA0001" in receipt.texts
     assert not any(t.startswith("Change") for t in receipt.texts)
@@ -335,8 +340,7 @@ def test_cash_then_card_for_the_rest_is_one_sale_with_two_tenders(
     qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
     assert view.paid_label.text() == "Paid €4.38 by card (VISA ending 4727) and €2.00 cash for €6.38"
     assert tenders_stored(store) == [("card", 438, "SA0001", "VISA", "4727"), ("cash", 200, None, None, None)]
-    fakes.printer.wait_for_jobs(1)
-    (receipt,) = [r for r in decode_escpos(fakes.printer.received()) if r.lines]
+    (receipt,) = wait_for_receipts(qtbot, fakes.printer, 1)
     assert [k.pin for k in receipt.drawer_kicks] == [2], "cash was taken: the drawer opens with the receipt"
 
 
@@ -384,14 +388,13 @@ def test_receipts_wait_while_the_printer_is_off_or_out_of_paper_and_print_in_ord
     fakes.printer.start()  # plugged back in, but the roll is empty
     qtbot.waitUntil(lambda: "out of paper" in view.printer_status.text(), timeout=WAIT_MS)
     assert "The receipt printer is out of paper; load a new roll. 2 receipts wait" in view.printer_status.text()
-    assert printed_texts(fakes.printer) == []
+    assert [r for r in decode_escpos(fakes.printer.received()) if r.lines] == []
 
     fakes.printer.status = dict(ONLINE)  # a new roll
     qtbot.waitUntil(lambda: view.printer_status.text().endswith("Receipt printer: ready</span>"), timeout=WAIT_MS)
-    receipts = printed_texts(fakes.printer)
-    assert len(receipts) == 2
-    assert any(t.startswith("Sourdough loaf 750 g") for t in receipts[0]), "oldest first"
-    assert any(t.startswith("Rye bread 500 g") for t in receipts[1])
+    first, second = wait_for_receipts(qtbot, fakes.printer, 2)
+    assert any(t.startswith("Sourdough loaf 750 g") for t in first.texts), "oldest first"
+    assert any(t.startswith("Rye bread 500 g") for t in second.texts)
     assert all(r.drawer_kicks == [] for r in decode_escpos(fakes.printer.received())), "no drawer pops open later"
 
 
