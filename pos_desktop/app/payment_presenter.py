@@ -19,6 +19,8 @@ from pos_core.money import exponent, format_money, parse_amount
 NOTES = (5, 10, 20, 50, 100, 200, 500)
 """Banknotes in whole currency units, for the quick-cash buttons."""
 QUICK_BUTTONS = 4
+MAX_CHANGE_UNITS = 500
+"""Cash may exceed the total by at most this many whole currency units (€500.00): more is a typo."""
 CARD_PROMPTS = {
     "insert_card": "Ask the customer to insert, tap or swipe their card.",
     "present_card": "Ask the customer to tap or insert their card.",
@@ -107,6 +109,11 @@ class PaymentPresenter:
         except PosError:
             return None
         return amount if amount > 0 else None
+
+    def max_tendered(self) -> int:
+        """The most cash that can be taken: the total plus ``MAX_CHANGE_UNITS`` whole units."""
+        unit: int = 10 ** exponent(self.currency)
+        return self.total + MAX_CHANGE_UNITS * unit
 
     def quick_amounts(self) -> list[int]:
         """Exact money, then the next round amounts a customer is likely to hand over."""
@@ -208,6 +215,15 @@ class PaymentPresenter:
             shown = ("Change", "—", "Type the cash handed over, or tap an amount.", False, False)
         elif tendered is None:
             shown = ("Change", "—", f"{self._text!r} is not an amount; type e.g. 20.00.", True, False)
+        elif tendered > self.max_tendered():
+            most = format_money(self.max_tendered(), self.currency)
+            shown = (
+                "Change",
+                "—",
+                f"That is more cash than this sale can take (at most {most}); check the amount.",
+                True,
+                False,
+            )
         elif tendered < self.total:
             short = format_money(self.total - tendered, self.currency)
             hint = "Ask for more cash, or let the card pay the rest." if self._card_ready() else "Ask for more cash."

@@ -11,12 +11,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select
 
 from peripherals.escpos_decode import decode_escpos
 from pos_desktop.app.main import create_register
 from pos_desktop.app.sale_view import SaleView
 from pos_desktop.app.style import STYLESHEET
 from pos_desktop.app.window import RegisterWindow
+from store_server.db.engine import open_database
+from store_server.db.models import SaleRow
 from store_server.server import StoreServer
 from tests.desktop.conftest import RYE, SOURDOUGH, RunningStore
 
@@ -225,3 +228,37 @@ def test_server_gone_at_payment_keeps_the_basket_and_the_same_sale_is_sent_later
     finally:
         window.shutdown()
         store.loop.submit(again.stop()).result(timeout=30)
+
+
+def stored_sales(store: RunningStore) -> int:
+    """How many sales the store server's database holds."""
+    db = open_database(store.db_url)
+    try:
+        with db.write() as session:
+            return int(session.scalar(select(func.count()).select_from(SaleRow)) or 0)
+    finally:
+        db.close()
+
+
+def test_cash_far_above_the_total_is_refused_and_enter_does_not_confirm_it(
+    qtbot: QtBot, window: RegisterWindow, store: RunningStore
+) -> None:
+    view = log_in(qtbot, window)
+    scan(qtbot, view, SOURDOUGH)
+    click(qtbot, view.pay_button)
+    dialog = window.payment_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+    qtbot.keyClicks(dialog.amount_field, "38900")  # a slip of the finger for 389.00
+    assert dialog.message.text() == "That is more cash than this sale can take (at most €503.89); check the amount."
+    assert not dialog.confirm_button.isEnabled()
+    qtbot.keyClick(dialog.amount_field, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert window.payment_dialog is dialog
+    assert view.presenter.busy is False
+    dialog.amount_field.setText("503.89")
+    assert dialog.confirm_button.isEnabled(), "the total plus €500.00 is still taken"
+    qtbot.keyClick(dialog.amount_field, Qt.Key.Key_Return)
+    qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
+    assert view.change_label.text() == "€500.00"
+    assert stored_sales(store) == 1
