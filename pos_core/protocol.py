@@ -39,6 +39,7 @@ UNKNOWN_SKU = "unknown_sku"
 UNKNOWN_CASHIER = "unknown_cashier"
 WRONG_PIN = "wrong_pin"
 NOT_LOGGED_IN = "not_logged_in"
+WRONG_CASHIER = "wrong_cashier"
 INTERNAL = "internal"
 FORBIDDEN_SCOPE = "forbidden_scope"
 

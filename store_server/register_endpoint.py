@@ -18,6 +18,7 @@ from pos_core.protocol import (
     NOT_LOGGED_IN,
     PROTOCOL_VERSION,
     UNKNOWN_TYPE,
+    WRONG_CASHIER,
     ProtocolError,
     decode,
     encode,
@@ -89,6 +90,20 @@ class RegisterSession:
                 sale = Sale.from_wire(message.get("sale"))
             except InvalidSale as exc:
                 raise ProtocolError(INVALID_SALE, str(exc), req) from None
+            if sale.cashier_id != self.cashier.id:
+                log.warning(
+                    "sale refused: cashier mismatch peer=%s sale=%s sale_cashier=%s logged_in=%s",
+                    self.peer,
+                    sale.id,
+                    sale.cashier_id,
+                    self.cashier.id,
+                )
+                raise ProtocolError(
+                    WRONG_CASHIER,
+                    f"This sale was made by another cashier than {self.cashier.name}, who is logged in here; "
+                    "log its cashier in and send it again.",
+                    req,
+                )
             # The fingerprint is made here, outside the database thread, which is the bottleneck.
             accepted = await self.db.run_write(submit_sale, sale, payload_hash(sale))
             log.info(

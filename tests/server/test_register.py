@@ -151,8 +151,8 @@ def _bad_sales() -> list[tuple[str, Any, str]]:
 def test_refused_sales_write_nothing(sqlite_url: str, label: str, sale: Any, code: str) -> None:
     async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
         async with running_server(sqlite_url) as (server, tokens), register(server, tokens.register) as reg:
-            await reg.login()
-            refused = await reg.submit(sale)
+            cashier = await reg.login()
+            refused = await reg.submit({**sale, "cashier_id": cashier} if isinstance(sale, dict) else sale)
             still_open = await reg.request({"type": "cashiers.list"})
             return refused, still_open
 
@@ -161,6 +161,24 @@ def test_refused_sales_write_nothing(sqlite_url: str, label: str, sale: Any, cod
     assert refused["message"].endswith(".")
     assert still_open["type"] == "cashiers.list"
     assert counts(sqlite_url) == {"sales": 0, "movements": 3, "events": 0}
+
+
+def test_a_sale_must_be_made_by_the_cashier_logged_in(sqlite_url: str) -> None:
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with running_server(sqlite_url) as (server, tokens), register(server, tokens.register) as reg:
+            alex = await reg.login("Alex")
+            sam = (await reg.request({"type": "cashiers.list"}))["cashiers"][1]["id"]
+            assert sam != alex
+            as_sam = await reg.submit(make_sale([("SKU-0001", 1)], cashier_id=sam))
+            as_alex = await reg.submit(make_sale([("SKU-0001", 1)], cashier_id=alex))
+            return as_sam, as_alex
+
+    as_sam, as_alex = run(scenario())
+    assert (as_sam["type"], as_sam["code"]) == ("error", "wrong_cashier")
+    assert "Alex" in as_sam["message"]
+    assert as_sam["message"].endswith(".")
+    assert as_alex["type"] == "sale.accepted"
+    assert counts(sqlite_url)["sales"] == 1
 
 
 def test_sale_needs_a_logged_in_cashier(sqlite_url: str) -> None:
