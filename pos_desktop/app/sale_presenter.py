@@ -58,6 +58,8 @@ class SaleDisplay:
     devices_text: str
     devices_ok: bool
     can_change_quantity: bool
+    can_log_out: bool
+    """False while a sale is being sent or waits to be sent again: that basket must not be left behind."""
 
 
 class SalePresenter:
@@ -78,7 +80,6 @@ class SalePresenter:
         self._selected: int | None = None
         self._message = ""
         self._error = False
-        self._busy = False
         self._completed: CompletedDisplay | None = None
         self._completed_sale: Sale | None = None
         self._unsent: Sale | None = None
@@ -125,11 +126,16 @@ class SalePresenter:
             devices_text=self._devices[0],
             devices_ok=self._devices[1],
             can_change_quantity=target is not None and not self.lane.basket.lines[target].product.weighed,
+            can_log_out=not self._busy and self.unsent_sale() is None,
         )
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self.lane.sending
+
+    @property
+    def _busy(self) -> bool:
+        return self.lane.sending
 
     def scan(self, code: str) -> Product | None:
         """Add the product with this barcode, or say why not; an unknown code changes nothing.
@@ -248,14 +254,14 @@ class SalePresenter:
             return False
         return True
 
-    def sale_sent(self) -> None:
-        self._busy = True
+    def sale_sent(self, sale: Sale) -> None:
+        self.lane.sale_sent(sale)
         self._say("Sending the sale to the store server…", error=False)
 
     def sale_committed(self, sale: Sale) -> None:
-        self._busy = False
+        """The store server has ``sale``; the lane empties the basket (``LaneSession.sale_accepted``)."""
+        self.lane.sale_accepted(sale)
         self._unsent = None
-        self.lane.start_next_customer()
         self._selected = None
         cur = sale.currency
         self._completed = CompletedDisplay(
@@ -266,9 +272,15 @@ class SalePresenter:
         self._say("Sale complete. Scan the next customer's first item.", error=False)
 
     def sale_failed(self, sentence: str, sale: Sale) -> None:
-        self._busy = False
+        self.lane.sale_not_sent(sale)
         self._unsent = sale
         self._say(f"{sentence} The sale is not recorded yet; the basket is kept, so send it again.", error=True)
+
+    def log_out_refused(self) -> None:
+        if self._busy:
+            self._say("Wait until the store server has the last sale before logging out.", error=True)
+        else:
+            self._say("Send the sale again before logging out; the basket must not be left unpaid.", error=True)
 
     def show_error(self, sentence: str) -> None:
         self._say(sentence, error=True)

@@ -247,6 +247,7 @@ class SaleView(QWidget):
         for b in (self.minus_button, self.plus_button):
             b.setEnabled(d.can_edit and d.can_change_quantity)
         self.void_button.setEnabled(d.can_edit)
+        self.logout_button.setEnabled(d.can_log_out)
         self.weigh_bar.setVisible(d.weighing_text is not None)
         self.weighing_label.setText(d.weighing_text or "")
         _status(self.connection_status, d.connection_text, d.connection_ok)

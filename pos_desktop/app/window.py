@@ -198,6 +198,11 @@ class RegisterWindow(QMainWindow):
         self.sale_view.scan_field.setFocus()
 
     def _log_out(self) -> None:
+        presenter = self.sale_presenter
+        if presenter is not None and not presenter.display().can_log_out:
+            presenter.log_out_refused()  # the basket of a sale in flight must not pass to the next cashier
+            self._refresh_sale()
+            return
         if self.lane is not None:
             self.lane.log_out()
             self.devices.show(idle_screen(self.lane.store.name))
@@ -276,18 +281,21 @@ class RegisterWindow(QMainWindow):
     def _send(self, sale: Sale) -> None:
         if self.lane is None or self.sale_presenter is None:
             return
-        self.sale_presenter.sale_sent()
+        self.sale_presenter.sale_sent(sale)
         self._refresh_sale()
         self.controller.commit_sale(sale)
 
     def _sale_committed(self, sale: Sale, acceptance: Acceptance) -> None:
         logger.info("sale %s accepted (seq %d, duplicate %s)", sale.id, acceptance.seq, acceptance.duplicate)
-        if self.sale_presenter is not None and self.lane is not None:
-            receipt = self.lane.receipt_rows(sale)
+        if self.lane is None:
+            return
+        receipt = self.lane.receipt_rows(sale)
+        self.lane.sale_accepted(sale)  # the basket is emptied even if no sale screen shows it
+        if self.sale_presenter is not None:
             self.sale_presenter.sale_committed(sale)
             self._refresh_sale()
             self.devices.show(self.sale_presenter.customer_screen())
-            self.devices.print_receipt(receipt, cash=any(t.is_cash for t in sale.tenders))
+        self.devices.print_receipt(receipt, cash=any(t.is_cash for t in sale.tenders))
 
     def _sale_failed(self, sale: Sale, sentence: str) -> None:
         if self.sale_presenter is not None:

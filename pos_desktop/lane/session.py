@@ -52,6 +52,10 @@ class LaneSession:
         self.rules = TaxRules(welcome.store.currency, dict(welcome.tax_classes), welcome.store.prices_include_tax)
         self.basket = Basket(self.rules)
         self.cashier: Cashier | None = None
+        self.pending: Sale | None = None
+        """The sale sent to the store server and not accepted yet (being sent, or waiting to be sent again)."""
+        self.sending = False
+        """``pending`` is on its way to the store server right now."""
         self._clock = clock
 
     @property
@@ -159,6 +163,29 @@ class LaneSession:
     def start_next_customer(self) -> None:
         """Empty the basket after the server accepted the sale."""
         self.basket.clear()
+
+    def sale_sent(self, sale: Sale) -> None:
+        """``sale`` (made from this basket) is on its way to the store server."""
+        self.pending, self.sending = sale, True
+
+    def sale_accepted(self, sale: Sale) -> bool:
+        """The store server has ``sale``: when it is the one sent, empty the basket for the next customer.
+
+        Done here, not on the screen, so the basket is emptied even when no sale screen is showing.
+
+        Returns:
+            True when ``sale`` was the pending sale (the basket was emptied); False for any other.
+        """
+        if self.pending is None or self.pending.id != sale.id:
+            return False
+        self.pending, self.sending = None, False
+        self.start_next_customer()
+        return True
+
+    def sale_not_sent(self, sale: Sale) -> None:
+        """Sending ``sale`` failed; the basket is kept."""
+        if self.pending is not None and self.pending.id == sale.id:
+            self.pending, self.sending = None, False
 
     def receipt_rows(self, sale: Sale) -> list[ReceiptRow]:
         """The sale's receipt, laid out for an 80 mm (42 column) printer."""

@@ -205,7 +205,7 @@ def test_a_basket_paid_by_card_cannot_change_until_its_sale_is_sent() -> None:
         replace(INTENT, amount=189, state=IntentState.APPROVED, auth_code="A1", card_brand="VISA", last4="4727")
     )
     sale = session.pay(card=card_tender(approved))
-    p.sale_sent()
+    p.sale_sent(sale)
     p.sale_failed("Cannot reach the store server at ws://x/register.", sale)
     for change in (lambda: p.scan("4000000000017"), lambda: p.change_quantity(+1), p.void_line):
         change()

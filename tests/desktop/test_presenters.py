@@ -130,7 +130,7 @@ def test_a_committed_sale_shows_change_until_the_next_scan() -> None:
     p.scan("4000000000024")
     assert p.payment_started()
     sale = session.pay_cash(500)
-    p.sale_sent()
+    p.sale_sent(sale)
     assert not p.display().can_pay
     p.scan("4000000000017")
     assert p.display().message == "Wait until the store server has the last sale."
@@ -149,7 +149,7 @@ def test_a_failed_sale_keeps_the_basket_and_resends_the_same_sale() -> None:
     p = SalePresenter(session)
     p.scan("4000000000024")
     sale = session.pay_cash(399)
-    p.sale_sent()
+    p.sale_sent(sale)
     p.sale_failed("Cannot reach the store server at ws://x/register.", sale)
     d = p.display()
     assert d.message_is_error
@@ -183,3 +183,18 @@ def test_quick_cash_for_a_round_total() -> None:
     p = PaymentPresenter(2000, "EUR")
     assert p.quick_amounts() == [2000, 5000, 10000, 20000]
     assert p.plain_text(2000) == "20.00"
+
+
+def test_the_lane_empties_the_basket_when_the_sale_it_sent_is_accepted() -> None:
+    session = lane()
+    session.scan("4000000000024")
+    sale = session.pay_cash(399)
+    session.sale_sent(sale)
+    assert session.sending
+    other = session.pay_cash(500)
+    assert not session.sale_accepted(other), "only the sale that was sent empties the basket"
+    assert not session.basket.is_empty()
+    assert session.sale_accepted(sale)
+    assert session.basket.is_empty()
+    assert session.pending is None
+    assert not session.sending

@@ -262,3 +262,28 @@ def test_cash_far_above_the_total_is_refused_and_enter_does_not_confirm_it(
     qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
     assert view.change_label.text() == "€500.00"
     assert stored_sales(store) == 1
+
+
+def test_log_out_is_refused_while_a_sale_is_sent_so_the_basket_is_not_paid_twice(
+    qtbot: QtBot, window: RegisterWindow, store: RunningStore
+) -> None:
+    view = log_in(qtbot, window)
+    scan(qtbot, view, SOURDOUGH)
+    assert view.logout_button.isEnabled()
+    pay_exact(qtbot, window, view)
+    # Still "Sending…": the reply is queued to this thread and not handled before the next wait.
+    assert view.message.text() == "Sending the sale to the store server…"
+    assert not view.logout_button.isEnabled()
+    view.logout_requested.emit()  # even if a tap got through
+    assert window.sale_view is view
+    assert view.message.text() == "Wait until the store server has the last sale before logging out."
+
+    qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
+    assert view.table.rowCount() == 0
+    assert view.logout_button.isEnabled()
+    click(qtbot, view.logout_button)
+    assert window.sale_view is None
+    sam = log_in(qtbot, window, "Sam Patel", "2468")
+    assert sam.table.rowCount() == 0, "the next cashier starts with an empty basket"
+    assert not sam.pay_button.isEnabled()
+    assert stored_sales(store) == 1
