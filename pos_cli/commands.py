@@ -25,7 +25,12 @@ ACTIONABLE_ERRORS: tuple[type[Exception], ...] = (PosError, StoreError, Peripher
 
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "store":
-        return {"init": store_init, "serve": store_serve, "token": store_token}[args.store_command](args)
+        return {
+            "init": store_init,
+            "serve": store_serve,
+            "token": store_token,
+            "new-epoch": store_new_epoch,
+        }[args.store_command](args)
     if args.command == "sim":
         return sim_lane(args)
     handlers = {
@@ -75,6 +80,29 @@ def store_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def position_file(data_dir: Path) -> Path:
+    """Where the server keeps the feed's high-water mark: the data dir, for SQLite and PostgreSQL alike."""
+    from store_server.feed_position import POSITION_FILE
+
+    return data_dir / POSITION_FILE
+
+
+def store_new_epoch(args: argparse.Namespace) -> int:
+    from store_server.db.engine import open_database
+    from store_server.usecases.feed import rotate_epoch
+    from store_server.usecases.store import load_store
+
+    db = open_database(existing_store_url(args.data_dir, args.db))
+    try:
+        with db.write() as session:
+            load_store(session)  # refuses a database that was never initialised
+            epoch = rotate_epoch(session)
+    finally:
+        db.close()
+    print(f"The feed has a new epoch {epoch}; every storefront will take a snapshot when it next subscribes.")
+    return 0
+
+
 async def _until_interrupted() -> None:
     """Wait for Ctrl-C or SIGTERM, so a server shuts down cleanly instead of dying mid-write."""
     stop = asyncio.Event()
@@ -90,7 +118,7 @@ def store_serve(args: argparse.Namespace) -> int:
     from store_server.server import StoreServer
 
     async def run() -> None:
-        server = StoreServer(existing_store_url(args.data_dir, args.db))
+        server = StoreServer(existing_store_url(args.data_dir, args.db), position_file=position_file(args.data_dir))
         port = await server.start(args.host, args.port)
         advertiser = None
         try:

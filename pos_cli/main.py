@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"what a storefront token may do, repeat for several: {', '.join(STOREFRONT_SCOPES)} (default: all)",
     )
 
+    new_epoch = store_sub.add_parser(
+        "new-epoch", help="give the feed a new epoch after restoring a backup, so every storefront takes a snapshot"
+    )
+    _add_store_location(new_epoch)
+
     reg = sub.add_parser("register", help="run the Qt register for cashiers")
     reg.add_argument("--server", metavar="URL", help="ws://HOST:PORT of the store server; omitted: find it by mDNS")
     reg.add_argument("--token", help="the register's credential (default: DATA_DIR/register.token)")

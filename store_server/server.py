@@ -7,6 +7,7 @@ refusals are plain HTTP answers with one sentence and no websocket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import sys
@@ -14,6 +15,7 @@ import weakref
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
+from pathlib import Path
 
 from sqlalchemy import inspect
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -25,15 +27,19 @@ from store_server.db.engine import Database, open_database
 from store_server.errors import PortInUse, StoreError, StoreNotInitialised
 from store_server.expiry_timer import DEFAULT_INTERVAL_S, ExpiryTimer
 from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
+from store_server.feed_position import FeedMark, is_restored, position_file_for, read_mark, write_mark
 from store_server.register_endpoint import serve_register
 from store_server.storefront_endpoint import serve_storefront
 from store_server.usecases.clock import utc_now
 from store_server.usecases.credentials import credential_scopes, verify_token
+from store_server.usecases.feed import feed_position, rotate_epoch
 from store_server.usecases.store import StoreInfo, load_store
 
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
+POSITION_INTERVAL_S = 2.0
+"""How often, while events are committed, the feed's high-water mark is written outside the database."""
 SWITCH_INTERVAL_S = 0.0005
 WRITE_LIMIT = 64 * 1024
 """Bytes buffered per connection before a send waits; a storefront that stops reading
@@ -49,6 +55,9 @@ class StoreServer:
         feed: the feed's per-consumer limits (unacknowledged cap, snapshot threshold).
         expiry_interval_s: seconds between sweeps of expired reservations.
         clock: the time reservations expire by; a test passes one it controls.
+        position_file: where the feed's high-water mark is kept (``store_server.feed_position``);
+            None: ``feed.position`` next to a SQLite file, and none for other databases.
+        position_interval_s: seconds between writes of the mark while events are committed.
     """
 
     def __init__(
@@ -59,6 +68,8 @@ class StoreServer:
         feed: FeedSettings | None = None,
         expiry_interval_s: float = DEFAULT_INTERVAL_S,
         clock: Callable[[], datetime] = utc_now,
+        position_file: Path | None = None,
+        position_interval_s: float = POSITION_INTERVAL_S,
     ) -> None:
         self._db_url = db_url
         self._heartbeat_s = heartbeat_s
@@ -72,6 +83,11 @@ class StoreServer:
         self._server: Server | None = None
         self._signal: FeedSignal | None = None
         self._port = 0
+        self._position_file = position_file
+        self._position_interval_s = position_interval_s
+        self._position_dirty = asyncio.Event()
+        self._position_task: asyncio.Task[None] | None = None
+        self._mark: FeedMark | None = None
 
     @property
     def port(self) -> int:
@@ -102,6 +118,10 @@ class StoreServer:
         db = await asyncio.to_thread(open_database, self._db_url)
         try:
             self._store = await db.run(_load_store, db)
+            if self._position_file is None and db.is_sqlite:
+                self._position_file = position_file_for(db.url.database)
+            if self._position_file is not None:
+                await self._check_position(db, self._store.id, self._position_file)
             self._signal = FeedSignal()
             self._server = await serve(
                 self._handle,
@@ -126,6 +146,8 @@ class StoreServer:
         self._db = db
         self._expiry = ExpiryTimer(db, self.notify_committed, self._clock, interval_s=self._expiry_interval_s)
         self._expiry.start()
+        if self._position_file is not None:
+            self._position_task = asyncio.create_task(self._keep_position(), name="feed-position")
         self._port = next(iter(self._server.sockets)).getsockname()[1]
         log.info("store server listening host=%s port=%s store=%s", host, self._port, self._store.id)
         return self._port
@@ -147,7 +169,17 @@ class StoreServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        if self._position_task is not None:
+            self._position_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._position_task
+            self._position_task = None
         if self._db is not None:
+            if self._position_file is not None:
+                try:
+                    await self._record_position()
+                except StoreError as exc:
+                    log.error("%s", exc)
             await asyncio.to_thread(self._db.close)
             self._db = None
         log.info("store server stopped")
@@ -160,8 +192,51 @@ class StoreServer:
 
     def notify_committed(self) -> None:
         """Wake feed consumers: new events are in the log."""
+        self._position_dirty.set()
         if self._signal is not None:
             self._signal.notify()
+
+    async def _check_position(self, db: Database, store_id: str, path: Path) -> None:
+        """Rotate the epoch when the database is behind the recorded mark (a restored backup)."""
+        epoch, last_seq = await db.run(_read_position, db)
+        current = FeedMark(store_id, epoch, last_seq)
+        recorded = await asyncio.to_thread(read_mark, path)
+        if is_restored(recorded, current):
+            assert recorded is not None
+            new = await db.run(_rotate_epoch, db)
+            log.warning(
+                "THE DATABASE WENT BACK IN TIME: the feed reached seq %s in epoch %s (%s) but the database "
+                "is at seq %s, so a backup was restored; the feed now has a new epoch %s and every "
+                "storefront will get a snapshot",
+                recorded.last_seq,
+                recorded.epoch,
+                path,
+                last_seq,
+                new,
+            )
+            current = FeedMark(store_id, new, last_seq)
+        await asyncio.to_thread(write_mark, path, current)
+        self._mark = current
+
+    async def _record_position(self) -> None:
+        if self._db is None or self._position_file is None or self._store is None:
+            return
+        epoch, last_seq = await self._db.run(_read_position, self._db)
+        mark = FeedMark(self._store.id, epoch, last_seq)
+        if mark != self._mark:
+            await asyncio.to_thread(write_mark, self._position_file, mark)
+            self._mark = mark
+
+    async def _keep_position(self) -> None:
+        """Write the mark at most every ``position_interval_s`` while events are committed."""
+        while True:
+            await self._position_dirty.wait()
+            self._position_dirty.clear()
+            try:
+                await self._record_position()
+            except StoreError as exc:
+                log.error("%s", exc)
+            await asyncio.sleep(self._position_interval_s)
 
     async def _authorise(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
@@ -213,6 +288,16 @@ def _load_store(db: Database) -> StoreInfo:
             return load_store(session)
         except StoreNotInitialised:
             raise StoreNotInitialised(db.describe()) from None
+
+
+def _read_position(db: Database) -> tuple[str, int]:
+    with db.read() as session:
+        return feed_position(session)
+
+
+def _rotate_epoch(db: Database) -> str:
+    with db.write() as session:
+        return rotate_epoch(session)
 
 
 def _credential_access(db: Database, token: str) -> Access | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -75,6 +76,14 @@ def feed_position(session: Session) -> tuple[str, int]:
     """The feed's epoch and the latest committed seq."""
     state = session.get_one(FeedState, FEED_STATE_ID)
     return state.epoch, state.last_seq
+
+
+def rotate_epoch(session: Session) -> str:
+    """Give the feed a new epoch (a restored backup): every consumer's next subscribe gets a snapshot."""
+    state = lock_feed(session)
+    state.epoch = str(uuid.uuid4())
+    session.flush()
+    return state.epoch
 
 
 def log_position(session: Session) -> LogPosition:

@@ -147,3 +147,21 @@ def test_demo_without_a_display_says_so_in_one_sentence(tmp_path: Path) -> None:
     assert "Xvfb" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())  # nothing was started or created
+
+
+def test_new_epoch_gives_the_feed_a_new_epoch(tmp_path: Path) -> None:
+    assert pos("store", "init", "--data-dir", str(tmp_path)).returncode == 0
+    before = _epoch(tmp_path / "store.db")
+    result = pos("store", "new-epoch", "--data-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    after = _epoch(tmp_path / "store.db")
+    assert after != before
+    assert after in result.stdout
+
+
+def _epoch(path: Path) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        epoch: str = conn.execute("select epoch from feed_state").fetchone()[0]
+    return epoch

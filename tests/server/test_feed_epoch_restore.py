@@ -1,0 +1,119 @@
+"""A restored backup is noticed at start: the feed gets a new epoch and storefronts a snapshot.
+
+The high-water mark lives outside the database (``feed.position`` next to the SQLite file), so a
+database that went back in time cannot hide it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from store_server.feed_position import POSITION_FILE
+from store_server.server import StoreServer
+from tests.server.feed_support import (
+    catalogue,
+    db_levels,
+    db_position,
+    feed_server,
+    raw_feed,
+    sale_of,
+    send,
+    until,
+)
+from tests.server.support import SEED, register, run
+
+PRODUCTS = catalogue(SEED)
+
+
+async def _sell(server: StoreServer, token: str, sales: int) -> None:
+    async with register(server, token) as reg:
+        cashier = await reg.login()
+        for _ in range(sales):
+            reply = await reg.submit(sale_of(PRODUCTS, [("SKU-0001", 1)], cashier))
+            assert reply["type"] == "sale.accepted", reply
+
+
+async def _subscribe(server: StoreServer, token: str, since: int, epoch: str) -> tuple[dict[str, Any], list[Any]]:
+    """``subscribed`` and the levels of the snapshot that follows it."""
+    async with raw_feed(server, token) as ws:
+        await send(ws, {"type": "subscribe", "protocol": 2, "since": since, "epoch": epoch})
+        _, subscribed = await until(ws, "subscribed")
+        frames, end = await until(ws, "snapshot.end")
+        levels = [level for f in frames if f["type"] == "snapshot.stock" for level in f["levels"]]
+        assert end["epoch"] == subscribed["epoch"]
+        return subscribed, levels
+
+
+def _backup(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def _restore(backup: Path, target: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(backup, target)
+
+
+def test_restoring_a_backup_rotates_the_epoch_and_consumers_get_the_restored_levels(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+
+    async def scenario() -> None:
+        async with feed_server(url) as (server, tokens):
+            await _sell(server, tokens.register, 2)
+            await asyncio.to_thread(_backup, path, tmp_path / "backup.db")
+            await _sell(server, tokens.register, 3)
+            old_epoch, old_seq = db_position(url)
+        assert old_seq > 0
+        recorded = json.loads((tmp_path / POSITION_FILE).read_text())
+        assert (recorded["epoch"], recorded["last_seq"]) == (old_epoch, old_seq)
+
+        _restore(tmp_path / "backup.db", path)
+        restored_seq = db_position(url)[1]
+        assert restored_seq < old_seq
+        again = StoreServer(url)
+        await again.start()
+        try:
+            epoch, seq = db_position(url)
+            assert epoch != old_epoch
+            assert seq == restored_seq
+            subscribed, levels = await _subscribe(again, tokens.storefront, old_seq, old_epoch)
+            assert subscribed["resume"] == "snapshot"
+            assert subscribed["snapshot_reason"] == "epoch_changed"
+            assert subscribed["epoch"] == epoch
+            expected = db_levels(url)
+            assert {(lv["sku"], lv["location"]): lv["on_hand"] for lv in levels} == {
+                key: figures.on_hand for key, figures in expected.items()
+            }
+        finally:
+            await again.stop()
+        assert json.loads((tmp_path / POSITION_FILE).read_text())["epoch"] == epoch
+
+    run(scenario())
+
+
+def test_a_normal_restart_keeps_the_epoch(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+
+    async def scenario() -> None:
+        async with feed_server(url) as (server, tokens):
+            await _sell(server, tokens.register, 2)
+            before = db_position(url)
+        again = StoreServer(url)
+        await again.start()
+        try:
+            assert db_position(url) == before
+        finally:
+            await again.stop()
+
+    run(scenario())
