@@ -172,7 +172,7 @@ def encode_receipt(rows: Sequence[ReceiptRow], fmt: ReceiptFormat = DEFAULT_FORM
         if row.big != cur_big:
             out += size(row.big)
             cur_big = row.big
-        out += encode_text(row.text, fmt.code_page) + LF
+        out += qr_code(row.text) if row.qr else encode_text(row.text, fmt.code_page) + LF
     if cur_align != "left":
         out += align("left")
     if cur_bold:
@@ -181,3 +181,15 @@ def encode_receipt(rows: Sequence[ReceiptRow], fmt: ReceiptFormat = DEFAULT_FORM
         out += size(False)
     out += kick + feed(fmt.feed_before_cut) + cut(fmt.partial_cut)
     return bytes(out)
+
+
+def qr_code(data: str, module_size: int = 4) -> bytes:
+    """A QR code printed natively by the printer (GS ( k: model 2, size, error level L, store, print).
+
+    python-escpos writes these bytes exactly as Epson documents them; we add only a line feed.
+    """
+    from escpos.printer import Dummy  # late: only receipts with a code need it
+
+    printer = Dummy()
+    printer.qr(data, size=module_size, native=True)
+    return bytes(printer.output) + LF

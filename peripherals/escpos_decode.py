@@ -53,6 +53,8 @@ class DecodedReceipt:
     drawer_kicks: list[DrawerKick] = field(default_factory=list)
     fed_lines: int = 0
     skipped: list[bytes] = field(default_factory=list)
+    qr_codes: list[str] = field(default_factory=list)
+    """What each printed QR code holds (GS ( k, function 80 store data), in print order."""
 
     @property
     def texts(self) -> list[str]:
@@ -79,6 +81,8 @@ class _Decoder:
         self.current = DecodedReceipt()
         self.text = bytearray()
         self.line_style: DecodedLine | None = None
+        self.stored_code = ""
+        self.after_code = False  # the LF right after a printed QR code ends the code's row, not a new one
 
     # -- helpers -------------------------------------------------------------------------------
     def style_now(self) -> DecodedLine:
@@ -120,6 +124,10 @@ class _Decoder:
         n = len(self.data)
         while self.pos < n:
             b = self.data[self.pos]
+            after_code, self.after_code = self.after_code, False
+            if b == 0x0A and after_code and not self.text:
+                self.pos += 1
+                continue
             if b == 0x1B:
                 self.esc()
             elif b == 0x1D:
@@ -211,6 +219,9 @@ class _Decoder:
             # GS ( x pL pH data / GS 8 L p1 p2 p3 p4 data
             if c == b"(":
                 length = 5 + (self.byte(3) or 0) + 256 * (self.byte(4) or 0)
+                if arg == ord("k") and self.byte(5) == 49:  # QR code functions: understood, not skipped
+                    self.qr_function(self.byte(6), length)
+                    return
             else:
                 p = [self.byte(i) or 0 for i in range(3, 7)]
                 length = 7 + p[0] + (p[1] << 8) + (p[2] << 16) + (p[3] << 24)
@@ -222,6 +233,18 @@ class _Decoder:
             self.skip_barcode(arg)
         else:
             self.skip(_GS_FIXED.get(c, 2))
+
+    def qr_function(self, function: int | None, length: int) -> None:
+        """GS ( k for QR codes: 80 stores the data, 81 prints it as one row; the rest set it up."""
+        if function == 80:
+            self.stored_code = self.data[self.pos + 8 : self.pos + length].decode("ascii", errors="replace")
+        elif function == 81:
+            self.end_line(force=False)
+            self.current.qr_codes.append(self.stored_code)
+            style = self.style_now()
+            self.current.lines.append(DecodedLine(self.stored_code, style.align, style.bold, style.big, qr=True))
+            self.after_code = True
+        self.pos += length
 
     def skip_barcode(self, system: int) -> None:
         if system <= 6:  # NUL-terminated data

@@ -15,12 +15,16 @@ Align = Literal["left", "center", "right"]
 
 @dataclass(frozen=True, slots=True)
 class ReceiptRow:
-    """One printed row. ``big`` is double width and height (uses two columns per character)."""
+    """One printed row. ``big`` is double width and height (uses two columns per character).
+
+    ``qr`` prints ``text`` as a QR code instead of as letters (the printer centres it).
+    """
 
     text: str
     align: Align = "left"
     bold: bool = False
     big: bool = False
+    qr: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,13 @@ def layout_receipt(
     rows.append(ReceiptRow(""))
     rows.append(ReceiptRow(store.footer, "center"))
     rows.append(ReceiptRow(f"Sale {sale.id}", "center"))
+    rows.append(ReceiptRow(sale_code(sale.id), "center", qr=True))  # scanned at the till to find it for a return
     return rows
+
+
+def sale_code(sale_id: str) -> str:
+    """What a receipt's QR code holds: enough to find the sale again, nothing personal."""
+    return f"POS-SALE:{sale_id}"
 
 
 def _quantity_detail(line: SaleLine, currency: str) -> str | None:

@@ -28,7 +28,9 @@ def test_real_receipt_content(receipt_rows: list[ReceiptRow]) -> None:
     assert total.bold
     assert total.big
     assert total.text.endswith("12.97")
-    assert texts[-1] == "Sale S-0001"
+    assert texts[-2] == "Sale S-0001"
+    assert texts[-1] == "POS-SALE:S-0001"  # the QR code row
+    assert receipt.qr_codes == ["POS-SALE:S-0001"]
 
 
 def test_two_jobs_split_at_cuts_and_kick_is_its_own() -> None:
