@@ -22,6 +22,7 @@ from store_server.db.models import (
     SaleTaxRow,
     SaleTenderRow,
     Store,
+    TaxClassRow,
 )
 from store_server.errors import SaleRefused, UnknownSku
 from store_server.usecases.clock import now_iso
@@ -72,8 +73,11 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
     Raises:
         IdempotencyConflict: a sale with this id was accepted with different content.
         UnknownSku: a line names a SKU the store does not have; nothing is written.
-        SaleRefused: the sale is in another currency than the store's, or a line sells a
-            product by weight that the store sells by the piece (or the reverse).
+        SaleRefused: the sale is in another currency or pricing mode (prices with or without
+            tax) than the store's, a line names a tax class the store does not have or
+            another rate than the store's for it, or a line sells a product by weight that
+            the store sells by the piece (or the reverse). A unit price other than the
+            catalogue's is accepted: an offline lane may still carry an old price.
     """
     request = Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
     return run_once(
@@ -89,6 +93,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
     currency = cached(session, "store.currency", lambda: session.scalars(select(Store.currency)).one())
     if sale.currency != currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {currency}.")
+    _check_taxes(session, sale)
     skus = {line.sku for line in sale.lines}
     sold_by = units_sold_by(session, skus)
     missing = sorted(skus - set(sold_by))
@@ -180,3 +185,31 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
     for line in sale.lines:
         posting.move(line.sku, line.quantity, Reason.SALE)  # grams for a weighed line, as its stock is kept
     return SaleAccepted(sale.id, completed.seq, exceptions=tuple(posting.close()))
+
+
+def _check_taxes(session: Session, sale: Sale) -> None:
+    """Refuse a sale taxed otherwise than the store taxes: its tax would be wrong in the books."""
+    include = cached(
+        session, "store.prices_include_tax", lambda: session.scalars(select(Store.prices_include_tax)).one()
+    )
+    if sale.prices_include_tax != include:
+        said, kept = ("include", "exclude") if sale.prices_include_tax else ("exclude", "include")
+        raise SaleRefused(
+            f"sale.prices_include_tax says the prices {said} tax, but this store's prices {kept} it; "
+            "update the register's settings."
+        )
+    codes = {line.tax_class for line in sale.lines}
+    query = select(TaxClassRow.code, TaxClassRow.rate_ppm).where(TaxClassRow.code.in_(codes))
+    rates: dict[str, int] = {row.code: row.rate_ppm for row in session.execute(query)}
+    for i, line in enumerate(sale.lines):
+        rate = rates.get(line.tax_class)
+        if rate is None:
+            raise SaleRefused(
+                f"sale.lines[{i}].tax_class {line.tax_class[:64]!r} ({line.sku}) is not one of this store's "
+                "tax classes; update the register's catalogue."
+            )
+        if line.tax_rate_ppm != rate:
+            raise SaleRefused(
+                f"sale.lines[{i}].tax_rate_ppm is {line.tax_rate_ppm} for {line.sku}, but this store taxes "
+                f"{line.tax_class} at {rate}; update the register's catalogue."
+            )
