@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -30,6 +31,8 @@ def dispatch(args: argparse.Namespace) -> int:
             "serve": store_serve,
             "token": store_token,
             "new-epoch": store_new_epoch,
+            "tokens": store_tokens,
+            "revoke": store_revoke,
         }[args.store_command](args)
     if args.command == "sim":
         return sim_lane(args)
@@ -85,6 +88,49 @@ def position_file(data_dir: Path) -> Path:
     from store_server.feed_position import POSITION_FILE
 
     return data_dir / POSITION_FILE
+
+
+def store_tokens(args: argparse.Namespace) -> int:
+    from store_server.db.engine import open_database
+    from store_server.usecases.credentials import list_credentials
+    from store_server.usecases.store import load_store
+
+    db = open_database(existing_store_url(args.data_dir, args.db))
+    try:
+        with db.read() as session:
+            load_store(session)
+            rows = [
+                (c.id, c.kind, c.name, ",".join(c.scopes.split()) or "-", c.created_at, c.revoked_at or "-")
+                for c in list_credentials(session)
+            ]
+    finally:
+        db.close()
+    header = ("ID", "KIND", "NAME", "SCOPES", "CREATED", "REVOKED")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def store_revoke(args: argparse.Namespace) -> int:
+    from store_server.db.engine import open_database
+    from store_server.server import CREDENTIAL_CHECK_S
+    from store_server.usecases.credentials import revoke_named
+    from store_server.usecases.store import load_store
+
+    db = open_database(existing_store_url(args.data_dir, args.db))
+    try:
+        with db.write() as session:
+            load_store(session)
+            found = revoke_named(session, name=args.name, credential_id=args.credential_id)
+            shown = f"{found.kind} credential {found.name!r} ({found.id})"
+    finally:
+        db.close()
+    print(
+        f"Revoked the {shown}; new connections with it are refused and open ones "
+        f"close within {CREDENTIAL_CHECK_S:.0f} s."
+    )
+    return 0
 
 
 def store_new_epoch(args: argparse.Namespace) -> int:
@@ -144,22 +190,41 @@ def store_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_token(token: str | None, data_dir: Path, kind: str) -> str:
-    """The ``--token`` given, else the one saved in ``DATA_DIR/KIND.token``.
+TOKEN_ENV = "POS_TOKEN"  # noqa: S105 - the variable's name, not a token
+
+
+def read_token(token: str | None, token_file: Path | None, kind: str, data_dir: Path | None = None) -> str:
+    """``--token``, else ``--token-file``, else ``$POS_TOKEN``, else (given ``data_dir``) ``DATA_DIR/KIND.token``.
 
     Raises:
-        PosError: neither is there.
+        PosError: none of them holds a token.
     """
     if token:
         return token
-    path = data_dir / f"{kind}.token"
+    if token_file is not None:
+        return _token_in(token_file, kind)
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        return env
+    if data_dir is not None:
+        path = data_dir / f"{kind}.token"
+        if path.exists():
+            return _token_in(path, kind)
+    saved = f", or save one in {data_dir / f'{kind}.token'}" if data_dir is not None else ""
+    raise PosError(
+        f"No {kind} credential: pass --token-file PATH or set {TOKEN_ENV}{saved} "
+        f"(make one with `pos store token --kind {kind} --name NAME`)."
+    )
+
+
+def _token_in(path: Path, kind: str) -> str:
     try:
-        return path.read_text().strip()
-    except OSError:
-        raise PosError(
-            f"No {kind} credential: pass --token, or save one in {path} "
-            f"(make one with `pos store token --kind {kind} --name NAME`)."
-        ) from None
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise PosError(f"Cannot read the {kind} credential in {path} ({exc.strerror}).") from None
+    if not token:
+        raise PosError(f"{path} is empty; save a {kind} credential in it (`pos store token --kind {kind}`).")
+    return token
 
 
 def register(args: argparse.Namespace) -> int:
@@ -170,7 +235,7 @@ def register(args: argparse.Namespace) -> int:
     printer = lane.printer or PrinterSettings(default_printer(args.data_dir))
     return run_register(
         server_url=args.server,
-        token=read_token(args.token, args.data_dir, "register"),
+        token=read_token(args.token, args.token_file, "register", args.data_dir),
         data_dir=args.data_dir,
         mdns_interface=args.mdns_interface,
         printer=None,
@@ -217,10 +282,12 @@ def feed(args: argparse.Namespace) -> int:
     def on_status(text: str) -> None:
         print(f"feed: {text}", file=sys.stderr, flush=True)
 
+    token = read_token(args.token, args.token_file, "storefront")
+
     async def run() -> None:
         follower = asyncio.create_task(
             follow_feed(
-                endpoint_url(args.server, FEED_PATH), args.token, args.since, on_event, stop=stop, on_status=on_status
+                endpoint_url(args.server, FEED_PATH), token, args.since, on_event, stop=stop, on_status=on_status
             )
         )
         interrupted = asyncio.create_task(_until_interrupted())
@@ -238,10 +305,9 @@ def sim_lane(args: argparse.Namespace) -> int:
 
     if args.sales < 1:
         raise PosError("--sales must be at least 1.")
+    token = read_token(args.token, args.token_file, "register")
     acknowledged = asyncio.run(
-        run_sim_lane(
-            endpoint_url(args.server, REGISTER_PATH), args.token, args.sales, args.seed, args.name, pin=args.pin
-        )
+        run_sim_lane(endpoint_url(args.server, REGISTER_PATH), token, args.sales, args.seed, args.name, pin=args.pin)
     )
     print(f"{acknowledged} of {args.sales} sales acknowledged by the store server.")
     return 0 if acknowledged == args.sales else 1

@@ -36,6 +36,14 @@ def _add_store_location(p: argparse.ArgumentParser, data_dir_default: Path | Non
     p.add_argument("--db", metavar="URL", help="a SQLAlchemy database URL instead of DATA_DIR/store.db")
 
 
+def _add_token_options(p: argparse.ArgumentParser, kind: str, token_help: str) -> None:
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--token", help=f"{token_help}; prefer --token-file or $POS_TOKEN")
+    given.add_argument(
+        "--token-file", type=Path, metavar="PATH", help=f"a file holding the {kind} credential (keep it mode 0600)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pos",
@@ -74,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"what a storefront token may do, repeat for several: {', '.join(STOREFRONT_SCOPES)} (default: all)",
     )
 
+    tokens = store_sub.add_parser("tokens", help="list credentials: id, kind, name, scopes, created, revoked")
+    _add_store_location(tokens)
+
+    revoke = store_sub.add_parser("revoke", help="revoke a credential; open connections with it close within 30 s")
+    _add_store_location(revoke)
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--name", help="the one live credential with this name")
+    which.add_argument("--id", dest="credential_id", metavar="ID", help="the credential with this id")
+
     new_epoch = store_sub.add_parser(
         "new-epoch", help="give the feed a new epoch after restoring a backup, so every storefront takes a snapshot"
     )
@@ -81,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     reg = sub.add_parser("register", help="run the Qt register for cashiers")
     reg.add_argument("--server", metavar="URL", help="ws://HOST:PORT of the store server; omitted: find it by mDNS")
-    reg.add_argument("--token", help="the register's credential (default: DATA_DIR/register.token)")
+    _add_token_options(reg, "register", "the register's credential, visible in ps (default: DATA_DIR/register.token)")
     reg.add_argument("--mdns-interface", metavar="IP", help="browse for the store only on this local IPv4 address")
     reg.add_argument("--name", default="Till 1", help="this register's name on receipts (default: %(default)s)")
     add_device_options(
@@ -90,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     feed = sub.add_parser("feed", help="follow the store's change feed, as a storefront would")
     feed.add_argument("--server", default=DEFAULT_SERVER_URL, metavar="URL", help="default: %(default)s")
-    feed.add_argument("--token", required=True, help="a storefront credential")
+    _add_token_options(feed, "storefront", "a storefront credential, visible in ps")
     feed.add_argument("--since", type=int, default=0, help="last seq already processed (default: 0, everything)")
     feed.add_argument("--json", action="store_true", help="one JSON object per line per event")
     feed.add_argument("--count", type=int, help="stop after this many events (default: follow forever)")
@@ -99,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_sub = sim.add_subparsers(dest="sim_command", required=True, metavar="SIM_COMMAND")
     lane = sim_sub.add_parser("lane", help="a headless lane ringing up random cash sales")
     lane.add_argument("--server", default=DEFAULT_SERVER_URL, metavar="URL", help="default: %(default)s")
-    lane.add_argument("--token", required=True, help="a register credential")
+    _add_token_options(lane, "register", "a register credential, visible in ps")
     lane.add_argument("--sales", type=int, required=True, help="how many sales to ring up")
     lane.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     lane.add_argument("--pin", default="1234", help="PIN of the first cashier (default: the demo's)")

@@ -50,6 +50,10 @@ class UnknownCredentialKind(StoreError):
     """A token kind other than ``register`` or ``storefront`` was asked for."""
 
 
+class UnknownCredential(StoreError):
+    """No live credential matches the name or id given, or a name matches several."""
+
+
 class UnknownScope(StoreError):
     """A token was asked for with scopes it cannot carry."""
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import inspect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from pos_core.protocol import MAX_MESSAGE_BYTES, REGISTER_PATH, STOREFRONT_PATH
 from store_server.access import KIND_FOR_PATH, Access, refusal
@@ -31,13 +32,16 @@ from store_server.feed_position import FeedMark, is_restored, position_file_for,
 from store_server.register_endpoint import serve_register
 from store_server.storefront_endpoint import serve_storefront
 from store_server.usecases.clock import utc_now
-from store_server.usecases.credentials import credential_scopes, verify_token
+from store_server.usecases.credentials import credential_scopes, revoked_among, verify_token
 from store_server.usecases.feed import feed_position, rotate_epoch
 from store_server.usecases.store import StoreInfo, load_store
 
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
+CREDENTIAL_CHECK_S = 30.0
+"""How often open connections' credentials are checked again; a revoked one is closed within this."""
+REVOKED_CLOSE_CODE = 1008
 POSITION_INTERVAL_S = 2.0
 """How often, while events are committed, the feed's high-water mark is written outside the database."""
 SWITCH_INTERVAL_S = 0.0005
@@ -58,6 +62,8 @@ class StoreServer:
         position_file: where the feed's high-water mark is kept (``store_server.feed_position``);
             None: ``feed.position`` next to a SQLite file, and none for other databases.
         position_interval_s: seconds between writes of the mark while events are committed.
+        credential_check_s: seconds between checks that open connections' credentials are still
+            live; a connection whose credential was revoked (``pos store revoke``) is closed.
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class StoreServer:
         clock: Callable[[], datetime] = utc_now,
         position_file: Path | None = None,
         position_interval_s: float = POSITION_INTERVAL_S,
+        credential_check_s: float = CREDENTIAL_CHECK_S,
     ) -> None:
         self._db_url = db_url
         self._heartbeat_s = heartbeat_s
@@ -88,6 +95,8 @@ class StoreServer:
         self._position_dirty = asyncio.Event()
         self._position_task: asyncio.Task[None] | None = None
         self._mark: FeedMark | None = None
+        self._credential_check_s = credential_check_s
+        self._credential_task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -148,6 +157,7 @@ class StoreServer:
         self._expiry.start()
         if self._position_file is not None:
             self._position_task = asyncio.create_task(self._keep_position(), name="feed-position")
+        self._credential_task = asyncio.create_task(self._check_credentials(), name="credential-check")
         self._port = next(iter(self._server.sockets)).getsockname()[1]
         log.info("store server listening host=%s port=%s store=%s", host, self._port, self._store.id)
         return self._port
@@ -163,6 +173,11 @@ class StoreServer:
         if self._expiry is not None:
             await self._expiry.stop()
             self._expiry = None
+        if self._credential_task is not None:
+            self._credential_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._credential_task
+            self._credential_task = None
         if self._signal is not None:
             self._signal.close()
         if self._server is not None:
@@ -195,6 +210,31 @@ class StoreServer:
         self._position_dirty.set()
         if self._signal is not None:
             self._signal.notify()
+
+    async def _check_credentials(self) -> None:
+        """Every ``credential_check_s``, close the open connections whose credential was revoked."""
+        while True:
+            await asyncio.sleep(self._credential_check_s)
+            try:
+                await self.close_revoked()
+            except Exception:  # a database hiccup must not end the checks
+                log.exception("checking credentials failed; trying again in %s s", self._credential_check_s)
+
+    async def close_revoked(self) -> int:
+        """Close the open connections whose credential is revoked now; how many were closed."""
+        open_now = [(c, a) for c, a in list(self._access.items()) if c.state is State.OPEN]
+        if not open_now or self._db is None:
+            return 0
+        revoked = await self._db.run(_revoked_among, self._db, {a.credential_id for _, a in open_now})
+        doomed = [c for c, a in open_now if a.credential_id in revoked]
+        for connection, access in open_now:
+            if access.credential_id in revoked:
+                log.warning("closing peer=%s: credential %s (%s) was revoked", connection.remote_address,
+                            access.credential_id, access.name)  # fmt: skip
+        await asyncio.gather(
+            *(c.close(REVOKED_CLOSE_CODE, "credential revoked") for c in doomed), return_exceptions=True
+        )
+        return len(doomed)
 
     async def _check_position(self, db: Database, store_id: str, path: Path) -> None:
         """Rotate the epoch when the database is behind the recorded mark (a restored backup)."""
@@ -293,6 +333,11 @@ def _load_store(db: Database) -> StoreInfo:
 def _read_position(db: Database) -> tuple[str, int]:
     with db.read() as session:
         return feed_position(session)
+
+
+def _revoked_among(db: Database, ids: set[str]) -> set[str]:
+    with db.read() as session:
+        return revoked_among(session, ids)
 
 
 def _rotate_epoch(db: Database) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pos_core.protocol import STOREFRONT_SCOPES
 from store_server.db.models import Credential
-from store_server.errors import UnknownCredentialKind, UnknownScope
+from store_server.errors import UnknownCredential, UnknownCredentialKind, UnknownScope
 from store_server.usecases.clock import now_iso
 
 CredentialKind = Literal["register", "storefront"]
@@ -95,3 +95,42 @@ def revoke_token(session: Session, credential_id: str) -> bool:
         return False
     found.revoked_at = now_iso()
     return True
+
+
+def list_credentials(session: Session) -> list[Credential]:
+    """Every credential, live and revoked, oldest first."""
+    return list(session.scalars(select(Credential).order_by(Credential.created_at, Credential.id)))
+
+
+def revoke_named(session: Session, *, name: str | None = None, credential_id: str | None = None) -> Credential:
+    """Revoke the one live credential with this name, or this id; returns it.
+
+    Raises:
+        UnknownCredential: none is live under that name or id, or several share the name.
+    """
+    if credential_id is not None:
+        found = session.get(Credential, credential_id)
+        if found is None or found.revoked_at is not None:
+            raise UnknownCredential(f"There is no live credential with id {credential_id}; see `pos store tokens`.")
+    else:
+        live = [c for c in session.scalars(select(Credential).where(Credential.name == name)) if c.revoked_at is None]
+        if not live:
+            raise UnknownCredential(f"There is no live credential named {name!r}; see `pos store tokens`.")
+        if len(live) > 1:
+            raise UnknownCredential(
+                f"{len(live)} live credentials are named {name!r}; revoke one by --id (see `pos store tokens`)."
+            )
+        found = live[0]
+    revoke_token(session, found.id)
+    return found
+
+
+def revoked_among(session: Session, credential_ids: Iterable[str]) -> set[str]:
+    """Those of ``credential_ids`` that are revoked or no longer exist."""
+    wanted = set(credential_ids)
+    if not wanted:
+        return set()
+    live = session.scalars(
+        select(Credential.id).where(Credential.id.in_(wanted), Credential.revoked_at.is_(None))
+    ).all()
+    return wanted - set(live)

@@ -165,3 +165,20 @@ def _epoch(path: Path) -> str:
     with sqlite3.connect(path) as conn:
         epoch: str = conn.execute("select epoch from feed_state").fetchone()[0]
     return epoch
+
+
+def test_tokens_come_from_a_file_or_the_environment_not_the_command_line(served: Served, tmp_path: Path) -> None:
+    token_file = tmp_path / "storefront.token"
+    token_file.write_text(served.storefront_token + "\n")
+    feed = pos("feed", "--server", served.url, "--token-file", str(token_file), "--json", "--count", "1", timeout=30)
+    assert feed.returncode == 0, feed.stderr
+    assert json.loads(feed.stdout.splitlines()[0])["seq"] == 1
+    env = {**ENV, "POS_TOKEN": served.register_token}
+    sim = subprocess.run([*POS, "sim", "lane", "--server", served.url, "--sales", "1"],
+                         capture_output=True, text=True, timeout=60, env=env, check=False)  # fmt: skip
+    assert sim.returncode == 0, sim.stderr
+    assert served.register_token not in " ".join(sim.args)
+    missing = pos("feed", "--server", served.url, "--token-file", str(tmp_path / "nope"), "--count", "1")
+    assert missing.returncode == 1
+    assert "Traceback" not in missing.stderr
+    assert str(tmp_path / "nope") in missing.stderr
