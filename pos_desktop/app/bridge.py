@@ -31,4 +31,6 @@ class LaneBridge(QObject):
     sale_committed = Signal(object, object)
     """``Sale``, ``Acceptance``: the store server has the sale."""
     sale_failed = Signal(object, str)
-    """``Sale``, a sentence: the server has not confirmed the sale; the basket is kept."""
+    """``Sale``, a sentence: the outcome is unknown (no answer); the server may have the sale."""
+    sale_refused = Signal(object, str, str)
+    """``Sale``, the error code, the server's sentence: the server answered that it refused the sale."""

@@ -12,7 +12,7 @@ from pos_core.sale import Sale
 from pos_desktop.app.bridge import LaneBridge
 from pos_desktop.app.loop_thread import LoopThread
 from pos_desktop.lane.client import RegisterClient
-from pos_desktop.lane.errors import CredentialRefused, LaneError
+from pos_desktop.lane.errors import CredentialRefused, LaneError, LoginRefused, RequestRefused
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,13 @@ class LaneController:
         was_connected = self.client.is_connected
         try:
             acceptance = await self.client.submit_sale(sale)
-        except LaneError as exc:
+        except LoginRefused as exc:  # the same cashier could not log in again: still unknown
+            self.bridge.sale_failed.emit(sale, str(exc))
+            return
+        except RequestRefused as exc:
+            self.bridge.sale_refused.emit(sale, exc.code, str(exc))
+            return
+        except LaneError as exc:  # no answer: the server may or may not have it
             self.bridge.sale_failed.emit(sale, str(exc))
             return
         if not was_connected:

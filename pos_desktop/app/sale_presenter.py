@@ -16,7 +16,7 @@ from pos_core.sale import Sale
 from pos_core.weight import format_weight
 from pos_desktop.lane.customer_display import Screen, idle_screen, item_screen, paid_screen
 from pos_desktop.lane.errors import LaneError
-from pos_desktop.lane.session import LaneSession
+from pos_desktop.lane.session import IN_DOUBT, LaneSession
 from pos_desktop.lane.weighing import Verdict, Weighing
 
 
@@ -82,9 +82,10 @@ class SalePresenter:
         self._error = False
         self._completed: CompletedDisplay | None = None
         self._completed_sale: Sale | None = None
-        self._unsent: Sale | None = None
         self._connection = (f"Store server: connected to {lane.store.name}", True)
         self._printer = (printer_text, printer_ok)
+        if lane.in_doubt:  # a sale left in doubt before this cashier logged in
+            self._say(IN_DOUBT, error=True)
 
     def display(self) -> SaleDisplay:
         cur = self.lane.currency
@@ -117,7 +118,7 @@ class SalePresenter:
             else "Pay"
             if self.card_available
             else "Pay cash",
-            can_edit=bool(rows) and not self._busy,
+            can_edit=bool(rows) and not self._busy and not self.lane.in_doubt,
             completed=self._completed,
             connection_text=self._connection[0],
             connection_ok=self._connection[1],
@@ -158,7 +159,7 @@ class SalePresenter:
         if self._busy:
             self._say("Wait until the store server has the last sale.", error=True)
             return None
-        if self._paid_by_card():
+        if self._locked():
             return None
         self.weighing = None  # a new item ends any weighing that was waiting
         if product.weighed:
@@ -224,7 +225,7 @@ class SalePresenter:
     def change_quantity(self, delta: int) -> None:
         """Add ``delta`` to the selected line (the last line when none is selected); zero voids it."""
         index = self._target()
-        if index is None or self._paid_by_card():
+        if index is None or self._locked():
             return
         line = self.lane.basket.lines[index]
         if line.product.weighed:
@@ -242,7 +243,7 @@ class SalePresenter:
 
     def void_line(self) -> None:
         index = self._target()
-        if index is None or self._paid_by_card():
+        if index is None or self._locked():
             return
         line = self.lane.void_line(index)
         self._after_removal(index, line.product.name)
@@ -261,7 +262,6 @@ class SalePresenter:
     def sale_committed(self, sale: Sale) -> None:
         """The store server has ``sale``; the lane empties the basket (``LaneSession.sale_accepted``)."""
         self.lane.sale_accepted(sale)
-        self._unsent = None
         self._selected = None
         cur = sale.currency
         self._completed = CompletedDisplay(
@@ -272,9 +272,23 @@ class SalePresenter:
         self._say("Sale complete. Scan the next customer's first item.", error=False)
 
     def sale_failed(self, sentence: str, sale: Sale) -> None:
-        self.lane.sale_not_sent(sale)
-        self._unsent = sale
-        self._say(f"{sentence} The sale is not recorded yet; the basket is kept, so send it again.", error=True)
+        """No answer about ``sale``: it may be recorded. The basket stays locked until it is sent again."""
+        self.lane.sale_unanswered(sale)
+        self._say(f"{sentence} {IN_DOUBT}", error=True)
+
+    def sale_refused(self, sentence: str, code: str, sale: Sale) -> None:
+        """The server answered that it refused ``sale``."""
+        if not self.lane.sale_refused(sale, code):
+            self._say(f"{sentence} {IN_DOUBT}", error=True)
+            return
+        said = (
+            f"The store server refused this sale: {sentence} "
+            "It is not recorded; correct the basket and take payment again."
+        )
+        card = sum(t.amount for t in sale.tenders if t.kind == "card")
+        if card:
+            said += f" The card was charged {format_money(card, sale.currency)}; refund it on the terminal."
+        self._say(said, error=True)
 
     def log_out_refused(self) -> None:
         if self._busy:
@@ -289,19 +303,12 @@ class SalePresenter:
         self._say(sentence, error=error)
 
     def unsent_sale(self) -> Sale | None:
-        """The sale that failed to send, while the basket still matches it.
+        """The sale whose outcome is unknown, to send again as it is.
 
         Sending that same sale again (same id) is safe: the server records it once even if the
-        first attempt did reach it. Once the basket changes, a new sale is made at payment.
+        first attempt did reach it. Its basket cannot change meanwhile.
         """
-        sale = self._unsent
-        if sale is None:
-            return None
-        now = [(ln.product.sku, ln.quantity) for ln in self.lane.basket.lines]
-        if now != [(ln.sku, ln.quantity) for ln in sale.lines]:
-            self._unsent = None
-            return None
-        return sale
+        return self.lane.pending if self.lane.in_doubt else None
 
     def connection_changed(self, text: str, ok: bool) -> None:
         self._connection = (text, ok)
@@ -312,11 +319,10 @@ class SalePresenter:
     def devices_changed(self, text: str, ok: bool) -> None:
         self._devices = (text, ok)
 
-    def _paid_by_card(self) -> bool:
-        """True (and says so) while a sale the card terminal was paid for waits to be sent again:
-        the card was charged for exactly this basket."""
-        if self._unsent is not None and any(t.kind == "card" for t in self._unsent.tenders):
-            self._say("This basket is paid by card; press Send sale again before changing it.", error=True)
+    def _locked(self) -> bool:
+        """True (and says so) while a sale whose outcome is unknown waits to be sent again."""
+        if self.lane.in_doubt:
+            self._say(IN_DOUBT, error=True)
             return True
         return False
 

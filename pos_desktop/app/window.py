@@ -105,6 +105,7 @@ class RegisterWindow(QMainWindow):
         bridge.login_failed.connect(self._login_failed)
         bridge.sale_committed.connect(self._sale_committed)
         bridge.sale_failed.connect(self._sale_failed)
+        bridge.sale_refused.connect(self._sale_refused)
         events = devices.bridge
         events.health_changed.connect(self._health_changed)
         events.device_failed.connect(self._device_failed)
@@ -301,6 +302,15 @@ class RegisterWindow(QMainWindow):
         if self.sale_presenter is not None:
             self.sale_presenter.sale_failed(sentence, sale)
             self._refresh_sale()
+        elif self.lane is not None:
+            self.lane.sale_unanswered(sale)  # still locked for whoever logs in next
+
+    def _sale_refused(self, sale: Sale, code: str, sentence: str) -> None:
+        if self.sale_presenter is not None:
+            self.sale_presenter.sale_refused(sentence, code, sale)
+            self._refresh_sale()
+        elif self.lane is not None:
+            self.lane.sale_refused(sale, code)
 
     # -- card terminal -------------------------------------------------------------------------
 

@@ -19,7 +19,15 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, W
 from pos_core.catalogue import Catalogue
 from pos_core.protocol import REGISTER_PATH, ProtocolError, decode, encode
 from pos_core.sale import Sale
-from pos_desktop.lane.errors import CredentialRefused, LaneError, RequestRefused, ServerUnreachable
+from pos_desktop.lane.errors import (
+    UNSURE_CODES,
+    CredentialRefused,
+    LaneError,
+    LoginRefused,
+    OutcomeUnknown,
+    RequestRefused,
+    ServerUnreachable,
+)
 from pos_desktop.lane.wire import (
     Acceptance,
     Cashier,
@@ -135,13 +143,17 @@ class RegisterClient:
 
         Raises:
             CredentialRefused, ServerUnreachable: as for ``connect``.
-            RequestRefused: the cashier's login is no longer accepted.
+            LoginRefused: the cashier's login is no longer accepted; the connection is up.
         """
         async with self._reconnect_lock:
             if self._ws is None:
                 await self.connect()
                 if self._login is not None:
-                    await self.login(*self._login)
+                    try:
+                        await self.login(*self._login)
+                    except RequestRefused as exc:
+                        self._login = None  # connected, but nobody is logged in any more
+                        raise LoginRefused(exc.code, str(exc)) from None
         return self.welcome
 
     async def close(self) -> None:
@@ -189,8 +201,11 @@ class RegisterClient:
         same sale once more: the server keys sales by id, so a repeat is never counted twice.
 
         Raises:
-            ServerUnreachable: the server cannot be reached even after reconnecting.
-            RequestRefused: the server refused the sale (its sentence says why).
+            ServerUnreachable: the server cannot be reached even after reconnecting; the sale
+                may have been recorded by an attempt whose reply was lost.
+            LoginRefused: the cashier could not be logged in again after a reconnect; ditto.
+            OutcomeUnknown: the resend was refused for a reason that says nothing about the first attempt.
+            RequestRefused: the server refused the sale (its sentence and ``code`` say why).
         """
         message = {"type": "sale.submit", "sale": sale.to_wire()}
         try:
@@ -200,7 +215,13 @@ class RegisterClient:
                 raise
             logger.info("resubmitting sale %s after a reconnect", sale.id)
         await self.reconnect()
-        return parse_acceptance(await self._request(message))
+        try:
+            return parse_acceptance(await self._request(message))
+        except RequestRefused as exc:
+            if exc.code in UNSURE_CODES:
+                # The first attempt may have been recorded; this refusal says nothing about it.
+                raise OutcomeUnknown(str(exc)) from None
+            raise
 
     async def _request(self, message: dict[str, Any]) -> dict[str, Any]:
         ws = self._ws

@@ -5,6 +5,11 @@ Every message is one sentence saying what happened and what to do about it.
 
 from __future__ import annotations
 
+UNSURE_CODES = frozenset({"not_logged_in", "wrong_cashier", "internal"})
+"""Error codes for a sale that do not prove the server never recorded it: they are about this
+connection's login (checked before the sale's id) or a server fault. Other codes (``invalid_sale``,
+``unknown_sku``, ...) refuse the sale's content, which was the same at every attempt."""
+
 
 class LaneError(Exception):
     """Root of every error raised by ``pos_desktop``; the message is shown to the cashier as is."""
@@ -24,6 +29,14 @@ class RequestRefused(LaneError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class LoginRefused(RequestRefused):
+    """Logging the last cashier in again after a reconnect was refused (deactivated, PIN changed)."""
+
+
+class OutcomeUnknown(LaneError):
+    """A sale was sent, but whether the store server recorded it cannot be told from its answer."""
 
 
 class UnknownBarcode(LaneError):

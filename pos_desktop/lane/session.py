@@ -15,8 +15,11 @@ from pos_core.errors import PosError
 from pos_core.receipt import ReceiptRow, StoreHeader, layout_receipt
 from pos_core.sale import Sale
 from pos_core.tender import Tender
-from pos_desktop.lane.errors import LaneError, UnknownBarcode
+from pos_desktop.lane.errors import UNSURE_CODES, LaneError, UnknownBarcode
 from pos_desktop.lane.wire import Cashier, StoreInfo, Welcome
+
+IN_DOUBT = "The store server may not have recorded this sale; send it again to be sure."
+"""Said while a sale's outcome is unknown; the basket is locked until the same sale is confirmed."""
 
 
 def utc_now_iso() -> str:
@@ -56,6 +59,7 @@ class LaneSession:
         """The sale sent to the store server and not accepted yet (being sent, or waiting to be sent again)."""
         self.sending = False
         """``pending`` is on its way to the store server right now."""
+        self._resent = False
         self._clock = clock
 
     @property
@@ -96,8 +100,10 @@ class LaneSession:
         """Add ``product``: one piece, or ``quantity`` grams weighed on the scale for a weighed product.
 
         Raises:
-            LaneError: the line cannot take more, or a weighed product came without its weight.
+            LaneError: the line cannot take more, a weighed product came without its weight, or a
+                sent sale is pending (its basket cannot change).
         """
+        self._unlocked()
         try:
             return self.basket.add(product, quantity)
         except PosError as exc:
@@ -111,14 +117,16 @@ class LaneSession:
         """Change line ``index`` (0-based) to ``quantity``; zero voids it.
 
         Raises:
-            LaneError: no such line, or a quantity out of range.
+            LaneError: no such line, a quantity out of range, or a sent sale is pending.
         """
+        self._unlocked()
         try:
             self.basket.set_quantity(index, quantity)
         except PosError as exc:
             raise LaneError(str(exc)) from None
 
     def void_line(self, index: int) -> BasketLine:
+        self._unlocked()
         try:
             return self.basket.remove(index)
         except PosError as exc:
@@ -165,8 +173,14 @@ class LaneSession:
         self.basket.clear()
 
     def sale_sent(self, sale: Sale) -> None:
-        """``sale`` (made from this basket) is on its way to the store server."""
+        """``sale`` (made from this basket, or the pending sale once more) is on its way to the store server."""
+        self._resent = self.pending is not None and self.pending.id == sale.id
         self.pending, self.sending = sale, True
+
+    @property
+    def in_doubt(self) -> bool:
+        """A sale was sent and its outcome is unknown: the basket is locked until it is sent again."""
+        return self.pending is not None and not self.sending
 
     def sale_accepted(self, sale: Sale) -> bool:
         """The store server has ``sale``: when it is the one sent, empty the basket for the next customer.
@@ -182,10 +196,30 @@ class LaneSession:
         self.start_next_customer()
         return True
 
-    def sale_not_sent(self, sale: Sale) -> None:
-        """Sending ``sale`` failed; the basket is kept."""
+    def sale_unanswered(self, sale: Sale) -> None:
+        """No answer about ``sale``: the server may have it. It stays pending and the basket locked."""
         if self.pending is not None and self.pending.id == sale.id:
-            self.pending, self.sending = None, False
+            self.sending = False
+
+    def sale_refused(self, sale: Sale, code: str) -> bool:
+        """The server answered ``code`` to ``sale``.
+
+        Returns:
+            True when that proves the sale is not recorded: the basket is unlocked. False when an
+            earlier attempt may still have been recorded (a login refusal of a resend, a server
+            fault): the sale stays pending, in doubt.
+        """
+        if self.pending is None or self.pending.id != sale.id:
+            return True
+        self.sending = False
+        if code == "internal" or (code in UNSURE_CODES and self._resent):
+            return False
+        self.pending = None
+        return True
+
+    def _unlocked(self) -> None:
+        if self.pending is not None:
+            raise LaneError(IN_DOUBT)
 
     def receipt_rows(self, sale: Sale) -> list[ReceiptRow]:
         """The sale's receipt, laid out for an 80 mm (42 column) printer."""

@@ -209,6 +209,6 @@ def test_a_basket_paid_by_card_cannot_change_until_its_sale_is_sent() -> None:
     p.sale_failed("Cannot reach the store server at ws://x/register.", sale)
     for change in (lambda: p.scan("4000000000017"), lambda: p.change_quantity(+1), p.void_line):
         change()
-        assert p.display().message == "This basket is paid by card; press Send sale again before changing it."
+        assert p.display().message == "The store server may not have recorded this sale; send it again to be sure."
     assert p.unsent_sale() is sale
     assert p.display().pay_text == "Send sale again"

@@ -144,7 +144,7 @@ def test_a_committed_sale_shows_change_until_the_next_scan() -> None:
     assert p.display().completed is None
 
 
-def test_a_failed_sale_keeps_the_basket_and_resends_the_same_sale() -> None:
+def test_a_sale_without_an_answer_locks_the_basket_until_the_same_sale_is_sent() -> None:
     session = lane()
     p = SalePresenter(session)
     p.scan("4000000000024")
@@ -153,14 +153,48 @@ def test_a_failed_sale_keeps_the_basket_and_resends_the_same_sale() -> None:
     p.sale_failed("Cannot reach the store server at ws://x/register.", sale)
     d = p.display()
     assert d.message_is_error
-    assert d.message.startswith("Cannot reach the store server at ws://x/register.")
-    assert "basket is kept" in d.message
+    assert d.message == (
+        "Cannot reach the store server at ws://x/register. "
+        "The store server may not have recorded this sale; send it again to be sure."
+    )
     assert len(d.rows) == 1
     assert d.pay_text == "Send sale again"
+    assert not d.can_edit
+    assert not d.can_log_out
     assert p.unsent_sale() is sale
-    p.scan("4000000000017")
-    assert p.unsent_sale() is None, "a changed basket is a new sale"
-    assert p.display().pay_text == "Pay cash"
+    for change in (lambda: p.scan("4000000000017"), lambda: p.change_quantity(+1), p.void_line):
+        change()
+        assert p.display().message == "The store server may not have recorded this sale; send it again to be sure."
+    assert [r.quantity for r in p.display().rows] == ["1"], "the basket did not change"
+    assert p.unsent_sale() is sale
+    # A resend refused for the login (not for the sale) still says nothing about the first attempt.
+    p.sale_sent(sale)
+    p.sale_refused("Log a cashier in on this connection before sending sales.", "not_logged_in", sale)
+    assert p.unsent_sale() is sale
+    p.sale_sent(sale)
+    p.sale_committed(sale)
+    assert p.display().rows == ()
+    assert p.display().can_log_out
+
+
+def test_a_refused_sale_unlocks_the_basket_and_is_not_offered_again() -> None:
+    session = lane()
+    p = SalePresenter(session)
+    p.scan("4000000000024")
+    sale = session.pay_cash(399)
+    p.sale_sent(sale)
+    p.sale_refused("No product with SKU SKU-2.", "unknown_sku", sale)
+    d = p.display()
+    assert d.message == (
+        "The store server refused this sale: No product with SKU SKU-2. "
+        "It is not recorded; correct the basket and take payment again."
+    )
+    assert d.pay_text == "Pay cash"
+    assert p.unsent_sale() is None
+    assert d.can_edit
+    assert d.can_log_out
+    p.void_line()
+    assert p.display().rows == ()
 
 
 def test_payment_change_and_short() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,10 +16,13 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from peripherals.escpos_decode import decode_escpos
+from pos_core.sale import Sale
 from pos_desktop.app.main import create_register
 from pos_desktop.app.sale_view import SaleView
 from pos_desktop.app.style import STYLESHEET
 from pos_desktop.app.window import RegisterWindow
+from pos_desktop.lane.errors import ServerUnreachable
+from pos_desktop.lane.wire import Acceptance
 from store_server.db.engine import open_database
 from store_server.db.models import SaleRow
 from store_server.server import StoreServer
@@ -286,4 +291,91 @@ def test_log_out_is_refused_while_a_sale_is_sent_so_the_basket_is_not_paid_twice
     sam = log_in(qtbot, window, "Sam Patel", "2468")
     assert sam.table.rowCount() == 0, "the next cashier starts with an empty basket"
     assert not sam.pay_button.isEnabled()
+    assert stored_sales(store) == 1
+
+
+IN_DOUBT = "The store server may not have recorded this sale; send it again to be sure."
+
+
+def lose_the_answer(monkeypatch: pytest.MonkeyPatch, window: RegisterWindow, store: RunningStore) -> None:
+    """The next sale reaches the server and is recorded, then the network goes down before the answer."""
+    client = window.controller.client
+    real = client.submit_sale
+    calls = 0
+
+    async def recorded_then_offline(sale: Sale) -> Acceptance:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            return await real(sale)
+        await client._request({"type": "sale.submit", "sale": sale.to_wire()})  # stored by the server
+        await asyncio.wrap_future(store.loop.submit(store.server.stop()))
+        raise ServerUnreachable(f"The connection to the store server at {client.url} dropped.")
+
+    monkeypatch.setattr(client, "submit_sale", recorded_then_offline)
+
+
+def restart(store: RunningStore) -> StoreServer:
+    port = int(store.url.rsplit(":", 1)[1])
+    again = StoreServer(store.db_url)
+    store.loop.submit(again.start("127.0.0.1", port)).result(timeout=30)
+    return again
+
+
+def test_a_sale_whose_answer_was_lost_locks_the_basket_until_the_same_sale_is_sent(
+    qtbot: QtBot, window: RegisterWindow, store: RunningStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = log_in(qtbot, window)
+    scan(qtbot, view, SOURDOUGH)
+    lose_the_answer(monkeypatch, window, store)
+    pay_exact(qtbot, window, view)
+    qtbot.waitUntil(lambda: view.pay_button.text() == "Send sale again", timeout=WAIT_MS)
+    assert view.message.text().endswith(IN_DOUBT)
+    assert stored_sales(store) == 1, "the server has it; the register cannot know"
+
+    scan(qtbot, view, RYE)
+    assert view.message.text() == IN_DOUBT
+    assert view.table.rowCount() == 1
+    assert not view.void_button.isEnabled()
+    assert not view.plus_button.isEnabled()
+    assert not view.logout_button.isEnabled()
+    view.logout_requested.emit()
+    assert window.sale_view is view
+
+    again = restart(store)
+    try:
+        click(qtbot, view.pay_button)
+        qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
+        assert view.table.rowCount() == 0
+        assert view.logout_button.isEnabled()
+        assert stored_sales(store) == 1, "the same sale id: recorded once"
+    finally:
+        window.shutdown()
+        store.loop.submit(again.stop()).result(timeout=30)
+
+
+def test_a_refused_sale_says_why_and_unlocks_the_basket(
+    qtbot: QtBot, window: RegisterWindow, store: RunningStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = log_in(qtbot, window)
+    scan(qtbot, view, SOURDOUGH)
+    client = window.controller.client
+    real = client.submit_sale
+
+    async def tampered_once(sale: Sale) -> Acceptance:
+        monkeypatch.setattr(client, "submit_sale", real)
+        return await real(replace(sale, total=sale.total + 1))  # its lines no longer add up
+
+    monkeypatch.setattr(client, "submit_sale", tampered_once)
+    pay_exact(qtbot, window, view)
+    qtbot.waitUntil(lambda: view.message.text().startswith("The store server refused this sale:"), timeout=WAIT_MS)
+    assert view.message.text().endswith("It is not recorded; correct the basket and take payment again.")
+    assert view.pay_button.text() == "Pay cash"
+    assert view.logout_button.isEnabled()
+    scan(qtbot, view, RYE)
+    assert view.table.rowCount() == 2, "the basket can change again"
+    assert stored_sales(store) == 0
+
+    pay_exact(qtbot, window, view)
+    qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
     assert stored_sales(store) == 1
