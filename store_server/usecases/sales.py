@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pos_core.errors import InvalidTimestamp
-from pos_core.inventory import Reason, utc_timestamp
+from pos_core.inventory import Reason, iso, utc_timestamp
 from pos_core.orders import Channel, OrderStatus
 from pos_core.sale import Sale
 from store_server.db.models import (
     FeedState,
+    InventoryException,
     OrderRow,
     SaleLineRow,
     SaleRow,
@@ -25,14 +29,24 @@ from store_server.db.models import (
     TaxClassRow,
 )
 from store_server.errors import SaleRefused, UnknownSku
-from store_server.usecases.clock import now_iso
+from store_server.usecases.clock import now_iso, utc_now
 from store_server.usecases.feed import append_event
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import Request, run_once
 from store_server.usecases.rows import cached, insert_rows
-from store_server.usecases.stock import DEFAULT_LOCATION, units_sold_by
+from store_server.usecases.stock import DEFAULT_LOCATION, LevelLike, counts_after, units_sold_by
+
+log = logging.getLogger(__name__)
 
 SALE_SUBMIT = "sale.submit"
+MAX_CLOCK_AHEAD = timedelta(minutes=5)
+"""How far in the server's future a sale's ``created_at`` may lie (clock skew between machines)."""
+COUNT_ABSORB_WINDOW = timedelta(days=7)
+"""How old a sale may be and still be absorbed by a count made after it (the count rule). An
+older one is taken at server time and an inventory exception opened: a register clock years
+behind must not erase sales from the books."""
+STALE_SALE_AFTER_COUNT = "stale_sale_after_count"
+CLOCK_AHEAD = "The register's clock is ahead of the store server's; set it right and send again."
 _UNIT = {"each": "by the piece", "weight": "by weight"}
 
 
@@ -59,7 +73,7 @@ def payload_hash(sale: Sale) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
+def submit_sale(session: Session, sale: Sale, sale_hash: str, now: datetime | None = None) -> SaleAccepted:
     """Record ``sale`` in the caller's write transaction, exactly once.
 
     Writes the sale with its tenders (a card's reference, auth code, brand and last 4 digits),
@@ -73,7 +87,8 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
     Raises:
         IdempotencyConflict: a sale with this id was accepted with different content.
         UnknownSku: a line names a SKU the store does not have; nothing is written.
-        SaleRefused: the sale is in another currency or pricing mode (prices with or without
+        SaleRefused: ``created_at`` lies more than ``MAX_CLOCK_AHEAD`` in the server's future;
+            the sale is in another currency or pricing mode (prices with or without
             tax) than the store's, a line names a tax class the store does not have or
             another rate than the store's for it, or a line sells a product by weight that
             the store sells by the piece (or the reverse). A unit price other than the
@@ -81,15 +96,22 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str) -> SaleAccepted:
     """
     request = Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
     return run_once(
-        session, request, SaleAccepted, lambda state: _accept(session, state, sale, sale_hash), checked=True
+        session,
+        request,
+        SaleAccepted,
+        lambda state: _accept(session, state, sale, sale_hash, now or utc_now()),
+        checked=True,
     )
 
 
-def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> SaleAccepted:
+def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now: datetime) -> SaleAccepted:
     try:
         occurred_at = utc_timestamp(sale.created_at, "sale time")
     except InvalidTimestamp as exc:
         raise SaleRefused(str(exc)) from None
+    made = datetime.fromisoformat(occurred_at)
+    if made > now + MAX_CLOCK_AHEAD:
+        raise SaleRefused(CLOCK_AHEAD)
     currency = cached(session, "store.currency", lambda: session.scalars(select(Store.currency)).one())
     if sale.currency != currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {currency}.")
@@ -172,6 +194,12 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
         for no, line in enumerate(sale.lines, 1)
     ]
     insert_rows(session, SaleLineRow, lines)
+    stale: list[str] = []
+    if made < now - COUNT_ABSORB_WINDOW:
+        counted = counts_after(session, occurred_at)
+        stale = sorted(sku for sku in skus if (sku, DEFAULT_LOCATION) in counted)
+        if stale:
+            occurred_at = iso(now)  # too old to be absorbed: a normal sale, now
     posting = Posting(
         session,
         state,
@@ -184,7 +212,41 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str) -> S
     posting.prefetch(skus)
     for line in sale.lines:
         posting.move(line.sku, line.quantity, Reason.SALE)  # grams for a weighed line, as its stock is kept
-    return SaleAccepted(sale.id, completed.seq, exceptions=tuple(posting.close()))
+    exceptions = posting.close()
+    if stale:
+        levels = {level.sku: level for level in posting.levels if level.location == DEFAULT_LOCATION}
+        exceptions += [_flag_stale(session, sale, levels[sku]) for sku in stale]
+    return SaleAccepted(sale.id, completed.seq, exceptions=tuple(exceptions))
+
+
+def _flag_stale(session: Session, sale: Sale, level: LevelLike) -> str:
+    """Open an exception for a sale too old for the count rule, taken at server time instead."""
+    row = InventoryException(
+        id=str(uuid.uuid4()),
+        kind=STALE_SALE_AFTER_COUNT,
+        sku=level.sku,
+        location=level.location,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        shortfall=0,
+        document_type="sale",
+        document_id=sale.id,
+        details=json.dumps({"created_at": sale.created_at, "register": sale.register}),
+        status="open",
+        actor=f"cashier:{sale.cashier_id}",
+        created_at=now_iso(),
+    )
+    session.add(row)
+    log.warning(
+        "sale older than a count of its SKU and than the count window, taken at server time "
+        "sku=%s sale=%s created_at=%s register=%s exception=%s",
+        level.sku,
+        sale.id,
+        sale.created_at,
+        sale.register,
+        row.id,
+    )
+    return row.id
 
 
 def _check_taxes(session: Session, sale: Sale) -> None:

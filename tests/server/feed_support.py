@@ -24,6 +24,7 @@ from store_server.db.models import FeedEventRow, FeedState, StockLevel
 from store_server.feed_endpoint import FeedSettings
 from store_server.feed_mirror import LevelKey, StockFigures
 from store_server.server import StoreServer
+from store_server.usecases.clock import now_iso
 from store_server.usecases.store import init_store
 from tests.server.support import RULES, SEED, Seed, SeedProduct, Tokens, feed_url, prepare_store, register
 
@@ -62,7 +63,7 @@ def sale_of(products: dict[str, Product], items: list[tuple[str, int]], cashier_
         sale_id=str(uuid.uuid4()),
         register="Till 1",
         cashier_id=cashier_id,
-        created_at="2026-11-27T10:15:00+00:00",
+        created_at=now_iso(),
         cash_tendered=basket.totals().total,
     )
     return sale.to_wire()

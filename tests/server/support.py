@@ -22,6 +22,7 @@ from store_server.db.engine import open_database
 from store_server.db.models import FeedEventRow, SaleRow, StockMovement
 from store_server.server import StoreServer
 from store_server.usecases.cashiers import list_cashiers
+from store_server.usecases.clock import now_iso
 from store_server.usecases.credentials import issue_token
 from store_server.usecases.store import init_store
 
@@ -85,7 +86,7 @@ def make_sale(items: Sequence[tuple[str, int]], *, cashier_id: str = "c", sale_i
         sale_id=sale_id or str(uuid.uuid4()),
         register="Till 1",
         cashier_id=cashier_id,
-        created_at="2026-11-27T10:15:00+00:00",
+        created_at=now_iso(),
         cash_tendered=total,
     )
     return sale.to_wire()
@@ -109,7 +110,7 @@ def make_long_sale(lines: int, *, cashier_id: str = "c") -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "register": "Till 1",
         "cashier_id": cashier_id,
-        "created_at": "2026-11-27T10:15:00+00:00",
+        "created_at": now_iso(),
         "currency": "EUR",
         "prices_include_tax": True,
         "lines": [line] * lines,

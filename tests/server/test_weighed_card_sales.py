@@ -18,6 +18,7 @@ from pos_core.tender import Tender
 from pos_core.weight import SoldBy
 from store_server.db.engine import open_database
 from store_server.db.models import FeedEventRow, SaleLineRow, SaleTenderRow, StockMovement
+from store_server.usecases.clock import now_iso
 from store_server.usecases.store import init_store
 from tests.server.support import PRODUCTS, RULES, SEED, SeedProduct, register, run, running_server
 from tests.server.test_register import on_hand
@@ -34,7 +35,7 @@ def _sale(cashier_id: str, *, grams: int = 534) -> dict[str, Any]:
     card = Tender.card(total - 100, INTENT, "SA0001", "VISA", "4727")
     sale = Sale.from_basket(
         basket, sale_id=str(uuid.uuid4()), register="Till 1", cashier_id=cashier_id,
-        created_at="2026-11-27T10:15:00+00:00", cash_tendered=200, card=card,
+        created_at=now_iso(), cash_tendered=200, card=card,
     )  # fmt: skip
     return sale.to_wire()
 
@@ -102,7 +103,7 @@ def test_a_line_in_the_wrong_unit_is_refused_naming_the_line(
             basket.add(stale, quantity)  # a register whose catalogue is out of date
             sale = Sale.from_basket(
                 basket, sale_id=str(uuid.uuid4()), register="Till 1", cashier_id=await reg.login(),
-                created_at="2026-11-27T10:15:00+00:00", cash_tendered=basket.totals().total or 1,
+                created_at=now_iso(), cash_tendered=basket.totals().total or 1,
             )  # fmt: skip
             return await reg.submit(sale.to_wire())
 
