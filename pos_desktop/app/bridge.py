@@ -34,3 +34,5 @@ class LaneBridge(QObject):
     """``Sale``, a sentence: the outcome is unknown (no answer); the server may have the sale."""
     sale_refused = Signal(object, str, str)
     """``Sale``, the error code, the server's sentence: the server answered that it refused the sale."""
+    relogin_refused = Signal(str)
+    """A sentence: after a reconnect the server refused to log the cashier in again."""

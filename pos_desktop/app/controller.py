@@ -76,8 +76,10 @@ class LaneController:
         was_connected = self.client.is_connected
         try:
             acceptance = await self.client.submit_sale(sale)
-        except LoginRefused as exc:  # the same cashier could not log in again: still unknown
+        except LoginRefused as exc:  # the cashier could not log in again: the outcome is still unknown
             self.bridge.sale_failed.emit(sale, str(exc))
+            self.bridge.connected.emit(self.client.welcome)
+            self.bridge.relogin_refused.emit(str(exc))
             return
         except RequestRefused as exc:
             self.bridge.sale_refused.emit(sale, exc.code, str(exc))
@@ -105,6 +107,10 @@ class LaneController:
                 await self.client.reconnect()
             except CredentialRefused as exc:
                 self.bridge.connection_lost.emit(str(exc))
+                return
+            except LoginRefused as exc:
+                self.bridge.connected.emit(self.client.welcome)
+                self.bridge.relogin_refused.emit(str(exc))
                 return
             except LaneError:
                 logger.info("store server still unreachable (attempt %d)", attempt)

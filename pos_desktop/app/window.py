@@ -106,6 +106,7 @@ class RegisterWindow(QMainWindow):
         bridge.sale_committed.connect(self._sale_committed)
         bridge.sale_failed.connect(self._sale_failed)
         bridge.sale_refused.connect(self._sale_refused)
+        bridge.relogin_refused.connect(self._relogin_refused)
         events = devices.bridge
         events.health_changed.connect(self._health_changed)
         events.device_failed.connect(self._device_failed)
@@ -204,6 +205,25 @@ class RegisterWindow(QMainWindow):
             presenter.log_out_refused()  # the basket of a sale in flight must not pass to the next cashier
             self._refresh_sale()
             return
+        self._leave_sale_screen()
+
+    def _relogin_refused(self, sentence: str) -> None:
+        """After a reconnect the server would not log the cashier in again: back to the login screen.
+
+        A sale in doubt stays pending in the lane, its basket locked, for the next cashier to send.
+        """
+        if self.sale_view is None:
+            return
+        dialog = self.payment_dialog
+        if dialog is not None:
+            dialog.reject()  # a card payment in progress keeps it open; its result still completes the sale
+            if self.payment_dialog is not None:
+                return
+        self._leave_sale_screen()
+        self.login_presenter.login_failed(f"Please log in again: {sentence}")
+        self.login_view.refresh()
+
+    def _leave_sale_screen(self) -> None:
         if self.lane is not None:
             self.lane.log_out()
             self.devices.show(idle_screen(self.lane.store.name))

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from peripherals.escpos_decode import decode_escpos
 from pos_core.sale import Sale
@@ -24,6 +24,7 @@ from pos_desktop.app.window import RegisterWindow
 from pos_desktop.lane.errors import ServerUnreachable
 from pos_desktop.lane.wire import Acceptance
 from store_server.db.engine import open_database
+from store_server.db.models import Cashier as CashierRow
 from store_server.db.models import SaleRow
 from store_server.server import StoreServer
 from tests.desktop.conftest import RYE, SOURDOUGH, RunningStore
@@ -379,3 +380,41 @@ def test_a_refused_sale_says_why_and_unlocks_the_basket(
     pay_exact(qtbot, window, view)
     qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
     assert stored_sales(store) == 1
+
+
+def deactivate(store: RunningStore, name: str) -> None:
+    db = open_database(store.db_url)
+    try:
+        with db.write() as session:
+            session.execute(update(CashierRow).where(CashierRow.name == name).values(active=False))
+    finally:
+        db.close()
+
+
+def test_a_refused_login_after_a_reconnect_returns_to_the_login_screen_keeping_the_sale_locked(
+    qtbot: QtBot, window: RegisterWindow, store: RunningStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = log_in(qtbot, window)
+    scan(qtbot, view, SOURDOUGH)
+    lose_the_answer(monkeypatch, window, store)
+    pay_exact(qtbot, window, view)
+    qtbot.waitUntil(lambda: view.pay_button.text() == "Send sale again", timeout=WAIT_MS)
+    deactivate(store, "Alex Morgan")
+
+    again = restart(store)  # the register reconnects by itself; Alex's login is refused
+    try:
+        qtbot.waitUntil(lambda: window.sale_view is None, timeout=WAIT_MS)
+        assert window.stack.currentWidget() is window.login_view
+        assert window.login_view.message.text() == (
+            "Please log in again: There is no active cashier with that id; pick a name from the list."
+        )
+        sam = log_in(qtbot, window, "Sam Patel", "2468")
+        assert sam.table.rowCount() == 1, "the sale in doubt is still there"
+        assert sam.pay_button.text() == "Send sale again"
+        assert sam.message.text() == IN_DOUBT
+        assert not sam.logout_button.isEnabled()
+        scan(qtbot, sam, RYE)
+        assert sam.table.rowCount() == 1
+    finally:
+        window.shutdown()
+        store.loop.submit(again.stop()).result(timeout=30)
