@@ -22,6 +22,16 @@ class DatabaseUnavailable(StoreError):
     """The database cannot be opened or reached."""
 
 
+class BadDatabaseUrl(StoreError):
+    """``--db`` is not a database URL this server can open."""
+
+    def __init__(self, url: str, why: str) -> None:
+        super().__init__(
+            f"{url!r} is not a database URL the store can use ({why}); pass --db sqlite:///PATH/store.db "
+            "or --db postgresql+psycopg://USER@HOST/DB."
+        )
+
+
 class StoreNotInitialised(StoreError):
     """The database has our tables but no store row yet."""
 

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store_server.db.writer import GroupWriter
-from store_server.errors import DatabaseUnavailable, NotOurDatabase
+from store_server.errors import BadDatabaseUrl, DatabaseUnavailable, NotOurDatabase
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -155,16 +155,24 @@ def open_database(url: str) -> Database:
         NotOurDatabase: the database holds other tables or is not a database at all;
             it is left untouched.
         DatabaseUnavailable: it cannot be reached.
+        BadDatabaseUrl: ``url`` is not a URL, or names a database or driver we cannot use.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise BadDatabaseUrl(url, "not a URL") from None
     if parsed.get_backend_name() == "sqlite":
         path = parsed.database
         if path and path != ":memory:":
+            if not Path(path).parent.is_dir():
+                raise DatabaseUnavailable(
+                    f"Cannot open the database {path}: its directory does not exist; create it or check --db."
+                )
             _refuse_foreign_sqlite(Path(path))
-        engine = create_engine(parsed)
+        engine = _create_engine(url, parsed)
         _tune_sqlite(engine)
     else:
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = _create_engine(url, parsed, pool_pre_ping=True)
         try:
             names = set(inspect(engine).get_table_names())
         except SQLAlchemyError as exc:
@@ -177,6 +185,17 @@ def open_database(url: str) -> Database:
             engine.dispose()
             raise NotOurDatabase(parsed.render_as_string(hide_password=True))
     return Database(engine)
+
+
+def _create_engine(url: str, parsed: URL, **kwargs: Any) -> Engine:
+    """``create_engine``, with an unknown dialect or a missing driver as one sentence."""
+    shown = parsed.render_as_string(hide_password=True) if parsed.password else url
+    try:
+        return create_engine(parsed, **kwargs)
+    except ArgumentError:  # includes NoSuchModuleError: no such dialect or driver
+        raise BadDatabaseUrl(shown, f"SQLAlchemy knows no database {parsed.drivername!r}") from None
+    except ImportError as exc:
+        raise BadDatabaseUrl(shown, f"its driver {exc.name or parsed.drivername!r} is not installed") from None
 
 
 def _refuse_foreign_sqlite(path: Path) -> None:

@@ -182,3 +182,29 @@ def test_tokens_come_from_a_file_or_the_environment_not_the_command_line(served:
     assert missing.returncode == 1
     assert "Traceback" not in missing.stderr
     assert str(tmp_path / "nope") in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("db", "said"),
+    [
+        ("nonsense", "'nonsense' is not a database URL"),
+        ("foo://host/db", "knows no database 'foo'"),
+        ("mysql://user:secret@host/db", "not installed"),
+        ("sqlite:////no/such/dir/store.db", "directory does not exist"),
+    ],
+)
+def test_a_bad_database_url_is_one_sentence(tmp_path: Path, db: str, said: str) -> None:
+    result = pos("store", "init", "--data-dir", str(tmp_path), "--db", db, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert said in result.stderr
+    assert "secret" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_data_dir_that_cannot_be_made_is_one_sentence() -> None:
+    result = pos("store", "init", "--data-dir", "/proc/forbidden", timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("pos: Cannot create the data dir /proc/forbidden")
+    assert len(result.stderr.strip().splitlines()) == 1
