@@ -40,6 +40,7 @@ UNKNOWN_CASHIER = "unknown_cashier"
 WRONG_PIN = "wrong_pin"
 NOT_LOGGED_IN = "not_logged_in"
 WRONG_CASHIER = "wrong_cashier"
+CASHIER_LOCKED = "cashier_locked"
 INTERNAL = "internal"
 FORBIDDEN_SCOPE = "forbidden_scope"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -13,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from pos_core.errors import InvalidSale
 from pos_core.protocol import (
     BAD_MESSAGE,
+    CASHIER_LOCKED,
     INTERNAL,
     INVALID_SALE,
     NOT_LOGGED_IN,
@@ -28,9 +30,10 @@ from pos_core.protocol import (
 )
 from pos_core.sale import Sale
 from store_server.db.engine import Database
-from store_server.errors import RequestRefused
-from store_server.usecases.cashiers import CashierInfo, list_cashiers, login
+from store_server.errors import RequestRefused, WrongPin
+from store_server.usecases.cashiers import CashierInfo, list_cashiers, pin_hash_of, pin_matches
 from store_server.usecases.catalogue import catalogue_page
+from store_server.usecases.login_guard import CONNECTION_FAILURES, LOCKOUT_S, LoginGuard, guard_for
 from store_server.usecases.sales import payload_hash, submit_sale
 from store_server.usecases.store import StoreInfo
 
@@ -56,6 +59,11 @@ class RegisterSession:
     db: Database
     peer: str
     cashier: CashierInfo | None = None
+    guard: LoginGuard = field(default_factory=LoginGuard)
+    failures: int = 0
+    """Wrong PINs in a row on this connection."""
+    closing: bool = False
+    """Set when the connection must close after this reply (too many wrong PINs on it)."""
 
     async def handle(self, message: dict[str, Any]) -> dict[str, Any]:
         """The reply to one decoded request.
@@ -79,7 +87,7 @@ class RegisterSession:
             cashier_id = field_str(message, "cashier_id")
             pin = field_str(message, "pin", max_len=20)
             self.cashier = None
-            cashier = await self.db.run(self._read, login, cashier_id, pin)
+            cashier = await self._login(cashier_id, pin, req)
             self.cashier = cashier
             log.info("cashier logged in peer=%s cashier=%s", self.peer, cashier.id)
             return {"type": kind, "req": req, "cashier": {"id": cashier.id, "name": cashier.name}}
@@ -122,20 +130,59 @@ class RegisterSession:
             }
         raise ProtocolError(UNKNOWN_TYPE, f"This server does not know {kind!r} on /register.", req)
 
+    async def _login(self, cashier_id: str, pin: str, req: str | None) -> CashierInfo:
+        """Check a PIN with the guard's delay and lockout; scrypt runs on a worker thread,
+        never on the database's (sales would wait behind guesses)."""
+        found: tuple[CashierInfo, str] = await self.db.run_reader(self._read, pin_hash_of, cashier_id)
+        cashier, stored = found
+        if self.guard.locked(cashier.id):
+            log.warning("login refused, cashier locked peer=%s cashier=%s", self.peer, cashier.id)
+            raise ProtocolError(
+                CASHIER_LOCKED,
+                f"Too many wrong PINs for {cashier.name}; a manager must unlock them, "
+                f"or they can try again after {LOCKOUT_S / 60:g} minutes.",
+                req,
+            )
+        delay = self.guard.delay(cashier.id, self.failures)
+        if delay > 0:
+            await self.guard.sleep(delay)
+        if await asyncio.to_thread(pin_matches, pin, stored):
+            self.guard.succeeded(cashier.id)
+            self.failures = 0
+            return cashier
+        self.failures += 1
+        locked = self.guard.failed(cashier.id, self.peer)
+        if self.failures >= CONNECTION_FAILURES:
+            self.closing = True
+        if locked:
+            raise ProtocolError(
+                CASHIER_LOCKED,
+                f"Too many wrong PINs for {cashier.name}; a manager must unlock them, "
+                f"or they can try again after {LOCKOUT_S / 60:g} minutes.",
+                req,
+            )
+        raise WrongPin("That PIN is wrong; try again.")
+
     def _read(self, fn: Any, *args: Any) -> Any:
         with self.db.read() as session:
             return fn(session, *args)
 
 
 async def serve_register(
-    connection: ServerConnection, db: Database, store: StoreInfo, on_commit: Callable[[], None]
+    connection: ServerConnection,
+    db: Database,
+    store: StoreInfo,
+    on_commit: Callable[[], None],
+    guard: LoginGuard | None = None,
 ) -> None:
     """Talk to one register until it goes away.
 
     ``on_commit`` is called after every sale that changed the feed, to wake consumers.
+    ``guard`` limits PIN guessing (default: the one shared guard of ``db``). After
+    ``CONNECTION_FAILURES`` wrong PINs in a row the connection is closed (1008).
     """
     peer = str(connection.remote_address)
-    session = RegisterSession(db, peer)
+    session = RegisterSession(db, peer, guard=guard or guard_for(db))
     try:
         await connection.send(encode(welcome(store)))
         async for frame in connection:
@@ -143,6 +190,10 @@ async def serve_register(
             if reply.get("type") == "sale.accepted" and not reply["duplicate"]:
                 on_commit()
             await connection.send(encode(reply))
+            if session.closing:
+                log.warning("closing register connection after repeated wrong PINs peer=%s", peer)
+                await connection.close(1008, "too many wrong PINs")
+                break
     except ConnectionClosed:
         pass
     log.info("register disconnected peer=%s", peer)

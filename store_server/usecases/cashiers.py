@@ -62,6 +62,18 @@ def list_cashiers(session: Session) -> list[CashierInfo]:
     return [CashierInfo(c.id, c.name) for c in rows]
 
 
+def pin_hash_of(session: Session, cashier_id: str) -> tuple[CashierInfo, str]:
+    """An active cashier and their stored PIN hash, to check a PIN off the database threads.
+
+    Raises:
+        UnknownCashier: no active cashier has that id.
+    """
+    cashier = session.get(Cashier, cashier_id)
+    if cashier is None or not cashier.active:
+        raise UnknownCashier("There is no active cashier with that id; pick a name from the list.")
+    return CashierInfo(cashier.id, cashier.name), cashier.pin_hash
+
+
 def login(session: Session, cashier_id: str, pin: str) -> CashierInfo:
     """Check a cashier's PIN.
 
