@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -42,6 +42,7 @@ def sale_templates(
     One in ten takes a unit of a ``hot`` product, which the storefront reserves too.
     """
     templates = []
+    made_at = datetime.now(UTC).isoformat(timespec="seconds")  # the server refuses sales from its future
     for _ in range(count):
         basket = Basket(rules)
         lines = rng.randint(1, 5)
@@ -56,7 +57,7 @@ def sale_templates(
             sale_id=ID_MARK,
             register="BENCH",
             cashier_id="CASHIER",
-            created_at="2026-11-27T10:15:00+00:00",
+            created_at=made_at,
             cash_tendered=total,
         )
         templates.append(json.dumps(sale.to_wire(), separators=(",", ":")))

@@ -41,7 +41,9 @@ def issue_token(session: Session, kind: str, name: str, scopes: Iterable[str] | 
     if kind not in KINDS:
         raise UnknownCredentialKind(f"A token kind must be 'register' or 'storefront', not {kind!r}.")
     granted = _scopes(kind, scopes)
-    token = secrets.token_urlsafe(32)
+    # A prefix says what the secret is (and lets secret scanners spot one) and keeps a token
+    # from starting with "-", which `--token -abc` would read as an option.
+    token = f"pos_{kind}_{secrets.token_urlsafe(32)}"
     session.add(
         Credential(
             id=str(uuid.uuid4()),

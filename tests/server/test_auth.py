@@ -84,3 +84,24 @@ def test_only_the_token_hash_is_stored(sqlite_url: str) -> None:
     folder = Path(sqlite_url.removeprefix("sqlite:///")).parent
     for file in folder.iterdir():  # the database and its WAL
         assert token.encode() not in file.read_bytes()
+
+
+def test_tokens_name_their_kind_and_never_look_like_an_option(tmp_path: Path) -> None:
+    from store_server.db.engine import open_database
+    from store_server.usecases.credentials import issue_token, verify_token
+    from store_server.usecases.store import init_store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    init_store(url, demo=False)
+    db = open_database(url)
+    try:
+        with db.write() as session:
+            tokens = [issue_token(session, "register", f"till {i}") for i in range(50)]
+            web = issue_token(session, "storefront", "web")
+        with db.read() as session:
+            assert all(verify_token(session, t) is not None for t in [*tokens, web])
+    finally:
+        db.close()
+    assert all(t.startswith("pos_register_") for t in tokens)
+    assert web.startswith("pos_storefront_")
+    assert len(set(tokens)) == 50
