@@ -44,10 +44,12 @@ class KeyStroke:
 class WedgeRules:
     """How this lane's scanner behaves; defaults fit common USB HID scanners."""
 
-    max_gap_ms: int = 50
-    """Longest pause between two scanner characters; people are slower than ~80 ms."""
-    min_length: int = 4
-    """Shortest data counted as a scan (EAN-8 is 8; 4 leaves room for short in-store codes)."""
+    max_gap_ms: int = 30
+    """Longest pause between two scanner characters. USB scanners send a character every few
+    ms; a quick typist on a keypad reaches 40-60 ms, and a PIN typed that fast must stay a PIN."""
+    min_length: int = 7
+    """Shortest data counted as a scan: longer than a PIN (4-6 digits are typed, not scanned);
+    EAN-8, the shortest retail symbol, is 8."""
     terminators: frozenset[str] = field(default_factory=lambda: frozenset({"\r", "\n", "\t"}))
     require_terminator: bool = True
 

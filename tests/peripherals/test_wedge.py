@@ -21,15 +21,22 @@ def test_person_typing_the_same_digits_is_not_a_scan() -> None:
 
 def test_one_slow_gap_spoils_the_burst() -> None:
     keys = burst("40063813\r")
-    keys[4] = KeyStroke(keys[4].char, keys[3].at_ms + 51)
+    keys[4] = KeyStroke(keys[4].char, keys[3].at_ms + 31)
     assert detect_scan(keys) is None
 
 
 def test_gap_at_the_limit_still_counts() -> None:
-    assert detect_scan(burst("12345678\n", gap_ms=50)) == Scan("12345678")
+    assert detect_scan(burst("12345678\n", gap_ms=30)) == Scan("12345678")
 
 
-@pytest.mark.parametrize("text", ["123\r", "\r", "12345678", "1234\r5678\r"])
+@pytest.mark.parametrize("pin", ["1234\r", "123456\r"])
+def test_a_pin_typed_quickly_is_not_a_scan(pin: str) -> None:
+    # A quick typist (or a keypad) reaches 40-60 ms between keys; even at 20 ms a PIN is too short.
+    assert detect_scan(burst(pin, gap_ms=45)) is None
+    assert detect_scan(burst(pin, gap_ms=20)) is None
+
+
+@pytest.mark.parametrize("text", ["123456\r", "\r", "12345678", "1234\r5678\r"])
 def test_too_short_missing_or_inner_terminator_is_not_a_scan(text: str) -> None:
     assert detect_scan(burst(text)) is None
 
@@ -47,7 +54,7 @@ def test_terminator_can_be_optional() -> None:
         ("]C1010950110153000317\r", Scan("010950110153000317", "]C1", "GS1-128")),
         ("]d2010950110153000317\t", Scan("010950110153000317", "]d2", "GS1 DataMatrix")),
         ("]Q1https://x.test/1\r", Scan("https://x.test/1", "]Q1", "QR Code")),
-        ("]Z9ABCDEF\r", Scan("ABCDEF", "]Z9", None)),
+        ("]Z9ABCDEFG\r", Scan("ABCDEFG", "]Z9", None)),
     ],
 )
 def test_aim_identifier_is_stripped_and_named(text: str, expected: Scan) -> None:
