@@ -331,7 +331,8 @@ def receipts(args: argparse.Namespace) -> int:
     for receipt in found[-max(args.last, 1) :]:
         for line in receipt.lines:
             room = width // 2 if line.big else width
-            text = {"center": line.text.center(room), "right": line.text.rjust(room)}.get(line.align, line.text)
+            shown = f"[QR code: {line.text}]" if line.qr else line.text
+            text = {"center": shown.center(room), "right": shown.rjust(room)}.get(line.align, shown)
             print(text.rstrip())
         marks = (["cut"] if receipt.cut else ["NO CUT"]) + [f"drawer kick pin {k.pin}" for k in receipt.drawer_kicks]
         print(f"{'=' * 10} {', '.join(marks)} {'=' * 10}")

@@ -208,3 +208,26 @@ def test_a_data_dir_that_cannot_be_made_is_one_sentence() -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("pos: Cannot create the data dir /proc/forbidden")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_receipts_shows_what_the_printer_printed(tmp_path: Path) -> None:
+    from peripherals.escpos_codec import drawer_kick, encode_receipt
+    from pos_core.receipt import ReceiptRow
+
+    printed = tmp_path / "receipts.escpos"
+    first = encode_receipt([ReceiptRow("First customer")])
+    second = encode_receipt(
+        [ReceiptRow("Corner Shop", "center", bold=True), ReceiptRow("POS-SALE:abc", "center", qr=True)],
+        kick=drawer_kick(2),
+    )
+    printed.write_bytes(first + second)
+    result = pos("receipts", "--file", str(printed))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "First customer" not in result.stdout  # only the latest by default
+    assert lines[0].strip() == "Corner Shop"
+    assert lines[1].strip() == "[QR code: POS-SALE:abc]"
+    assert "cut, drawer kick pin 2" in lines[2]
+    missing = pos("receipts", "--file", str(tmp_path / "none.escpos"))
+    assert missing.returncode == 1
+    assert "No receipts at" in missing.stderr
