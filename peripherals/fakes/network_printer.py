@@ -15,14 +15,18 @@ import selectors
 import socket
 import threading
 
+from peripherals.fakes.loopback import LoopbackDevice
+
 log = logging.getLogger(__name__)
 
 _DLE_EOT = b"\x10\x04"
 _MUTE_RCVBUF = 1024
 
 
-class FakeNetworkPrinter:
+class FakeNetworkPrinter(LoopbackDevice):
     """Records bytes; ``received()`` and ``wait_for_bytes()`` let tests assert on them."""
+
+    thread_name = "fake-printer"
 
     def __init__(self, *, mute: bool = False, status: dict[int, int] | None = None, port: int = 0) -> None:
         self.mute = mute
@@ -32,50 +36,12 @@ class FakeNetworkPrinter:
         self._jobs = 0
         self._sizes: dict[socket.socket, int] = {}
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._listener: socket.socket | None = None
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._stopping = False
-        self.port = port
+        super().__init__(port)
         self.start()
 
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> None:
-        """Listen (again) on ``self.port``; the first start picks a free port."""
-        if self._thread is not None:
-            return
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    def _tune(self, listener: socket.socket) -> None:
         if self.mute:  # accepted sockets inherit it; the sender's buffers fill up quickly
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _MUTE_RCVBUF)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(8)
-        listener.setblocking(False)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        self._stopping = False
-        self._thread = threading.Thread(target=self._serve, name=f"fake-printer-{self.port}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Close the port and every connection: the printer is unplugged. ``start()`` replugs it."""
-        if self._thread is None:
-            return
-        self._stopping = True
-        self._wake_w.send(b"x")
-        self._thread.join(timeout=5)
-        self._thread = None
-
-    def close(self) -> None:
-        self.stop()
-        self._wake_r.close()
-        self._wake_w.close()
-
-    def __enter__(self) -> FakeNetworkPrinter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- what tests look at --------------------------------------------------------------------
     def received(self) -> bytes:

@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from peripherals.fakes.loopback import LoopbackDevice
 from peripherals.payment.protocol import (
     Accepted,
     Approved,
@@ -80,8 +81,13 @@ class SimulatedPayment:
 _NONE = SimulatedPayment(Pay("00000000-0000-4000-8000-000000000000", 1, "EUR"), "decline", "none")
 
 
-class TerminalSimulator:
-    """The terminal at ``127.0.0.1:port``; ``step_delay`` seconds between prompts (0 for tests)."""
+class TerminalSimulator(LoopbackDevice):
+    """The terminal at ``127.0.0.1:port``; ``step_delay`` seconds between prompts (0 for tests).
+
+    ``stop()`` switches it off (it remembers its intents); ``start()`` switches it on again.
+    """
+
+    thread_name = "terminal-sim"
 
     def __init__(
         self,
@@ -96,7 +102,7 @@ class TerminalSimulator:
         self.script: deque[str] = deque()
         self.add_script(default, *script)
         self.default = self.script.popleft()
-        self.step_delay, self.card, self.port = step_delay, card, port
+        self.step_delay, self.card = step_delay, card
         self.mute = False
         """Accept connections but never answer, as a frozen terminal."""
         self.payments: dict[str, SimulatedPayment] = {}
@@ -105,10 +111,7 @@ class TerminalSimulator:
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._conns: dict[socket.socket, bytearray] = {}
-        self._thread: threading.Thread | None = None
-        self._listener: socket.socket | None = None
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._stopping = False
+        super().__init__(port)
         self.start()
 
     def add_script(self, *outcomes: str) -> None:
@@ -122,41 +125,6 @@ class TerminalSimulator:
                 raise ValueError(f"unknown outcome {outcome!r}; use one of {', '.join(OUTCOMES)}")
         with self._cond:
             self.script.extend(outcomes)
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> None:
-        """Listen (again) on ``self.port``; the first start picks a free port."""
-        if self._thread is not None:
-            return
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(8)
-        listener.setblocking(False)
-        self.port = listener.getsockname()[1]
-        self._listener, self._stopping = listener, False
-        self._thread = threading.Thread(target=self._serve, name=f"terminal-sim-{self.port}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Close the port and every connection (the terminal is switched off); it remembers its intents."""
-        if self._thread is None:
-            return
-        self._stopping = True
-        self._wake_w.send(b"x")
-        self._thread.join(timeout=5)
-        self._thread = None
-
-    def close(self) -> None:
-        self.stop()
-        self._wake_r.close()
-        self._wake_w.close()
-
-    def __enter__(self) -> TerminalSimulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- what tests look at --------------------------------------------------------------------
     def state_of(self, intent_id: str) -> str | None:
