@@ -80,6 +80,10 @@ class GroupWriter:
         """
         return await self._submit(fn, args, grouped=True)
 
+    def queued(self) -> int:
+        """Requests waiting for the database thread (approximate while it runs; for tests)."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Finish what was submitted, then stop the thread."""
         if self._thread.is_alive():

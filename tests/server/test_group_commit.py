@@ -53,12 +53,21 @@ def _submit_then_fail(session: Session, sale: Sale) -> SaleAccepted:
 
 async def _together(db: Database, calls: list[tuple[Any, ...]]) -> list[Any]:
     """Run ``(fn, *args)`` write requests in one group; their results or exceptions, in order."""
-    gate = threading.Event()
-    held = asyncio.ensure_future(db.run(gate.wait, 10))
-    await asyncio.sleep(0.05)  # the database thread is now waiting on the gate
+    gate, entered = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(10)
+
+    held = asyncio.ensure_future(db.run(hold))
+    assert await asyncio.to_thread(entered.wait, 10), "the database thread never took the gate"
     before = db.writer.groups
     futures = [asyncio.ensure_future(db.run_write(fn, *args)) for fn, *args in calls]
-    await asyncio.sleep(0.05)  # every request is queued behind the gate
+    for _ in range(1000):  # let each request reach the writer's queue behind the gate
+        if db.writer.queued() >= len(calls):
+            break
+        await asyncio.sleep(0)
+    assert db.writer.queued() == len(calls)
     gate.set()
     await held
     results = await asyncio.gather(*futures, return_exceptions=True)
