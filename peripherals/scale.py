@@ -3,7 +3,11 @@
 Every call asks the scale and waits for its answer (1 s by default): run it on the scale's
 ``DeviceWorker``. A scale that does not answer, or answers in another protocol, raises
 ``DeviceUnavailable`` with a sentence; a weight that may not be charged (in motion, under zero,
-over capacity) is a normal ``ScaleReading`` whose ``sellable`` is False.
+over capacity, below the item's tare) is a normal ``ScaleReading`` whose ``sellable`` is False.
+
+Tare: ``tare()`` sends NCI's ``T`` (the scale then reports net weights and says so). Toledo 8217
+has no tare command, so an item's container is subtracted as a preset tare:
+``read_weight(tare_grams=...)``. See docs/peripherals.md, "Tare".
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from peripherals.errors import ConfigurationError, DeviceUnavailable
+from peripherals.errors import ConfigurationError, DeviceUnavailable, PeripheralError
 from peripherals.scale_codec import (
     CR,
     ETX,
     GRAMS_PER_UNIT,
     NCI_STATUS,
+    NCI_TARE,
     NCI_WEIGHT,
     NCI_ZERO,
     TOLEDO_STATUS,
@@ -26,6 +31,7 @@ from peripherals.scale_codec import (
     TOLEDO_ZERO,
     ScaleError,
     ScaleReading,
+    apply_tare,
     decode_nci,
     decode_toledo,
 )
@@ -43,13 +49,14 @@ class _Dialect:
     weight: bytes
     status: bytes
     zero: bytes
+    tare: bytes | None  # None: the protocol has no tare command
     terminator: bytes
     decode: Callable[[bytes, str], ScaleReading]
 
 
 _DIALECTS: dict[ScaleProtocol, _Dialect] = {
-    "toledo8217": _Dialect(TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO, CR, decode_toledo),
-    "nci": _Dialect(NCI_WEIGHT, NCI_STATUS, NCI_ZERO, ETX, lambda frame, _unit: decode_nci(frame)),
+    "toledo8217": _Dialect(TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO, None, CR, decode_toledo),
+    "nci": _Dialect(NCI_WEIGHT, NCI_STATUS, NCI_ZERO, NCI_TARE, ETX, lambda frame, _unit: decode_nci(frame)),
 }
 
 
@@ -72,9 +79,40 @@ class Scale:
     def describe(self) -> str:
         return f"scale {self.transport.describe()} ({PROTOCOL_NAMES[self.protocol]})"
 
-    def read_weight(self) -> ScaleReading:
-        """The weight on the plate; check ``sellable`` before charging it."""
-        return self._ask(self._dialect.weight)
+    def read_weight(self, tare_grams: int = 0) -> ScaleReading:
+        """The weight on the plate, net of ``tare_grams`` (the item's container); check ``sellable``.
+
+        A stable weight lighter than the tare reads ``BELOW_TARE``; the net weight is never negative.
+
+        Raises:
+            ConfigurationError: ``tare_grams`` is not whole grams from 0 up.
+            PeripheralError: a preset tare while the scale itself is tared (it would count twice).
+            DeviceUnavailable: the scale does not answer, or not in its protocol.
+        """
+        if type(tare_grams) is not int or tare_grams < 0:
+            raise ConfigurationError(f"A tare must be a whole number of grams from 0 up, not {tare_grams!r}.")
+        reading = self._ask(self._dialect.weight)
+        if tare_grams and reading.net:
+            raise PeripheralError(
+                f"The {self.describe()} is tared itself, so the {tare_grams} g container would be "
+                "taken off twice; clear the tare on the scale (empty plate, then Tare) and weigh again."
+            )
+        return apply_tare(reading, tare_grams) if tare_grams else reading
+
+    def tare(self) -> ScaleReading:
+        """Tare the scale with what is on it (NCI ``T``); weights read after it are net.
+
+        Raises:
+            ConfigurationError: the protocol has no tare command (Toledo 8217): press Tare on the
+                scale, or give the item a preset tare.
+            DeviceUnavailable: the scale does not answer.
+        """
+        if self._dialect.tare is None:
+            raise ConfigurationError(
+                f"The {PROTOCOL_NAMES[self.protocol]} protocol has no tare command; press Tare on the scale "
+                "itself, or give the item a preset tare."
+            )
+        return self._ask(self._dialect.tare)
 
     def status(self) -> ScaleReading:
         return self._ask(self._dialect.status)

@@ -15,24 +15,29 @@ Weights come out as integer grams (DESIGN.md §2), converted from the scale's te
 **NCI SCP-01**. Host sends ``W CR``, ``S CR``, ``Z CR``. Answers end in ``CR ETX``:
 
 * weight: ``LF "0001.234kg" CR LF hh CR ETX``;
-* status (``S``, ``Z``): ``LF hh CR ETX``; unknown command: ``LF "?" CR ETX``.
+* status (``S``, ``Z``, ``T`` tare): ``LF hh CR ETX``; unknown command: ``LF "?" CR ETX``.
 
 Status byte 1: bit 0 in motion, bit 1 at zero, bit 2 RAM error, bit 3 EEPROM error. Byte 2:
 bit 0 under capacity, bit 1 over capacity, bit 2 ROM error, bit 3 calibration fault, bit 6 another
-byte follows. Bits 4 and 5 are always 1, bit 7 is parity (masked off).
+byte follows. Optional byte 3: bits 0-1 range (00 low, 11 high), bit 2 net weight (0 gross),
+bit 3 initial zero error. Bits 4 and 5 are always 1, bit 7 is parity (masked off).
+
+**Tare.** NCI scales tare on ``T CR`` and flag a net weight in status byte 3. The Toledo 8217
+ECR protocol has no tare command and no net/gross flag: a tare keyed on the scale is invisible to
+us, so the lane subtracts a *preset* tare itself (``apply_tare``), never below zero.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 STX, ETX, LF, CR = b"\x02", b"\x03", b"\n", b"\r"
 
 TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO = b"W", b"S", b"Z"
-NCI_WEIGHT, NCI_STATUS, NCI_ZERO = b"W\r", b"S\r", b"Z\r"
+NCI_WEIGHT, NCI_STATUS, NCI_ZERO, NCI_TARE = b"W\r", b"S\r", b"Z\r", b"T\r"
 
 GRAMS_PER_UNIT = {"kg": Decimal(1000), "g": Decimal(1), "lb": Decimal("453.59237"), "oz": Decimal("28.349523125")}
 
@@ -47,20 +52,46 @@ class WeightState(enum.Enum):
     UNDER_ZERO = "under zero"
     OVER_CAPACITY = "over capacity"
     ERROR = "error"
+    BELOW_TARE = "below tare"  # stable, but lighter than the preset tare: the item is not on the scale yet
 
 
 @dataclass(frozen=True, slots=True)
 class ScaleReading:
-    """What the scale said. ``grams`` is None when it gave no weight (status only, or invalid)."""
+    """What the scale said. ``grams`` is None when it gave no weight (status only, or invalid).
+
+    ``net`` says ``grams`` is net of a tare: the scale's own (NCI status byte 3) or the preset
+    ``tare_grams`` the lane subtracted (``apply_tare``).
+    """
 
     state: WeightState
     grams: int | None = None
     at_zero: bool = False
+    net: bool = False
+    tare_grams: int = 0
 
     @property
     def sellable(self) -> bool:
         """A weight may be charged only when stable and above zero (legal for trade)."""
         return self.state is WeightState.STABLE and self.grams is not None and self.grams > 0
+
+
+def apply_tare(reading: ScaleReading, tare_grams: int) -> ScaleReading:
+    """``reading`` net of a preset tare (a container's weight): gross - tare, never negative.
+
+    A stable weight lighter than the tare becomes ``BELOW_TARE`` without grams; a reading that is
+    not stable keeps its state (and its net grams, floored at zero, for the screen only).
+
+    Raises:
+        ScaleError: ``tare_grams`` is not a whole number of grams from 0 up.
+    """
+    if type(tare_grams) is not int or tare_grams < 0:
+        raise ScaleError(f"a tare must be whole grams from 0 up, not {tare_grams!r}")
+    if tare_grams == 0 or reading.grams is None:
+        return replace(reading, tare_grams=tare_grams, net=reading.net or tare_grams > 0)
+    net = reading.grams - tare_grams
+    if net < 0 and reading.state is WeightState.STABLE:
+        return ScaleReading(WeightState.BELOW_TARE, None, reading.at_zero, net=True, tare_grams=tare_grams)
+    return replace(reading, grams=max(net, 0), net=True, tare_grams=tare_grams)
 
 
 def to_grams(text: str, unit: str) -> int:
@@ -155,35 +186,37 @@ def decode_nci(frame: bytes) -> ScaleReading:
     match = _NCI_WEIGHT.match(parts[0])
     if not match:
         raise ScaleError(f"NCI weight line not understood: {parts[0]!r}")
-    grams = to_grams(match.group(1).replace(" ", ""), match.group(2))
-    return ScaleReading(reading.state, grams, reading.at_zero)
+    return replace(reading, grams=to_grams(match.group(1).replace(" ", ""), match.group(2)))
 
 
 def _nci_status(status: str) -> ScaleReading:
-    if len(status) < 2 or any(ord(c) & 0x30 != 0x30 for c in status[:2]):
+    if len(status) < 2 or any(ord(c) & 0x30 != 0x30 for c in status[:3]):
         raise ScaleError(f"NCI status not understood: {status!r}")
     b1, b2 = ord(status[0]), ord(status[1])
-    error = bool(b1 & 0x0C or b2 & 0x0C)  # RAM/EEPROM, ROM/calibration
+    b3 = ord(status[2]) if len(status) > 2 else 0x30  # optional: range, net/gross, initial zero error
+    error = bool(b1 & 0x0C or b2 & 0x0C or b3 & 0x08)  # RAM/EEPROM, ROM/calibration, initial zero
     state = _state(over=bool(b2 & 0x02), under=bool(b2 & 0x01), motion=bool(b1 & 0x01), error=error)
-    return ScaleReading(state, None, at_zero=bool(b1 & 0x02))
+    return ScaleReading(state, None, at_zero=bool(b1 & 0x02), net=bool(b3 & 0x04))
 
 
-def nci_status_bytes(state: WeightState, at_zero: bool = False) -> bytes:
-    """The two status bytes an NCI scale sends for ``state`` (for fakes and tests)."""
+def nci_status_bytes(state: WeightState, at_zero: bool = False, net: bool = False) -> bytes:
+    """The status bytes an NCI scale sends for ``state``: two, or three for a net weight (for fakes and tests)."""
     b1 = 0x30 | (0x01 if state is WeightState.IN_MOTION else 0) | (0x02 if at_zero else 0)
     b1 |= 0x04 if state is WeightState.ERROR else 0
     b2 = 0x30 | {WeightState.UNDER_ZERO: 0x01, WeightState.OVER_CAPACITY: 0x02}.get(state, 0)
+    if net:
+        return bytes([b1, b2 | 0x40, 0x34])  # byte 3 follows: low range, net weight
     return bytes([b1, b2])
 
 
 def encode_nci_answer(command: bytes, reading: ScaleReading, unit: str = "kg") -> bytes:
     """What an NCI scale answers to ``command`` when it reads ``reading`` (for the fake scale)."""
-    status = LF + nci_status_bytes(reading.state, reading.at_zero) + CR + ETX
+    status = LF + nci_status_bytes(reading.state, reading.at_zero, reading.net) + CR + ETX
     if command == NCI_WEIGHT:
         if reading.grams is None or reading.state not in (WeightState.STABLE, WeightState.IN_MOTION):
             return status
         weight = from_grams(reading.grams, unit, 3 if unit == "kg" else 2).zfill(8 if unit == "kg" else 7)
         return LF + weight.encode() + unit.encode() + CR + status
-    if command in (NCI_STATUS, NCI_ZERO):
+    if command in (NCI_STATUS, NCI_ZERO, NCI_TARE):
         return status
     return LF + b"?" + CR + ETX

@@ -7,6 +7,12 @@ line at the speed the host set (``line_timing``; see ``pty_device``). POSIX only
 ``settling=N`` makes goods settle like on a real plate: after the scale was not asked for
 ``idle_s`` seconds (the cashier puts something new on it), the first N weight requests are
 answered "in motion", then ``reading`` itself. The demo uses it.
+
+``reading`` is the gross weight on the plate; ``tare`` is the tare the scale itself holds (grams).
+An NCI fake tares on ``T CR`` with a stable plate (an empty plate clears the tare) and then answers
+net weights with status byte 3 saying so; it refuses ``Z`` while tared, as scales zero only in
+gross mode. A Toledo fake has no tare command: set ``tare`` as if the Tare key was pressed on the
+scale, and it answers net weights without saying so (the protocol cannot).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import replace
 from peripherals.fakes.pty_device import PtyDevice
 from peripherals.scale import ScaleProtocol
 from peripherals.scale_codec import (
+    NCI_TARE,
     NCI_WEIGHT,
     NCI_ZERO,
     TOLEDO_WEIGHT,
@@ -43,6 +50,7 @@ class FakeScale(PtyDevice):
         self.reading = ScaleReading(WeightState.STABLE, 0, at_zero=True)
         self.mute = False
         self.commands: list[bytes] = []
+        self.tare = 0
         self.settling = settling
         self.idle_s = idle_s
         self._unsettled = 0
@@ -63,11 +71,23 @@ class FakeScale(PtyDevice):
                 self.commands.append(command)
             if self.mute:
                 continue
-            if command in (TOLEDO_ZERO, NCI_ZERO) and self.reading.state is WeightState.STABLE:
+            stable = self.reading.state is WeightState.STABLE
+            if command in (TOLEDO_ZERO, NCI_ZERO) and stable and not self.tare:
                 self.reading = ScaleReading(WeightState.STABLE, 0, at_zero=True)
+            if command == NCI_TARE and self.protocol == "nci" and stable and self.reading.grams is not None:
+                self.tare = max(self.reading.grams, 0)  # an empty plate clears the tare
             encode = encode_toledo_answer if self.protocol == "toledo8217" else encode_nci_answer
-            self._answer(command, encode(command, self._plate(command), self.unit))
+            self._answer(command, encode(command, self._net(self._plate(command)), self.unit))
         return pending
+
+    def _net(self, gross: ScaleReading) -> ScaleReading:
+        """What the scale shows with its own tare taken off: negative net weights read under zero."""
+        if not self.tare or gross.grams is None:
+            return gross
+        net = gross.grams - self.tare
+        if net < 0 and gross.state in (WeightState.STABLE, WeightState.IN_MOTION):
+            return ScaleReading(WeightState.UNDER_ZERO, None, net=self.protocol == "nci")
+        return replace(gross, grams=net, at_zero=net == 0, net=self.protocol == "nci")
 
     def _plate(self, command: bytes) -> ScaleReading:
         """What the plate reads for ``command``: in motion while new goods settle (``settling``)."""

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from peripherals.errors import ConfigurationError, DeviceUnavailable
+from peripherals.errors import ConfigurationError, DeviceUnavailable, PeripheralError
 from peripherals.fakes.scale import FakeScale
 from peripherals.scale import Scale, ScaleProtocol, open_scale
 from peripherals.scale_codec import (
     NCI_STATUS,
+    NCI_TARE,
     NCI_WEIGHT,
     NCI_ZERO,
     TOLEDO_STATUS,
@@ -20,6 +21,7 @@ from peripherals.scale_codec import (
     ScaleError,
     ScaleReading,
     WeightState,
+    apply_tare,
     decode_nci,
     decode_toledo,
     encode_nci_answer,
@@ -30,11 +32,12 @@ from peripherals.transport import SerialTransport
 
 STABLE, MOTION = WeightState.STABLE, WeightState.IN_MOTION
 UNDER, OVER, ERROR = WeightState.UNDER_ZERO, WeightState.OVER_CAPACITY, WeightState.ERROR
+BELOW_TARE = WeightState.BELOW_TARE
 
 
 def test_requests_are_single_letters() -> None:
     assert (TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO) == (b"\x57", b"\x53", b"\x5a")
-    assert (NCI_WEIGHT, NCI_STATUS, NCI_ZERO) == (b"W\x0d", b"S\x0d", b"Z\x0d")
+    assert (NCI_WEIGHT, NCI_STATUS, NCI_ZERO, NCI_TARE) == (b"W\x0d", b"S\x0d", b"Z\x0d", b"T\x0d")
 
 
 @pytest.mark.parametrize(
@@ -76,6 +79,13 @@ def test_decode_toledo_rejects_garbage(frame: bytes) -> None:
         (b"\x0a08\x0d\x03", ScaleReading(ERROR)),  # calibration fault
         (b"\x0a0001.000kg\x0d\x0aS00\x0d\x03", ScaleReading(STABLE, 1000)),  # SCP-02 "S" prefix
         (b"\x0a00p\x0d\x03", ScaleReading(STABLE)),  # optional third status byte
+        # byte 2 "p" (0x70: byte 3 follows), byte 3 "4" (0x34: bit 2 net weight)
+        (b"\x0a0000.250kg\x0d\x0a0p4\x0d\x03", ScaleReading(STABLE, 250, net=True)),
+        (b"\x0a0000.250kg\x0d\x0a0p\xb4\x0d\x03", ScaleReading(STABLE, 250, net=True)),  # parity bit set
+        (b"\x0a2p4\x0d\x03", ScaleReading(STABLE, None, at_zero=True, net=True)),  # answer to T: tared
+        (b"\x0a0p3\x0d\x03", ScaleReading(STABLE)),  # byte 3 "3": high range, gross
+        (b"\x0a0p8\x0d\x03", ScaleReading(ERROR)),  # byte 3 bit 3: initial zero error
+        (b"\x0a0q4\x0d\x03", ScaleReading(UNDER, net=True)),  # net weight below zero
     ],
 )
 def test_decode_nci(frame: bytes, expected: ScaleReading) -> None:
@@ -98,6 +108,32 @@ def test_encoders_write_what_the_manuals_show() -> None:
     assert encode_nci_answer(NCI_WEIGHT, ScaleReading(STABLE, 1234)) == b"\x0a0001.234kg\x0d\x0a00\x0d\x03"
     assert encode_nci_answer(NCI_STATUS, ScaleReading(OVER)) == b"\x0a02\x0d\x03"
     assert encode_nci_answer(b"Q\x0d", ScaleReading(STABLE)) == b"\x0a?\x0d\x03"
+    assert encode_nci_answer(NCI_TARE, ScaleReading(STABLE, 0, True, net=True)) == b"\x0a\x32\x70\x34\x0d\x03"
+    assert encode_nci_answer(NCI_TARE, ScaleReading(MOTION, 120)) == b"\x0a\x31\x30\x0d\x03"
+    assert encode_nci_answer(NCI_WEIGHT, ScaleReading(STABLE, 250, net=True)) == b"\x0a0000.250kg\x0d\x0a0p4\x0d\x03"
+
+
+@pytest.mark.parametrize(
+    ("gross", "tare", "expected"),
+    [
+        (ScaleReading(STABLE, 620), 120, ScaleReading(STABLE, 500, net=True, tare_grams=120)),
+        (ScaleReading(STABLE, 120), 120, ScaleReading(STABLE, 0, net=True, tare_grams=120)),
+        (ScaleReading(STABLE, 80), 120, ScaleReading(BELOW_TARE, None, net=True, tare_grams=120)),
+        (ScaleReading(MOTION, 80), 120, ScaleReading(MOTION, 0, net=True, tare_grams=120)),
+        (ScaleReading(UNDER), 120, ScaleReading(UNDER, None, net=True, tare_grams=120)),
+        (ScaleReading(STABLE, 620), 0, ScaleReading(STABLE, 620)),
+    ],
+)
+def test_preset_tare_is_taken_off_and_never_negative(gross: ScaleReading, tare: int, expected: ScaleReading) -> None:
+    net = apply_tare(gross, tare)
+    assert net == expected
+    assert net.sellable is (expected.state is STABLE and (expected.grams or 0) > 0)
+
+
+@pytest.mark.parametrize("tare", [-1, 1.5, True])
+def test_preset_tare_must_be_whole_grams(tare: int) -> None:
+    with pytest.raises(ScaleError):
+        apply_tare(ScaleReading(STABLE, 620), tare)
 
 
 def test_to_grams_rounds_half_even_without_floats() -> None:
@@ -187,3 +223,45 @@ def test_goods_put_on_the_fake_scale_settle_before_it_reads_steady() -> None:
         assert states == [WeightState.IN_MOTION, WeightState.IN_MOTION, WeightState.STABLE, WeightState.STABLE]
         assert scale.read_weight() == ScaleReading(WeightState.STABLE, 534)
         assert scale.status().state is WeightState.STABLE, "only weight requests are answered in motion"
+
+
+def test_nci_scale_tares_itself_and_reports_net_weights() -> None:
+    with FakeScale("nci", line_timing=False) as fake:
+        scale = open_scale(f"serial:{fake.device}", "nci", timeout=2)
+        fake.reading = ScaleReading(STABLE, 120)  # the empty container
+        assert scale.tare() == ScaleReading(STABLE, None, at_zero=True, net=True)
+        fake.reading = ScaleReading(STABLE, 620)
+        assert scale.read_weight() == ScaleReading(STABLE, 500, net=True)
+        with pytest.raises(PeripheralError, match=r"is tared itself, so the 120 g container would be taken off twice"):
+            scale.read_weight(tare_grams=120)
+        fake.reading = ScaleReading(STABLE, 0, at_zero=True)  # everything taken off: net is -120 g
+        assert scale.read_weight() == ScaleReading(UNDER, net=True)
+        assert not scale.zero().at_zero, "a tared scale does not zero"
+        assert scale.tare() == ScaleReading(STABLE, None, at_zero=True)  # tare on an empty plate clears it
+        assert scale.read_weight() == ScaleReading(STABLE, 0, at_zero=True)
+        assert fake.commands == [b"T\r", b"W\r", b"W\r", b"W\r", b"Z\r", b"T\r", b"W\r"]
+
+
+def test_toledo_has_no_tare_command_so_the_lane_takes_off_a_preset_tare() -> None:
+    with FakeScale("toledo8217", line_timing=False) as fake:
+        scale = open_scale(f"serial:{fake.device}", "toledo8217", timeout=2)
+        with pytest.raises(ConfigurationError, match=r"^The Toledo 8217 protocol has no tare command; press Tare"):
+            scale.tare()
+        assert fake.commands == [], "nothing was sent"
+        fake.reading = ScaleReading(STABLE, 620)
+        reading = scale.read_weight(tare_grams=120)
+        assert reading == ScaleReading(STABLE, 500, net=True, tare_grams=120)
+        assert reading.sellable
+        fake.reading = ScaleReading(STABLE, 80)
+        below = scale.read_weight(tare_grams=120)
+        assert below == ScaleReading(BELOW_TARE, None, net=True, tare_grams=120)
+        assert not below.sellable
+        with pytest.raises(ConfigurationError, match="whole number of grams"):
+            scale.read_weight(tare_grams=-5)
+
+
+def test_a_tare_keyed_on_a_toledo_scale_is_invisible_to_the_lane() -> None:
+    with FakeScale("toledo8217", line_timing=False) as fake:
+        scale = open_scale(f"serial:{fake.device}", "toledo8217", timeout=2)
+        fake.reading, fake.tare = ScaleReading(STABLE, 620), 120  # Tare pressed on the scale itself
+        assert scale.read_weight() == ScaleReading(STABLE, 500), "net, but the protocol cannot say so"
