@@ -40,6 +40,7 @@ class EventKind(enum.Enum):
     STATE = "state"  # lifecycle changed; detail is the new state
     HEALTH = "health"  # health changed; detail is the new health
     ERROR = "error"  # an operation failed; detail is the sentence for the cashier
+    DATA = "data"  # the device produced input by itself (a scan); detail says what, data carries it
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class DeviceEvent:
     sequence: int
     kind: EventKind
     detail: str
+    data: object = None
+    """What a ``DATA`` event delivers (a ``peripherals.wedge.Scan``); None for the other kinds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,24 +153,49 @@ class Device:
         try:
             result = operation(*args, **kwargs)
         except PeripheralError as exc:
-            with self._lock:
-                c = self._counters
-                self._counters = DeviceCounters(c.operations + 1, c.failures + 1, c.consecutive_failures + 1, str(exc))
-                self._emit(EventKind.ERROR, str(exc))
-                if isinstance(exc, DeviceUnavailable):
-                    self.set_health(Health.OFF)
-                elif not isinstance(exc, ConfigurationError | DeviceClosed):  # our mistake, not the device's
-                    self.set_health(Health.OFFLINE)
+            self.report_failure(exc)
             raise
+        self._succeeded()
+        return result
+
+    def deliver(self, detail: str, data: object) -> bool:
+        """Input the device produced by itself (a scan): a ``DATA`` event, counted as an operation.
+
+        Returns False, and drops the input, unless the device is enabled (UnifiedPOS delivers data
+        only then: a code scanned while the register is not ready must not ring up later).
+        """
+        with self._lock:
+            if self._state is not DeviceState.ENABLED:
+                log.info("%s: not enabled, dropped %s", self.name, detail)
+                return False
+            self._emit(EventKind.DATA, detail, data)
+            self._succeeded()
+        return True
+
+    def report_failure(self, exc: PeripheralError) -> None:
+        """Count a failure and emit its ``ERROR`` event, with the health it implies.
+
+        ``run()`` calls this; a device that works by itself (a scanner's reader) calls it for what
+        goes wrong outside an operation (garbage on the line, a port that vanished).
+        """
+        with self._lock:
+            c = self._counters
+            self._counters = DeviceCounters(c.operations + 1, c.failures + 1, c.consecutive_failures + 1, str(exc))
+            self._emit(EventKind.ERROR, str(exc))
+            if isinstance(exc, DeviceUnavailable):
+                self.set_health(Health.OFF)
+            elif not isinstance(exc, ConfigurationError | DeviceClosed):  # our mistake, not the device's
+                self.set_health(Health.OFFLINE)
+
+    def _succeeded(self) -> None:
         with self._lock:
             c = self._counters
             self._counters = DeviceCounters(c.operations + 1, c.failures, 0, c.last_error)
             self.set_health(Health.ONLINE)
-        return result
 
-    def _emit(self, kind: EventKind, detail: str) -> None:
+    def _emit(self, kind: EventKind, detail: str, data: object = None) -> None:
         self._sequence += 1
-        event = DeviceEvent(self.name, self._sequence, kind, detail)
+        event = DeviceEvent(self.name, self._sequence, kind, detail, data)
         log.info("%s event %d: %s %s", self.name, event.sequence, kind.value, detail)
         for listener in list(self._listeners):
             try:

@@ -76,6 +76,12 @@ def symbology_name(aim_id: str) -> str | None:
     return AIM_VARIANTS.get(aim_id[1:3]) or AIM_SYMBOLOGIES.get(aim_id[1:2])
 
 
+def parse_scan(text: str) -> Scan:
+    """``text`` as a ``Scan``: its AIM identifier split off and named (the wedge and serial scanners share this)."""
+    aim_id, data = split_aim(text)
+    return Scan(data, aim_id, symbology_name(aim_id) if aim_id else None)
+
+
 def detect_scan(keys: Sequence[KeyStroke], rules: WedgeRules = DEFAULT_RULES) -> Scan | None:
     """A ``Scan`` if ``keys`` (a whole burst, terminator last) came from a scanner, else None.
 
@@ -94,10 +100,10 @@ def detect_scan(keys: Sequence[KeyStroke], rules: WedgeRules = DEFAULT_RULES) ->
         return None
     if any(later.at_ms - earlier.at_ms > rules.max_gap_ms for earlier, later in pairwise(keys)):
         return None
-    aim_id, data = split_aim(body)
-    if len(data) < rules.min_length or not data.isprintable():
+    scan = parse_scan(body)
+    if len(scan.data) < rules.min_length or not scan.data.isprintable():
         return None
-    return Scan(data, aim_id, symbology_name(aim_id) if aim_id else None)
+    return scan
 
 
 class WedgeBuffer:
