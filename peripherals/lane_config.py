@@ -13,9 +13,11 @@ Example (every section optional; a missing section means the lane has no such de
 A drawer on its own serial interface:
 ``{"target": "serial:/dev/ttyS0", "opening_sequence": "07", "sensor": "cts", "open_when_high": true}``.
 
-The file is the lane's own copy; a copy kept on the store server and edited from the back office
-comes later and will write this same shape. Loading checks types and names only: targets are
-parsed when a device is opened, so one bad setting names itself in a sentence then.
+The store server keeps each lane's settings in this same shape (``pos store lane set``); the
+register fetches them when it starts and writes them here, so this file is the lane's copy for
+when the server is unreachable, and its own settings when the server keeps none for it.
+Loading checks types and names only: targets are parsed when a device is opened, so one bad
+setting names itself in a sentence then.
 """
 
 from __future__ import annotations

@@ -8,11 +8,10 @@ import contextlib
 import os
 import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from peripherals.errors import PeripheralError
-from pos_cli import bench, devices
+from pos_cli import bench, devices, lanes
 from pos_cli.defaults import database_url, default_printer, endpoint_url
 from pos_cli.lane_options import lane_settings
 from pos_core.errors import PosError
@@ -33,6 +32,8 @@ def dispatch(args: argparse.Namespace) -> int:
             "new-epoch": store_new_epoch,
             "tokens": store_tokens,
             "revoke": store_revoke,
+            "lane": lanes.lane,
+            "lanes": lanes.lanes,
         }[args.store_command](args)
     if args.command == "sim":
         return sim_lane(args)
@@ -233,11 +234,10 @@ def _token_in(path: Path, kind: str) -> str:
 
 
 def register(args: argparse.Namespace) -> int:
-    from peripherals.lane_config import PrinterSettings
     from pos_desktop.app.main import run_register
 
-    lane = lane_settings(args)  # DATA_DIR/lane.json, with --printer, --scale, ... over it
-    printer = lane.printer or PrinterSettings(default_printer(args.data_dir))
+    overrides = lanes.register_lane(args)
+    overrides(lane_settings(args))  # a bad DATA_DIR/lane.json or option is said before anything starts
     return run_register(
         server_url=args.server,
         token=read_token(args.token, args.token_file, "register", args.data_dir),
@@ -245,7 +245,7 @@ def register(args: argparse.Namespace) -> int:
         mdns_interface=args.mdns_interface,
         printer=None,
         register_name=args.name,
-        lane=replace(lane, printer=None if printer.target == "none" else printer),
+        lane_overrides=overrides,  # over the store's settings for this lane, else DATA_DIR/lane.json
     )
 
 

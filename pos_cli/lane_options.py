@@ -33,15 +33,15 @@ def add_device_options(
     where.add_argument("--terminal", metavar="HOST:PORT", help="the payment terminal's address")
 
 
-def lane_settings(args: argparse.Namespace) -> LaneConfig:
-    """``DATA_DIR/lane.json`` with every device option given on the command line put over it.
+def lane_settings(args: argparse.Namespace, base: LaneConfig | None = None) -> LaneConfig:
+    """``base`` (default: ``DATA_DIR/lane.json``) with every device option given on the command line put over it.
 
     Raises:
         ConfigurationError: lane.json is not valid, or names a setting we do not know.
     """
     from peripherals import lane_config as lc
 
-    cfg = lc.load_lane_config(args.data_dir / lc.LANE_FILE)
+    cfg = base if base is not None else lc.load_lane_config(args.data_dir / lc.LANE_FILE)
     if args.printer:
         cfg = replace(cfg, printer=lc.PrinterSettings(args.printer))
     if args.drawer or args.drawer_pin or args.drawer_open_when or args.drawer_sensor:

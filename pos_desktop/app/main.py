@@ -7,10 +7,12 @@ import logging
 import pathlib
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from types import FrameType
 
-from peripherals.lane_config import LANE_FILE, LaneConfig, PrinterSettings, load_lane_config
+from peripherals.errors import PeripheralError
+from peripherals.lane_config import LaneConfig, PrinterSettings
 from pos_core.errors import PosError
 from pos_desktop.app.bridge import LaneBridge
 from pos_desktop.app.controller import LaneController
@@ -20,6 +22,7 @@ from pos_desktop.app.loop_thread import LoopThread
 from pos_desktop.app.window import RegisterWindow
 from pos_desktop.display import display_problem
 from pos_desktop.lane.devices import open_lane_devices
+from pos_desktop.lane.lane_source import lane_source
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,7 @@ def run_register(
     printer: str | None,
     register_name: str,
     lane: LaneConfig | None = None,
+    lane_overrides: Callable[[LaneConfig], LaneConfig] | None = None,
 ) -> int:
     """Run the register until its window closes or Ctrl-C.
 
@@ -89,7 +93,9 @@ def run_register(
         mdns_interface: a local IPv4 address to browse for the store on; ``None`` for all.
         printer: a printer address over the lane's (``file:PATH``, ``tcp:HOST:PORT``, ...), or ``none``.
         register_name: this lane's name on sales and receipts, e.g. ``Till 1``.
-        lane: the lane's devices; default: read from ``DATA_DIR/lane.json``.
+        lane: the lane's devices; default: the settings the store server keeps for
+            ``register_name``, else ``DATA_DIR/lane.json`` (``pos_desktop.lane.lane_source``).
+        lane_overrides: applied to those settings (the command line's device options).
 
     Returns:
         The exit code: 0 after a normal close, 1 when no store server was found, 2 without a display.
@@ -98,12 +104,6 @@ def run_register(
         print(problem, file=sys.stderr)
         return 2
     data_dir.mkdir(parents=True, exist_ok=True)
-    if lane is None:
-        try:
-            lane = load_lane_config(data_dir / LANE_FILE)
-        except PosError as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
     if server_url is None:
         from pos_desktop.lane.discovery import find_store
 
@@ -114,6 +114,13 @@ def run_register(
             return 1
         server_url = store.url
         logger.info("found store %s (%s) at %s", store.name, store.store_id, server_url)
+    if lane is None:
+        try:
+            lane = lane_source(server_url, token, register_name, data_dir).config
+            lane = lane_overrides(lane) if lane_overrides is not None else lane
+        except (PosError, PeripheralError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

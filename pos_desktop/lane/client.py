@@ -180,6 +180,22 @@ class RegisterClient:
         """The store's active cashiers, by name."""
         return parse_cashiers(await self._request({"type": "cashiers.list"}))
 
+    async def lane_config(self, lane: str) -> tuple[dict[str, Any], int] | None:
+        """The device settings the store keeps for ``lane`` (a ``lane.json`` object) and their
+        version, or None when it keeps none.
+
+        Raises:
+            LaneError: the reply is not lane settings.
+            RequestRefused: the server refused the request (its sentence).
+        """
+        reply = await self._request({"type": "lane.config", "lane": lane})
+        config, version = reply.get("config"), reply.get("version")
+        if config is None:
+            return None
+        if not isinstance(config, dict) or type(version) is not int:
+            raise LaneError("The store server sent lane settings this register cannot read; update the register.")
+        return config, version
+
     async def login(self, cashier_id: str, pin: str) -> Cashier:
         """Log a cashier in on this connection.
 

@@ -292,6 +292,21 @@ class Credential(Base):
     revoked_at: Mapped[str | None] = mapped_column(String(40))
 
 
+class LaneConfigRow(Base):
+    """A lane's device settings (the shape of ``lane.json``), kept by the store for its register."""
+
+    __tablename__ = "lane_configs"
+    __table_args__ = (CheckConstraint("version > 0", name="version_positive"),)
+    lane: Mapped[Name] = mapped_column(primary_key=True)
+    """The register's name, as it sends it with its sales (``pos register --name``)."""
+    document: Mapped[str] = mapped_column(Text)
+    """The settings as canonical JSON (sorted keys), so equal settings compare equal."""
+    version: Mapped[int]
+    """1 for the first settings, one more at every change."""
+    changed_by: Mapped[Name]
+    changed_at: Mapped[Timestamp]
+
+
 class SaleRow(Base):
     __tablename__ = "sales"
     id: Mapped[Uuid] = mapped_column(primary_key=True)

@@ -233,7 +233,7 @@ def test_every_feed_message_event_and_error_is_documented() -> None:
 
 def test_every_register_message_and_error_is_documented() -> None:
     requests, replies = _register_messages()
-    assert requests == {"catalogue.page", "cashiers.list", "cashier.login", "sale.submit"}  # the scan works
+    assert requests == {"catalogue.page", "cashiers.list", "cashier.login", "sale.submit", "lane.config"}  # scan works
     assert _received("register") == requests
     assert _sent("register") == replies
     assert set(_message("registerError")["code"]["enum"]) == _register_error_codes()
