@@ -7,8 +7,12 @@ Example (every section optional; a missing section means the lane has no such de
       "drawer":   {"target": "printer", "pin": 2, "open_when_high": false, "alert_after_s": 30},
       "scale":    {"target": "serial:/dev/ttyUSB1?bytesize=7&parity=E", "protocol": "toledo8217", "unit": "kg"},
       "display":  {"target": "serial:/dev/ttyUSB2", "protocol": "epson"},
-      "terminal": {"address": "192.168.1.80:9300"}
+      "terminal": {"address": "192.168.1.80:9300"},
+      "scanner":  {"target": "serial:/dev/ttyACM0?baudrate=9600", "terminator": "cr"}
     }
+
+A serial scanner (a keyboard-wedge scanner needs no section): ``terminator`` ``cr``/``lf``/``crlf``
+as set on the scanner (``cr``); ``prefix``/``suffix`` text it adds around each code, stripped.
 
 A drawer on its own serial interface:
 ``{"target": "serial:/dev/ttyS0", "opening_sequence": "07", "sensor": "cts", "open_when_high": true}``.
@@ -69,12 +73,21 @@ class TerminalSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ScannerSettings:
+    target: str
+    terminator: str = "cr"
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LaneConfig:
     printer: PrinterSettings | None = None
     drawer: DrawerSettings | None = None
     scale: ScaleSettings | None = None
     display: DisplaySettings | None = None
     terminal: TerminalSettings | None = None
+    scanner: ScannerSettings | None = None
 
 
 def scale_protocol(name: str) -> str:
@@ -114,11 +127,11 @@ def load_lane_config(path: Path) -> LaneConfig:
 
 def parse_lane_config(data: dict[str, Any], where: str = "lane.json") -> LaneConfig:
     """``LaneConfig`` from the decoded JSON object (see the module docs)."""
-    unknown = sorted(set(data) - {"printer", "drawer", "scale", "display", "terminal"})
+    unknown = sorted(set(data) - {"printer", "drawer", "scale", "display", "terminal", "scanner"})
     if unknown:
         raise ConfigurationError(
             f"The lane settings {where} have a section we do not know: {unknown[0]!r}; "
-            "use printer, drawer, scale, display and terminal."
+            "use printer, drawer, scale, display, terminal and scanner."
         )
     r = _Reader(where)
     printer = r.section(data, "printer", {"target", "code_page"})
@@ -128,6 +141,7 @@ def parse_lane_config(data: dict[str, Any], where: str = "lane.json") -> LaneCon
     scale = r.section(data, "scale", {"target", "protocol", "unit"})
     display = r.section(data, "display", {"target", "protocol"})
     terminal = r.section(data, "terminal", {"address"})
+    scanner = r.section(data, "scanner", {"target", "terminator", "prefix", "suffix"})
     return LaneConfig(
         printer=None
         if printer is None
@@ -144,7 +158,18 @@ def parse_lane_config(data: dict[str, Any], where: str = "lane.json") -> LaneCon
         if display is None
         else DisplaySettings(r.text(display, "display", "target"), r.text(display, "display", "protocol", "epson")),
         terminal=None if terminal is None else TerminalSettings(r.text(terminal, "terminal", "address")),
+        scanner=None if scanner is None else _scanner(r, scanner),
     )
+
+
+def _scanner(r: _Reader, d: dict[str, Any]) -> ScannerSettings:
+    terminator = r.text(d, "scanner", "terminator", "cr")
+    if terminator not in ("cr", "lf", "crlf"):
+        raise ConfigurationError(f"The scanner terminator in {r.where} must be cr, lf or crlf, as set on the scanner.")
+    affixes = [d.get(key, "") for key in ("prefix", "suffix")]
+    if not all(isinstance(a, str) for a in affixes):
+        raise ConfigurationError(f"The scanner prefix and suffix in {r.where} must be texts.")
+    return ScannerSettings(r.text(d, "scanner", "target"), terminator, *affixes)
 
 
 def _drawer(r: _Reader, d: dict[str, Any]) -> DrawerSettings:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 
 from peripherals.device import Device, DeviceEvent, EventKind
 from peripherals.printer_status import Health
+from peripherals.wedge import Scan
 
 
 class DeviceBridge(QObject):
@@ -38,9 +39,11 @@ class DeviceBridge(QObject):
     """A sentence, and the unsettled ``PaymentIntent`` that blocks the terminal (or None): nothing was charged."""
     card_payments_settled = Signal(object)
     """``list[PaymentResult]``: what asking the terminal (or a person) settled."""
+    scanned = Signal(object)
+    """``Scan``: a serial scanner read a code (route it with ``ScanRouter.route``)."""
 
     def watch(self, device: Device) -> Callable[[], None]:
-        """Turn ``device``'s events into ``health_changed`` and ``device_failed``; returns the unsubscribe."""
+        """Turn ``device``'s events into ``health_changed``, ``device_failed`` and ``scanned``; returns unsubscribe."""
         return device.subscribe(self._device_event)
 
     def _device_event(self, event: DeviceEvent) -> None:
@@ -48,3 +51,5 @@ class DeviceBridge(QObject):
             self.device_failed.emit(event.device, event.detail)
         elif event.kind is EventKind.HEALTH:
             self.health_changed.emit(event.device, Health(event.detail))
+        elif event.kind is EventKind.DATA and isinstance(event.data, Scan):
+            self.scanned.emit(event.data)

@@ -65,13 +65,16 @@ class DeviceController:
         self._unwatch = [bridge.watch(device) for device in devices.models()]
 
     def start(self) -> None:
-        """Settle card payments a crash left open, print what waits, watch the drawer."""
+        """Settle card payments a crash left open, print what waits, watch the drawer, read the scanner."""
         if self.devices.card is not None:
             self._submit(self._recover_card())
         if self.devices.printer is not None and self.devices.printer.waiting():
             self._retry_printing()
         if self.devices.drawer_monitor is not None:
             self.devices.drawer_monitor.start()
+        if self.devices.scanner is not None:
+            self.devices.scanner.claim()  # starts reading its port; scans arrive as ``scanned``
+            self.devices.scanner.enable()
 
     def shutdown(self) -> None:
         """Stop the device threads; a receipt still queued stays on disk for the next start."""

@@ -1,4 +1,4 @@
-"""``ScanRouter``: keyboard-wedge scans go only to the screen that asked for them.
+"""``ScanRouter``: scans go only to the screen that asked for them, from a wedge or a serial scanner.
 
 A wedge scanner types its barcode as fast key presses ended by Enter (``peripherals.wedge``).
 Into the sale screen's scan field that is what we want; into a PIN pad or the cash amount it
@@ -6,6 +6,10 @@ would be a wrong PIN or a payment of €4,004,351,060,832. So the fields that mu
 scan are *guarded*: their key presses are watched, and a burst that turns out to be a scan is
 taken back out of the field (its text restored), its Enter swallowed, and the scan handed to the
 screen that *asked* for scans if that screen is the one in front, else refused with a sentence.
+
+A serial scanner's codes (``route``) take the same way without touching any field: to the screen
+that asked if it is in front, else refused by the guarded field in front (the PIN pad, the cash
+amount) with its sentence, else dropped and logged.
 
 Timing comes from the key events' own timestamps (set by the window system), so a GUI thread
 that was busy for a moment does not make a person's typing look like a scan. Key events
@@ -15,6 +19,7 @@ without a timestamp (synthetic ones, e.g. from QTest) count as typed by a person
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -24,6 +29,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from peripherals.wedge import DEFAULT_RULES, KeyStroke, Scan, WedgeRules, detect_scan
+
+log = logging.getLogger(__name__)
 
 _TERMINATORS = {Qt.Key.Key_Return.value: "\r", Qt.Key.Key_Enter.value: "\r", Qt.Key.Key_Tab.value: "\t"}
 
@@ -88,12 +95,26 @@ class ScanRouter(QObject):
         self._deliver(scan, guard)
         return True  # the scanner's Enter must not confirm a payment or a login
 
+    def route(self, scan: Scan) -> None:
+        """A scan that did not come through a field (a serial scanner): same rule, "only where asked"."""
+        if self._to_asker(scan):
+            return
+        for guard in reversed(list(self._guards.values())):
+            if _in_front(guard.field):
+                guard.on_refused(scan.data)
+                return
+        log.info("scan %s dropped: no screen that takes scans is in front", scan.data)
+
     def _deliver(self, scan: Scan, guard: _Guard) -> None:
+        if not self._to_asker(scan):
+            guard.on_refused(scan.data)
+
+    def _to_asker(self, scan: Scan) -> bool:
         for screen, on_scan in reversed(self._askers):
             if _in_front(screen):
                 on_scan(scan)
-                return
-        guard.on_refused(scan.data)
+                return True
+        return False
 
     def _forget_asker(self, screen_id: int, *_destroyed: object) -> None:
         self._askers = [(w, f) for w, f in self._askers if id(w) != screen_id]

@@ -118,6 +118,7 @@ class RegisterWindow(QMainWindow):
         events.card_payment_finished.connect(self._card_finished)
         events.card_payment_failed.connect(self._card_failed)
         events.card_payments_settled.connect(self._card_settled)
+        events.scanned.connect(self.scan_router.route)  # a serial scanner's codes, like a wedge's
 
     def start(self) -> None:
         """Connect to the store server, load what the lane needs to sell, and start the devices."""

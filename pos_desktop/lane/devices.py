@@ -20,6 +20,7 @@ from peripherals.errors import PeripheralError
 from peripherals.escpos_codec import DEFAULT_FORMAT, ReceiptFormat
 from peripherals.lane_config import DrawerSettings, LaneConfig
 from peripherals.payment import TerminalTimeouts
+from peripherals.serial_scanner import SerialScanner, open_scanner
 from peripherals.worker import DeviceWorker
 from pos_desktop.lane.card import CardStation
 from pos_desktop.lane.customer_display import DisplayStation
@@ -58,6 +59,8 @@ class LaneDevices:
     scale: ScaleStation | None = None
     display: DisplayStation | None = None
     card: CardStation | None = None
+    scanner: SerialScanner | None = None
+    """A serial scanner, read on its own thread once claimed; its scans are ``DATA`` events."""
     drawer_on_printer: bool = True
     """The cash drawer hangs on the printer (so a cash receipt's job opens it); the default
     when lane.json names no drawer."""
@@ -66,12 +69,13 @@ class LaneDevices:
     def models(self) -> list[Device]:
         """Each device's model (health, events), for the screen to follow."""
         stations = (self.printer, self.scale, self.display, self.card)
-        return [station.device for station in stations if station is not None]
+        models = [station.device for station in stations if station is not None]
+        return models if self.scanner is None else [*models, self.scanner]
 
     def close(self) -> None:
         if self.drawer_monitor is not None:
             self.drawer_monitor.stop()
-        for station in (self.printer, self.serial_drawer, self.scale, self.display, self.card):
+        for station in (self.printer, self.serial_drawer, self.scale, self.display, self.card, self.scanner):
             if station is not None:
                 try:
                     station.close()
@@ -124,6 +128,8 @@ def open_lane_devices(
         devices.display = attempt(lambda: DisplayStation(display))
     if terminal is not None:
         devices.card = attempt(lambda: CardStation(terminal, data_dir, timeouts=terminal_timeouts))
+    if (scan := config.scanner) is not None:
+        devices.scanner = attempt(lambda: open_scanner(scan.target, scan.terminator, scan.prefix, scan.suffix))
     return devices
 
 

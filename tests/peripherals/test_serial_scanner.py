@@ -12,6 +12,7 @@ import pytest
 from peripherals.device import DeviceEvent, EventKind
 from peripherals.errors import ConfigurationError
 from peripherals.fakes.serial_scanner import FakeSerialScanner
+from peripherals.lane_config import ScannerSettings, parse_lane_config
 from peripherals.printer_status import Health
 from peripherals.scanner_codec import BadLine, ScanFramer, ScannerFraming, decode_line, encode_scan
 from peripherals.serial_scanner import SerialScanner, open_scanner
@@ -203,3 +204,24 @@ def test_scans_are_delivered_only_while_enabled(fake: FakeSerialScanner, scanner
 def test_bad_scanner_settings(target: str, terminator: str, sentence: str) -> None:
     with pytest.raises(ConfigurationError, match=sentence.replace("[", r"\[").replace("?", r"\?")):
         open_scanner(target, terminator)
+
+
+def test_lane_json_scanner_section() -> None:
+    cfg = parse_lane_config({"scanner": {"target": "serial:/dev/ttyACM0?baudrate=9600", "terminator": "crlf"}})
+    assert cfg.scanner == ScannerSettings("serial:/dev/ttyACM0?baudrate=9600", "crlf")
+    cfg = parse_lane_config({"scanner": {"target": "serial:/dev/ttyACM0", "prefix": "\u0002", "suffix": "\u0003"}})
+    assert cfg.scanner == ScannerSettings("serial:/dev/ttyACM0", "cr", "\x02", "\x03")
+
+
+@pytest.mark.parametrize(
+    ("section", "sentence"),
+    [
+        ({"terminator": "cr"}, r"The scanner target in lane.json must be a non-empty text"),
+        ({"target": "serial:x", "terminator": "tab"}, r"scanner terminator in lane.json must be cr, lf or crlf"),
+        ({"target": "serial:x", "prefix": 2}, r"scanner prefix and suffix in lane.json must be texts"),
+        ({"target": "serial:x", "baud": 9600}, r"have 'baud', which we do not know; use prefix, suffix, target"),
+    ],
+)
+def test_lane_json_scanner_mistakes_are_sentences(section: dict[str, object], sentence: str) -> None:
+    with pytest.raises(ConfigurationError, match=sentence):
+        parse_lane_config({"scanner": section})
