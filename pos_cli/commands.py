@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from peripherals.errors import PeripheralError
-from pos_cli import bench, devices, lanes
+from pos_cli import bench, devices, lanes, orders
 from pos_cli.defaults import database_url, default_printer, endpoint_url
 from pos_cli.lane_options import lane_settings
 from pos_core.errors import PosError
@@ -42,6 +42,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "feed": feed,
         "receipts": receipts,
         "demo": demo,
+        "orders": orders.run,
         "devices": devices.run,
         "bench": bench.run,
     }
@@ -165,12 +166,36 @@ async def _until_interrupted() -> None:
     await stop.wait()
 
 
+MAX_EXPIRY_INTERVAL_S = 3600.0
+"""Longer, and holds would outlive their TTL by more than an hour before their stock came back."""
+
+
+def expiry_interval(seconds: float) -> float:
+    """``--expiry-interval``, checked.
+
+    Raises:
+        PosError: not above 0, above an hour, or not a number.
+    """
+    if not 0 < seconds <= MAX_EXPIRY_INTERVAL_S:  # also refuses nan
+        raise PosError(
+            f"--expiry-interval must be above 0 and at most {MAX_EXPIRY_INTERVAL_S:.0f} seconds, not {seconds:g}; "
+            "expired holds give their stock back only when a sweep runs."
+        )
+    return seconds
+
+
 def store_serve(args: argparse.Namespace) -> int:
     from store_server.mdns import StoreAdvertiser
     from store_server.server import StoreServer
 
+    interval = expiry_interval(args.expiry_interval)
+
     async def run() -> None:
-        server = StoreServer(existing_store_url(args.data_dir, args.db), position_file=position_file(args.data_dir))
+        server = StoreServer(
+            existing_store_url(args.data_dir, args.db),
+            position_file=position_file(args.data_dir),
+            expiry_interval_s=interval,
+        )
         port = await server.start(args.host, args.port)
         advertiser = None
         try:

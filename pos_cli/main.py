@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from pos_cli import bench, devices, lanes
+from pos_cli import bench, devices, lanes, orders
 from pos_cli.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERVER_URL, default_data_dir, default_demo_dir
 from pos_cli.lane_options import add_device_options
 from pos_core.protocol import STOREFRONT_SCOPES
@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-mdns", action="store_true", help="do not advertise the store by mDNS")
     serve.add_argument(
         "--mdns-interface", metavar="IP", help="advertise only on this local IPv4 address, e.g. 127.0.0.1"
+    )
+    serve.add_argument(
+        "--expiry-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between sweeps of expired reservations, above 0 and at most 3600 (default: %(default)s)",
     )
 
     token = store_sub.add_parser("token", help="print a new register or storefront credential (stored hashed)")
@@ -134,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sales", type=int, default=3, help="sales the headless lane rings up (default: 3)")
     demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s, or any free port")
 
+    orders.add_parser(sub, _add_store_location)
     devices.add_parser(sub)
     bench.add_parser(sub)
     return parser

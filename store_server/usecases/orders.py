@@ -15,6 +15,7 @@ request id; then nothing is written.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
@@ -247,6 +248,48 @@ def get_order(session: Session, order_id: str) -> OrderResult:
         UnknownOrder: no such order.
     """
     return _result(session, _order(session, order_id))
+
+
+MAX_LISTED = 1000
+
+
+def list_orders(session: Session, statuses: Collection[str], limit: int = MAX_LISTED) -> list[OrderResult]:
+    """Online orders in any of ``statuses``, oldest first, at most ``limit`` (the back office's list).
+
+    In-store orders (till sales) are never listed: they are done when they are made.
+    """
+    rows = session.scalars(
+        select(OrderRow)
+        .where(OrderRow.channel.in_(sorted(ONLINE)), OrderRow.status.in_(sorted(statuses)))
+        .order_by(OrderRow.created_at, OrderRow.id)
+        .limit(limit)
+    )
+    return [_result(session, order) for order in rows]
+
+
+def find_order_id(session: Session, id_or_reference: str) -> str:
+    """The id of the order with this id, else of the one online order with this storefront reference.
+
+    Staff read the storefront's order number (``WEB-1001``) off a packing slip more often than a UUID.
+
+    Raises:
+        UnknownOrder: neither, or a reference that more than one order carries.
+    """
+    if session.get(OrderRow, id_or_reference) is not None:
+        return id_or_reference
+    found = list(
+        session.scalars(
+            select(OrderRow.id).where(OrderRow.reference == id_or_reference, OrderRow.channel.in_(sorted(ONLINE)))
+        )
+    )
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise UnknownOrder(
+            f"{len(found)} orders carry the reference {id_or_reference}; give the order id instead"
+            f" ({', '.join(sorted(found))})."
+        )
+    raise UnknownOrder(f"There is no order {id_or_reference}; check the order id or the storefront's reference.")
 
 
 def hold_expired(session: Session, state: FeedState, order_id: str) -> None:
