@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 READ_TIMEOUT_S = 0.1
 """How long one read waits: also how soon ``close()`` stops the thread."""
+BACK_BY_ITSELF = " Scanning works again as soon as it is back."
 
 
 class SerialScanner(Device):
@@ -99,10 +100,7 @@ class SerialScanner(Device):
                     port, lost = None, True
                     framer.reset()  # the rest of a line cut by the unplug never comes
                     self.report_failure(
-                        DeviceUnavailable(
-                            f"The {self.describe()} was disconnected; check its cable. "
-                            "Scanning works again as soon as it is back."
-                        )
+                        DeviceUnavailable(f"The {self.describe()} was disconnected; check its cable.{BACK_BY_ITSELF}")
                     )
                     continue
                 if chunk:
@@ -126,7 +124,7 @@ class SerialScanner(Device):
             log.info("%s: open failed: %s", self.describe(), exc)
             raise DeviceUnavailable(
                 f"The {self.describe()} cannot be opened; check its cable is plugged in and no other program "
-                "is using the port. Scanning works again as soon as it is back."
+                f"is using the port.{BACK_BY_ITSELF}"
             ) from exc
         return port
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from peripherals.line_display import LineDisplay
     from peripherals.printer import ReceiptPrinter
     from peripherals.scale import Scale
+    from peripherals.wedge import Scan
     from pos_core.receipt import ReceiptRow
 
 
@@ -42,7 +43,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     detect.add_argument("--json", action="store_true", help="one JSON object instead of text")
     dsub.add_parser("test-print", parents=[common], help="print a test page on the receipt printer")
     dsub.add_parser("open-drawer", parents=[common], help="open the cash drawer and read its sensor")
-    dsub.add_parser("read-scale", parents=[common], help="read the weight on the scale")
+    read_scale_parser = dsub.add_parser("read-scale", parents=[common], help="read the weight on the scale")
+    read_scale_parser.add_argument(
+        "--tare", type=_grams, default=0, metavar="GRAMS", help="preset tare to take off (a container), whole grams"
+    )
+    scan = dsub.add_parser("scan", parents=[common], help="print each code the serial scanner reads")
+    scan.add_argument("--scanner", metavar="TARGET", help="serial:DEVICE[?baudrate=N] (default: lane.json)")
+    scan.add_argument("--terminator", choices=("cr", "lf", "crlf"), help="how the scanner ends a code (default cr)")
+    scan.add_argument("--seconds", type=float, default=10.0, help="how long to listen (default 10)")
     display = dsub.add_parser("display", parents=[common], help="show TEXT on the customer display")
     display.add_argument("text", metavar="TEXT", help="the upper line (20 characters)")
     display.add_argument("--lower", default="", help="the lower line")
@@ -59,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         "test-print": test_print,
         "open-drawer": open_drawer,
         "read-scale": read_scale,
+        "scan": listen_to_scanner,
         "display": show_text,
         "pay": pay,
     }
@@ -180,24 +189,92 @@ def open_drawer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grams(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of grams (e.g. 120)")
+    return int(text)
+
+
 def read_scale(args: argparse.Namespace) -> int:
     from peripherals.scale_codec import WeightState
 
     cfg = lane_settings(args)
     scale = make_scale(cfg, args.timeout)
-    reading = scale.read_weight()
+    reading = scale.read_weight(tare_grams=args.tare)
     unit = cfg.scale.unit if cfg.scale else "kg"
     weight = "" if reading.grams is None else f" {_in_unit(reading.grams, unit)} ({reading.grams} g)"
+    if reading.grams is not None and reading.tare_grams:
+        weight += f" net of a {reading.tare_grams} g tare"
+    elif reading.grams is not None and reading.net:
+        weight += " net (the scale is tared)"
     state = {
         WeightState.STABLE: "Stable",
         WeightState.IN_MOTION: "In motion",
         WeightState.UNDER_ZERO: "Under zero",
         WeightState.OVER_CAPACITY: "Over capacity",
         WeightState.ERROR: "Error",
+        WeightState.BELOW_TARE: f"Lighter than the {reading.tare_grams} g tare",
     }[reading.state]
     verdict = "may be charged" if reading.sellable else "may not be charged"
-    print(f"{state}{weight} on the {scale.describe()}; this weight {verdict}.")
+    hint = "; put the item in its container on the scale" if reading.state is WeightState.BELOW_TARE else ""
+    print(f"{state}{weight} on the {scale.describe()}{hint}; this weight {verdict}.")
     return 0
+
+
+def listen_to_scanner(args: argparse.Namespace) -> int:
+    """Print each code the lane's serial scanner reads, with its symbology, for ``--seconds``; Ctrl-C ends it."""
+    import queue
+    from dataclasses import replace
+
+    from peripherals.device import DeviceEvent, EventKind
+    from peripherals.errors import ConfigurationError, DeviceUnavailable
+    from peripherals.lane_config import ScannerSettings
+    from peripherals.printer_status import Health
+    from peripherals.serial_scanner import BACK_BY_ITSELF, open_scanner
+    from peripherals.wedge import Scan
+
+    settings = lane_settings(args).scanner
+    if args.scanner:
+        settings = ScannerSettings(args.scanner) if settings is None else replace(settings, target=args.scanner)
+    if settings is None:
+        raise _missing("serial scanner", "--scanner serial:DEVICE", "scanner")
+    if args.seconds <= 0:
+        raise ConfigurationError("--seconds must be above 0.")
+    scanner = open_scanner(settings.target, args.terminator or settings.terminator, settings.prefix, settings.suffix)
+    events: queue.Queue[DeviceEvent] = queue.Queue()
+    scanner.subscribe(events.put)
+    scanner.claim()
+    scanner.enable()
+    codes, opened = 0, False
+    deadline = time.monotonic() + args.seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = events.get(timeout=left)
+            except queue.Empty:
+                break
+            if event.kind is EventKind.DATA and isinstance(event.data, Scan):
+                codes += 1
+                print(_scan_line(event.data), flush=True)
+            elif event.kind is EventKind.HEALTH and event.detail == Health.ONLINE.value and not opened:
+                opened = True
+                print(f"Listening to the {scanner.describe()} for {args.seconds:g} s; scan a few barcodes.", flush=True)
+            elif event.kind is EventKind.ERROR:
+                if not opened:  # the port never opened: nothing to listen to
+                    raise DeviceUnavailable(event.detail.removesuffix(BACK_BY_ITSELF))
+                print(event.detail, flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scanner.close()
+    print(f"{codes} code{'' if codes == 1 else 's'} read.")
+    return 0
+
+
+def _scan_line(scan: Scan) -> str:
+    if scan.aim_id is None:
+        return f"{scan.data}  (no symbology identifier: turn on AIM ids on the scanner to see it)"
+    return f"{scan.data}  {scan.symbology or 'unknown symbology'} ({scan.aim_id})"
 
 
 def _in_unit(grams: int, unit: str) -> str:
