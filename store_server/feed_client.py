@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from pos_core.protocol import ProtocolError, decode, encode
 from store_server.errors import FeedRefused
 from store_server.feed_event import FeedEvent
-from store_server.feed_mirror import FeedMirror, Snapshot, SnapshotAssembly, StockFigures
+from store_server.feed_mirror import FeedMirror, HeldStock, Snapshot, SnapshotAssembly, StockFigures
 from store_server.feed_protocol import (
     ERROR,
     EVENT,
@@ -33,6 +33,7 @@ from store_server.feed_protocol import (
     REPLAY,
     SNAPSHOT_BEGIN,
     SNAPSHOT_END,
+    SNAPSHOT_RESERVATIONS,
     SNAPSHOT_STOCK,
     SUBSCRIBED,
     FeedProtocolError,
@@ -48,6 +49,7 @@ __all__ = [
     "FeedEvent",
     "FeedMirror",
     "FeedProtocolError",
+    "HeldStock",
     "Snapshot",
     "StockFigures",
     "follow_feed",
@@ -231,6 +233,10 @@ class FeedConsumer:
                 if assembly is None:
                     raise FeedProtocolError("The store server sent snapshot levels outside a snapshot.")
                 assembly.add(message)
+            elif kind == SNAPSHOT_RESERVATIONS:
+                if assembly is None:
+                    raise FeedProtocolError("The store server sent snapshot reservations outside a snapshot.")
+                assembly.add_reservations(message)
             elif kind == SNAPSHOT_END:
                 if assembly is None:
                     raise FeedProtocolError("The store server ended a snapshot it never began.")
@@ -283,13 +289,17 @@ class FeedConsumer:
             log.warning("feed gap: got seq %s after %s; resubscribing", event.seq, mirror.last_seq)
             raise _Resync
         mirror.apply_levels(event)
+        mirror.apply_reservation(event)
         if self._on_event is not None:
             await _call(self._on_event(event))
         mirror.last_seq = event.seq
 
     async def _snapshot(self, snapshot: Snapshot) -> None:
         self.mirror.apply_snapshot(snapshot)
-        self._status(f"Snapshot of {len(snapshot.levels)} levels as of seq {snapshot.as_of_seq} applied.")
+        self._status(
+            f"Snapshot of {len(snapshot.levels)} levels and {len(snapshot.reservations)} open reservations"
+            f" as of seq {snapshot.as_of_seq} applied."
+        )
         if self._on_snapshot is not None:
             await _call(self._on_snapshot(snapshot))
 

@@ -1,4 +1,5 @@
-"""What a storefront knows from the feed: the epoch, the last seq it processed, the stock levels.
+"""What a storefront knows from the feed: the epoch, the last seq it processed, the stock levels
+and the open reservations.
 
 No I/O: ``feed_client.FeedConsumer`` feeds frames in; a storefront may keep a ``FeedMirror``
 as its own record of the store's stock, or just its ``epoch`` and ``last_seq`` to resume.
@@ -12,6 +13,10 @@ from typing import Any
 
 from store_server.feed_event import FeedEvent
 from store_server.feed_protocol import LEVEL_FIELDS, SNAPSHOT_BEGIN, STOCK_CHANGED, FeedProtocolError
+
+RESERVATION_OPEN = frozenset({"reservation.granted", "reservation.updated"})
+"""Events after which the reservation is pending, holding its ``lines``."""
+RESERVATION_CLOSED = frozenset({"reservation.committed", "reservation.released", "reservation.expired"})
 
 LevelKey = tuple[str, str]
 """``(sku, location)``."""
@@ -44,12 +49,42 @@ class StockFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldStock:
+    """An open (pending) reservation: what it holds, per SKU, at one location, until when."""
+
+    reservation_id: str
+    location: str
+    expires_at: str | None
+    """None while its order is being picked: it no longer expires."""
+    order_id: str | None
+    lines: Mapping[str, int]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> HeldStock:
+        """Read a reservation as in ``snapshot.reservations`` and the ``reservation.*`` events.
+
+        Raises:
+            FeedProtocolError: a field is missing or of the wrong type.
+        """
+        try:
+            lines = {line["sku"]: line["quantity"] for line in data["lines"]}
+            held = cls(data["reservation_id"], data["location"], data["expires_at"], data["order_id"], lines)
+        except (KeyError, TypeError):
+            raise FeedProtocolError(f"A reservation from the store server is malformed: {data!r}.") from None
+        if not isinstance(held.reservation_id, str) or not all(type(q) is int for q in lines.values()):
+            raise FeedProtocolError(f"A reservation from the store server is malformed: {data!r}.")
+        return held
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Every stock level of the store exactly as of ``as_of_seq`` in ``epoch``."""
+    """Every stock level and open reservation of the store exactly as of ``as_of_seq`` in ``epoch``."""
 
     epoch: str
     as_of_seq: int
     levels: Mapping[LevelKey, StockFigures]
+    reservations: Mapping[str, HeldStock] = field(default_factory=dict)
+    """Reservation id -> what it holds; a level's ``reserved`` is the sum of these there."""
 
 
 class SnapshotAssembly:
@@ -63,10 +98,15 @@ class SnapshotAssembly:
         epoch, as_of, count = begin.get("epoch"), begin.get("as_of_seq"), begin.get("levels")
         if not isinstance(epoch, str) or type(as_of) is not int or type(count) is not int:
             raise FeedProtocolError(f"A {SNAPSHOT_BEGIN} frame needs a string epoch and integer as_of_seq and levels.")
+        held = begin.get("reservations")  # absent from a server before revision 4
+        if held is not None and type(held) is not int:
+            raise FeedProtocolError(f"A {SNAPSHOT_BEGIN} frame's reservations must be an integer.")
         self.epoch = epoch
         self.as_of_seq = as_of
         self.expected = count
+        self.expected_reservations: int | None = held
         self.levels: dict[LevelKey, StockFigures] = {}
+        self.reservations: dict[str, HeldStock] = {}
 
     def add(self, frame: dict[str, Any]) -> None:
         levels = frame.get("levels")
@@ -76,17 +116,30 @@ class SnapshotAssembly:
             key, figures = StockFigures.from_wire(data)
             self.levels[key] = figures
 
+    def add_reservations(self, frame: dict[str, Any]) -> None:
+        found = frame.get("reservations")
+        if not isinstance(found, list):
+            raise FeedProtocolError("A snapshot.reservations frame needs a list of reservations.")
+        for data in found:
+            held = HeldStock.from_wire(data)
+            self.reservations[held.reservation_id] = held
+
     def finish(self, end: dict[str, Any]) -> Snapshot:
         if end.get("as_of_seq") != self.as_of_seq or end.get("epoch") != self.epoch:
             raise FeedProtocolError("A snapshot ended with another epoch or as_of_seq than it began with.")
         if len(self.levels) != self.expected:
             raise FeedProtocolError(f"A snapshot announced {self.expected} levels but carried {len(self.levels)}.")
-        return Snapshot(self.epoch, self.as_of_seq, self.levels)
+        carried = len(self.reservations)
+        if self.expected_reservations is not None and carried != self.expected_reservations:
+            raise FeedProtocolError(
+                f"A snapshot announced {self.expected_reservations} reservations but carried {carried}."
+            )
+        return Snapshot(self.epoch, self.as_of_seq, self.levels, self.reservations)
 
 
 @dataclass(slots=True)
 class FeedMirror:
-    """A consumer's position in the feed and its copy of the store's stock levels.
+    """A consumer's position in the feed, its copy of the store's stock levels and open reservations.
 
     ``last_seq`` is the last seq fully processed: subscribe with it (and ``epoch``) to resume.
     """
@@ -94,6 +147,9 @@ class FeedMirror:
     epoch: str | None = None
     last_seq: int = 0
     levels: dict[LevelKey, StockFigures] = field(default_factory=dict)
+    reservations: dict[str, HeldStock] = field(default_factory=dict)
+    """Pending reservations by id: from the last snapshot, then kept by the ``reservation.*`` events.
+    A mirror that began with a replay rather than a snapshot knows only those granted since."""
 
     def is_new(self, event: FeedEvent) -> bool:
         """False for an event already processed (delivery is at least once)."""
@@ -109,8 +165,21 @@ class FeedMirror:
             key, figures = StockFigures.from_wire(event.data)
             self.levels[key] = figures
 
+    def apply_reservation(self, event: FeedEvent) -> None:
+        """Keep the open reservations: a granted or updated one holds its lines, a closed one is gone.
+
+        Raises:
+            FeedProtocolError: the event's reservation is malformed.
+        """
+        if event.type in RESERVATION_OPEN:
+            held = HeldStock.from_wire(event.data)
+            self.reservations[held.reservation_id] = held
+        elif event.type in RESERVATION_CLOSED:
+            self.reservations.pop(str(event.data.get("reservation_id")), None)
+
     def apply_snapshot(self, snapshot: Snapshot) -> None:
-        """Replace everything with the snapshot: its levels, epoch and seq."""
+        """Replace everything with the snapshot: its levels, reservations, epoch and seq."""
         self.levels = dict(snapshot.levels)
+        self.reservations = dict(snapshot.reservations)
         self.epoch = snapshot.epoch
         self.last_seq = snapshot.as_of_seq

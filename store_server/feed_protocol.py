@@ -33,11 +33,21 @@ EVENT = "event"
 HEARTBEAT = "heartbeat"
 SNAPSHOT_BEGIN = "snapshot.begin"
 SNAPSHOT_STOCK = "snapshot.stock"
+SNAPSHOT_RESERVATIONS = "snapshot.reservations"
 SNAPSHOT_END = "snapshot.end"
 ERROR = "error"
 
 CONSUMER_MESSAGES = (SUBSCRIBE, ACK)
-SERVER_MESSAGES = (SUBSCRIBED, EVENT, HEARTBEAT, SNAPSHOT_BEGIN, SNAPSHOT_STOCK, SNAPSHOT_END, ERROR)
+SERVER_MESSAGES = (
+    SUBSCRIBED,
+    EVENT,
+    HEARTBEAT,
+    SNAPSHOT_BEGIN,
+    SNAPSHOT_STOCK,
+    SNAPSHOT_RESERVATIONS,
+    SNAPSHOT_END,
+    ERROR,
+)
 
 # Error codes only /feed uses; the shared ones come from pos_core.protocol.
 NOT_SUBSCRIBED = "not_subscribed"
@@ -96,6 +106,9 @@ LEVEL_FIELDS = ("on_hand", "reserved", "safety_stock", "available")
 
 LevelRow = tuple[str, str, int, int, int]
 """``(sku, location, on_hand, reserved, safety_stock)`` as read from the store."""
+OpenReservation = dict[str, Any]
+"""A pending reservation as the ``reservation.*`` events carry it:
+``{"reservation_id","status","location","expires_at","order_id","lines":[{"sku","quantity"}]}``."""
 
 
 class FeedProtocolError(StoreError):
@@ -133,11 +146,14 @@ class LogPosition:
 
 @dataclass(frozen=True, slots=True)
 class StockSnapshot:
-    """Every stock level of the store, exactly as of ``as_of_seq`` (read in one transaction)."""
+    """Every stock level and every open (pending) reservation of the store, exactly as of
+    ``as_of_seq`` (read in one transaction): each level's ``reserved`` is the sum of what the
+    open reservations hold of it there."""
 
     epoch: str
     as_of_seq: int
     levels: Sequence[LevelRow]
+    reservations: Sequence[OpenReservation] = ()
 
 
 def subscribe_frame(since: int, epoch: str | None, *, snapshot: bool = False) -> dict[str, Any]:
@@ -310,9 +326,13 @@ def level_wire(row: LevelRow) -> dict[str, Any]:
 
 
 def snapshot_frames(snapshot: StockSnapshot, batch: int) -> Iterator[dict[str, Any]]:
-    """``snapshot.begin``, ``snapshot.stock`` frames of up to ``batch`` levels, then ``snapshot.end``."""
-    count = len(snapshot.levels)
-    yield {"type": SNAPSHOT_BEGIN, "epoch": snapshot.epoch, "as_of_seq": snapshot.as_of_seq, "levels": count}
+    """``snapshot.begin``, ``snapshot.stock`` frames of up to ``batch`` levels, ``snapshot.reservations``
+    frames of up to ``batch`` open reservations, then ``snapshot.end``."""
+    count, held = len(snapshot.levels), len(snapshot.reservations)
+    bounds = {"epoch": snapshot.epoch, "as_of_seq": snapshot.as_of_seq, "levels": count, "reservations": held}
+    yield {"type": SNAPSHOT_BEGIN, **bounds}
     for start in range(0, count, batch):
         yield {"type": SNAPSHOT_STOCK, "levels": [level_wire(row) for row in snapshot.levels[start : start + batch]]}
-    yield {"type": SNAPSHOT_END, "epoch": snapshot.epoch, "as_of_seq": snapshot.as_of_seq, "levels": count}
+    for start in range(0, held, batch):
+        yield {"type": SNAPSHOT_RESERVATIONS, "reservations": list(snapshot.reservations[start : start + batch])}
+    yield {"type": SNAPSHOT_END, **bounds}

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from store_server.db.models import FeedEventRow, FeedState, StockLevel
+from store_server.db.models import FeedEventRow, FeedState, Reservation, ReservationLine, StockLevel
 from store_server.feed_event import FeedEvent, stored_event_frame
-from store_server.feed_protocol import LevelRow, LogPosition, StockSnapshot
+from store_server.feed_protocol import LevelRow, LogPosition, OpenReservation, StockSnapshot
 from store_server.usecases.clock import now_iso
 from store_server.usecases.rows import execute, insert_rows
 
@@ -94,7 +94,7 @@ def log_position(session: Session) -> LogPosition:
 
 
 def read_stock_snapshot(session: Session) -> StockSnapshot:
-    """Every stock level and the seq it is exactly as of.
+    """Every stock level, every open reservation, and the seq they are exactly as of.
 
     The caller's transaction must see one snapshot of the database for both reads
     (``Database.snapshot()``): the counter row and the levels change in the same commits.
@@ -106,4 +106,34 @@ def read_stock_snapshot(session: Session) -> StockSnapshot:
         ).order_by(StockLevel.sku, StockLevel.location)
     )
     levels: list[LevelRow] = [(sku, loc, on_hand, reserved, safety) for sku, loc, on_hand, reserved, safety in rows]
-    return StockSnapshot(epoch, as_of, levels)
+    return StockSnapshot(epoch, as_of, levels, _open_reservations(session))
+
+
+def _open_reservations(session: Session) -> list[OpenReservation]:
+    """Every pending reservation with what it holds, by id; as ``reservation.*`` events carry it."""
+    rows = session.execute(
+        select(
+            Reservation.id,
+            Reservation.location,
+            Reservation.expires_at,
+            Reservation.order_id,
+            ReservationLine.sku,
+            ReservationLine.quantity,
+        )
+        .join(ReservationLine, ReservationLine.reservation_id == Reservation.id)
+        .where(Reservation.status == "pending")
+        .order_by(Reservation.id, ReservationLine.sku)
+    )
+    found: dict[str, OpenReservation] = {}
+    for reservation_id, location, expires_at, order_id, sku, quantity in rows:
+        if reservation_id not in found:
+            found[reservation_id] = {
+                "reservation_id": reservation_id,
+                "status": "pending",
+                "location": location,
+                "expires_at": expires_at,
+                "order_id": order_id,
+                "lines": [],
+            }
+        found[reservation_id]["lines"].append({"sku": sku, "quantity": quantity})
+    return list(found.values())

@@ -83,10 +83,11 @@ def test_requested_snapshot_is_the_store_as_of_its_seq_then_live_events_follow(s
     assert (sub["protocol"], sub["since"], sub["latest_seq"], sub["req"]) == (2, 0, 9, "s1")
     assert (sub["resume"], sub["snapshot_reason"], sub["max_unacked"]) == ("snapshot", "requested", 1000)
     begin, *stock = got["frames"]
-    assert begin == {"type": "snapshot.begin", "epoch": sub["epoch"], "as_of_seq": 9, "levels": len(got["levels"])}
+    bounds = {"epoch": sub["epoch"], "as_of_seq": 9, "levels": len(got["levels"]), "reservations": 0}
+    assert begin == {"type": "snapshot.begin", **bounds}
     assert all(len(frame["levels"]) <= 7 for frame in stock)
     assert len(stock) == -(-len(got["levels"]) // 7)
-    assert got["end"] == {"type": "snapshot.end", "epoch": sub["epoch"], "as_of_seq": 9, "levels": len(got["levels"])}
+    assert got["end"] == {"type": "snapshot.end", **bounds}
     assert _levels(stock) == got["levels"]
     assert [e["seq"] for e in got["live"]] == [10, 11, 12]
 
