@@ -7,18 +7,28 @@ without a parameter table, and is recorded in ``DecodedReceipt.skipped``.
 
 A line's style is the printer state when its first character arrived (or at LF for an empty
 line), which is how our encoder writes them: styles change only between lines.
+
+Barcodes (GS k), QR codes (GS ( k) and raster images (GS v 0) are understood: a CODE128 or
+EAN-13 barcode and a QR code come back as the row that printed them (``barcode``/``qr`` set, its
+data as ``text``); every barcode and image is also listed with its sizes. ``printed_text()``
+shows a receipt as text with ``[barcode CODE128: ...]``, ``[QR code: ...]`` and ``[image ...]``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peripherals.escpos_codec import CODE_PAGES, DRAWER_PINS, PULSE_UNIT_MS
-from pos_core.receipt import Align, ReceiptRow
+from peripherals.escpos_codec import BARCODE_SYSTEMS, CODE_PAGES, DRAWER_PINS, HRI_POSITIONS, PULSE_UNIT_MS
+from pos_core.catalogue import gtin_check_digit
+from pos_core.receipt import Align, ReceiptRow, Symbology
 
 _ALIGNS: dict[int, Align] = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}
 _PINS = {m: pin for pin, m in DRAWER_PINS.items()} | {48: 2, 49: 5}
 _PARTIAL_CUTS = {1, 49, 66, 98, 104}
+_HRI = {n: name for name, n in HRI_POSITIONS.items()} | {48 + n: name for name, n in HRI_POSITIONS.items()}
+_ROW_SYMBOLOGIES: dict[int, Symbology] = {m: name for name, m in BARCODE_SYSTEMS.items()} | {2: "EAN13"}
+_OTHER_SYMBOLOGIES = {0: "UPC-A", 1: "UPC-E", 3: "EAN8", 4: "CODE39", 5: "ITF", 6: "CODABAR", 72: "CODE93"}
+_OTHER_SYMBOLOGIES |= {m + 65: name for m, name in _OTHER_SYMBOLOGIES.items() if m <= 6}
 
 # Fixed total lengths (prefix included) of commands we skip without interpreting.
 _ESC_FIXED = {
@@ -27,7 +37,7 @@ _ESC_FIXED = {
     b"S": 2, b"W": 10, b"\x0c": 2, b"<": 2, b"i": 2, b"m": 2, b"e": 3, b"c": 4,
 }  # fmt: skip
 _GS_FIXED = {
-    b"B": 3, b"H": 3, b"f": 3, b"h": 3, b"w": 3, b"L": 4, b"W": 4, b"a": 3, b"r": 3, b"I": 3,
+    b"B": 3, b"L": 4, b"W": 4, b"a": 3, b"r": 3, b"I": 3,
     b"P": 4, b"b": 3, b"/": 3, b"T": 3, b"|": 3, b":": 2,
 }  # fmt: skip
 
@@ -43,6 +53,26 @@ class DrawerKick:
     off_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class DecodedBarcode:
+    """A barcode as printed (GS k) with the settings in force: height and module in dots, HRI position."""
+
+    symbology: str
+    data: str
+    height: int
+    module: int
+    hri: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """A raster image (GS v 0): its size in dots and the line it was printed before."""
+
+    width: int
+    height: int
+    before_line: int
+
+
 @dataclass(slots=True)
 class DecodedReceipt:
     """One print job as the customer would see it (everything up to and including a cut)."""
@@ -55,13 +85,15 @@ class DecodedReceipt:
     skipped: list[bytes] = field(default_factory=list)
     qr_codes: list[str] = field(default_factory=list)
     """What each printed QR code holds (GS ( k, function 80 store data), in print order."""
+    barcodes: list[DecodedBarcode] = field(default_factory=list)
+    images: list[DecodedImage] = field(default_factory=list)
 
     @property
     def texts(self) -> list[str]:
         return [line.text for line in self.lines]
 
     def is_empty(self) -> bool:
-        return not (self.lines or self.drawer_kicks or self.fed_lines or self.skipped)
+        return not (self.lines or self.drawer_kicks or self.fed_lines or self.skipped or self.images or self.barcodes)
 
 
 @dataclass(slots=True)
@@ -70,6 +102,9 @@ class _State:
     bold: bool = False
     big: bool = False
     code_page: int = 0
+    barcode_height: int = 162  # the printers' defaults after ESC @
+    barcode_module: int = 3
+    hri: int = 0
 
 
 class _Decoder:
@@ -212,6 +247,14 @@ class _Decoder:
         if c == b"!":
             self.state.big = bool(arg & 0x77)
             self.pos += 3
+        elif c in b"hwH":
+            if c == b"h":
+                self.state.barcode_height = arg
+            elif c == b"w":
+                self.state.barcode_module = arg
+            else:
+                self.state.hri = arg
+            self.pos += 3
         elif c == b"V":
             self.pos += 4 if arg >= 65 else 3  # function B/C/D carry a feed amount
             self.end_receipt(partial=arg in _PARTIAL_CUTS)
@@ -228,9 +271,11 @@ class _Decoder:
             self.skip(length)
         elif c == b"v" and arg == ord("0"):
             xl, xh, yl, yh = (self.byte(i) or 0 for i in range(4, 8))
-            self.skip(8 + (xl + 256 * xh) * (yl + 256 * yh))
+            self.end_line(force=False)
+            self.current.images.append(DecodedImage(8 * (xl + 256 * xh), yl + 256 * yh, len(self.current.lines)))
+            self.pos += 8 + (xl + 256 * xh) * (yl + 256 * yh)
         elif c == b"k":
-            self.skip_barcode(arg)
+            self.barcode(arg)
         else:
             self.skip(_GS_FIXED.get(c, 2))
 
@@ -246,12 +291,30 @@ class _Decoder:
             self.after_code = True
         self.pos += length
 
-    def skip_barcode(self, system: int) -> None:
-        if system <= 6:  # NUL-terminated data
+    def barcode(self, system: int) -> None:
+        """GS k m: function A (m 0-6) ends its data with NUL, function B (m 65-79) gives its length."""
+        if system <= 6:
             end = self.data.find(b"\x00", self.pos + 3)
-            self.skip((len(self.data) if end < 0 else end + 1) - self.pos)
+            end = len(self.data) if end < 0 else end
+            data, length = self.data[self.pos + 3 : end], end + 1 - self.pos
         else:
-            self.skip(4 + (self.byte(3) or 0))
+            data = self.data[self.pos + 4 : self.pos + 4 + (self.byte(3) or 0)]
+            length = 4 + len(data)
+        self.end_line(force=False)
+        row_symbology = _ROW_SYMBOLOGIES.get(system)
+        if system == 73:
+            text = _code128_text(data)
+        else:
+            text = data.decode("ascii", errors="replace")
+            if row_symbology == "EAN13" and len(text) == 12 and text.isdigit():
+                text += str(gtin_check_digit(text))  # the printer adds the check digit
+        name = row_symbology or _OTHER_SYMBOLOGIES.get(system, f"barcode system {system}")
+        st = self.state
+        hri = _HRI.get(st.hri, "none")
+        self.current.barcodes.append(DecodedBarcode(name, text, st.barcode_height, st.barcode_module, hri))
+        if row_symbology is not None:
+            self.current.lines.append(DecodedLine(text, st.align, st.bold, st.big, barcode=row_symbology))
+        self.pos += length
 
     def dle(self) -> None:
         cmd = self.byte(1)
@@ -272,6 +335,46 @@ class _Decoder:
             self.skip(5 + (self.byte(3) or 0) + 256 * (self.byte(4) or 0))
         else:
             self.skip(2)
+
+
+def _code128_text(data: bytes) -> str:
+    """What a CODE128 barcode's GS k data reads as: ``{A``/``{B``/``{C`` choose the code set,
+    ``{{`` is a ``{``, ``{1``-``{4`` and ``{S`` (function codes, shift) carry no character."""
+    out: list[str] = []
+    code_set = "B"
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if b == 0x7B and i + 1 < len(data):
+            nxt = chr(data[i + 1])
+            if nxt in "ABC":
+                code_set = nxt
+            elif nxt == "{":
+                out.append("{")
+            i += 2
+            continue
+        out.append(f"{b:02d}" if code_set == "C" else chr(b))
+        i += 1
+    return "".join(out)
+
+
+def printed_text(receipt: DecodedReceipt) -> list[str]:
+    """The receipt as the customer sees it, one string a line; codes and images in brackets."""
+    shown: list[str] = []
+    images = sorted(receipt.images, key=lambda image: image.before_line)
+    for index, line in enumerate([*receipt.lines, None]):
+        while images and images[0].before_line == index:
+            image = images.pop(0)
+            shown.append(f"[image {image.width} x {image.height} dots]")
+        if line is None:
+            break
+        if line.qr:
+            shown.append(f"[QR code: {line.text}]")
+        elif line.barcode is not None:
+            shown.append(f"[barcode {line.barcode}: {line.text}]")
+        else:
+            shown.append(line.text)
+    return shown
 
 
 def decode_escpos(data: bytes) -> list[DecodedReceipt]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
@@ -11,13 +13,20 @@ from pos_core.sale import Sale, SaleLine
 from pos_core.weight import format_weight
 
 Align = Literal["left", "center", "right"]
+Symbology = Literal["CODE128", "EAN13"]
+SaleCode = Literal["qr", "code128", "none"]
+"""How a receipt carries its sale id for the return desk's scanner: a QR code, a CODE128 barcode, or not."""
+
+SALE_CODE_PREFIX = "POS-SALE:"
+_SALE_DIGITS = 40  # a UUID's 128 bits are at most 39 decimal digits; an even count packs into CODE128 set C
 
 
 @dataclass(frozen=True, slots=True)
 class ReceiptRow:
     """One printed row. ``big`` is double width and height (uses two columns per character).
 
-    ``qr`` prints ``text`` as a QR code instead of as letters (the printer centres it).
+    ``qr`` prints ``text`` as a QR code instead of as letters; ``barcode`` prints it as that 1D
+    barcode with its digits under it. The printer centres either by the row's ``align``.
     """
 
     text: str
@@ -25,6 +34,15 @@ class ReceiptRow:
     bold: bool = False
     big: bool = False
     qr: bool = False
+    barcode: Symbology | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLayout:
+    """What the lane's printer asks of the layout: characters per line, and how the sale id is coded."""
+
+    width: int = 42
+    sale_code: SaleCode = "qr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,36 +60,60 @@ def _pair(left: str, right: str, width: int) -> str:
     return left + " " * (width - len(left) - len(right)) + right
 
 
-def layout_receipt(
-    sale: Sale, store: StoreHeader, cashier_name: str, width: int = 42, tz: tzinfo = UTC
+def _wrapped(
+    text: str, width: int, align: Align = "left", *, bold: bool = False, big: bool = False
 ) -> list[ReceiptRow]:
-    """Lay out a sale's receipt for a printer ``width`` characters wide.
+    """``text`` over as many rows as it needs (``width`` counts the characters of this row's size)."""
+    lines = textwrap.wrap(text, width) or [""]
+    return [ReceiptRow(line, align, bold=bold, big=big) for line in lines]
+
+
+def _total_row(total: str, currency: str, width: int) -> ReceiptRow:
+    """The total in double size if it fits half the columns (dropping the currency first), else bold."""
+    for label in (f"TOTAL {currency}", "TOTAL"):
+        if len(label) + 1 + len(total) <= width // 2:
+            return ReceiptRow(_pair(label, total, width // 2), bold=True, big=True)
+    return ReceiptRow(_pair(f"TOTAL {currency}", total, width), bold=True)
+
+
+def layout_receipt(
+    sale: Sale,
+    store: StoreHeader,
+    cashier_name: str,
+    width: int = 42,
+    tz: tzinfo = UTC,
+    *,
+    sale_code: SaleCode = "qr",
+) -> list[ReceiptRow]:
+    """Lay out a sale's receipt for a printer ``width`` characters wide; no row is wider.
 
     Args:
         tz: the shop's time zone; the sale's UTC timestamp is printed in it.
+        sale_code: how the sale id is printed at the end for the return desk to scan.
     """
     cur = sale.currency
     when = datetime.fromisoformat(sale.created_at).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    rows = [ReceiptRow(store.name, "center", bold=True, big=True)]
-    rows += [ReceiptRow(line, "center") for line in store.address_lines]
+    rows = _wrapped(store.name, width // 2, "center", bold=True, big=True)
+    for address in store.address_lines:
+        rows += _wrapped(address, width, "center")
     rows.append(ReceiptRow(""))
     rows.append(ReceiptRow(_pair(when, sale.register, width)))
-    rows.append(ReceiptRow(f"Served by {cashier_name}"))
+    rows += _wrapped(f"Served by {cashier_name}", width)
     rows.append(ReceiptRow("-" * width))
     for line in sale.lines:
         rows.append(ReceiptRow(_pair(line.name, format_amount(line.amount, cur), width)))
         if detail := _quantity_detail(line, cur):
-            rows.append(ReceiptRow(detail))
+            rows.append(ReceiptRow(detail[:width]))
     rows.append(ReceiptRow("-" * width))
     if not sale.prices_include_tax:
         rows.append(ReceiptRow(_pair("Subtotal", format_amount(sale.subtotal, cur), width)))
         for t in sale.taxes:
             rows.append(ReceiptRow(_pair(f"Tax {t.code} {rate_text(t.rate_ppm)}", format_amount(t.tax, cur), width)))
-    rows.append(ReceiptRow(_pair(f"TOTAL {cur}", format_amount(sale.total, cur), width // 2), bold=True, big=True))
+    rows.append(_total_row(format_amount(sale.total, cur), cur, width))
     for tender in sale.tenders:
         rows.append(ReceiptRow(_pair(tender.label(), format_amount(tender.amount, cur), width)))
         if tender.auth_code is not None:
-            rows.append(ReceiptRow(f"  Auth code {tender.auth_code}"))
+            rows.append(ReceiptRow(f"  Auth code {tender.auth_code}"[:width]))
         if tender.reference is not None:
             rows.append(ReceiptRow(f"  Ref {tender.reference}"[:width]))
     if not sale.tenders or any(t.is_cash for t in sale.tenders):
@@ -82,15 +124,41 @@ def layout_receipt(
             label = f"incl. tax {t.code} {rate_text(t.rate_ppm)} on {format_amount(t.taxable, cur)}"
             rows.append(ReceiptRow(_pair(label, format_amount(t.tax, cur), width)))
     rows.append(ReceiptRow(""))
-    rows.append(ReceiptRow(store.footer, "center"))
-    rows.append(ReceiptRow(f"Sale {sale.id}", "center"))
-    rows.append(ReceiptRow(sale_code(sale.id), "center", qr=True))  # scanned at the till to find it for a return
+    rows += _wrapped(store.footer, width, "center")
+    rows += _wrapped(f"Sale {sale.id}", width, "center")
+    # scanned at the till to find the sale for a return
+    if sale_code == "qr":
+        rows.append(ReceiptRow(sale_qr_code(sale.id), "center", qr=True))
+    elif sale_code == "code128":
+        rows.append(ReceiptRow(sale_barcode(sale.id), "center", barcode="CODE128"))
     return rows
 
 
-def sale_code(sale_id: str) -> str:
+def sale_qr_code(sale_id: str) -> str:
     """What a receipt's QR code holds: enough to find the sale again, nothing personal."""
-    return f"POS-SALE:{sale_id}"
+    return f"{SALE_CODE_PREFIX}{sale_id}"
+
+
+def sale_barcode(sale_id: str) -> str:
+    """What a receipt's CODE128 barcode holds: a UUID sale id as 40 digits, else the QR code's text.
+
+    Digits pack two to a bar pattern (CODE128 set C), so a UUID fits an 80 mm receipt; 40
+    digits cannot be mistaken for a product's barcode (at most 14).
+    """
+    try:
+        as_uuid = uuid.UUID(sale_id)
+    except ValueError:
+        return sale_qr_code(sale_id)
+    return f"{as_uuid.int:0{_SALE_DIGITS}d}"
+
+
+def sale_id_from_code(scanned: str) -> str | None:
+    """The sale id in a scanned receipt code (QR or barcode); None when it is not a receipt's code."""
+    if scanned.startswith(SALE_CODE_PREFIX) and len(scanned) > len(SALE_CODE_PREFIX):
+        return scanned[len(SALE_CODE_PREFIX) :]
+    if len(scanned) == _SALE_DIGITS and scanned.isdigit() and int(scanned) < 1 << 128:
+        return str(uuid.UUID(int=int(scanned)))
+    return None
 
 
 def _quantity_detail(line: SaleLine, currency: str) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peripherals.escpos_codec import drawer_kick, encode_receipt
-from peripherals.escpos_decode import DecodedLine, DrawerKick, decode_escpos
+from peripherals.escpos_decode import DecodedImage, DecodedLine, DrawerKick, decode_escpos
 from pos_core.receipt import ReceiptRow
 
 
@@ -64,9 +64,11 @@ def test_unknown_and_unmodelled_commands_are_skipped() -> None:
         b"\x1dV\x42\x03"  # GS V 66 3: feed and partial cut
     )
     [receipt] = decode_escpos(data)
-    assert receipt.texts == ["under", "big bold"]
-    assert receipt.lines[1].bold
-    assert receipt.lines[1].big
+    assert receipt.texts == ["under", "1234567890128", "big bold"]  # the barcode, with the check digit it prints
+    assert receipt.lines[1].barcode == "EAN13"
+    assert receipt.images == [DecodedImage(width=8, height=2, before_line=2)]
+    assert receipt.lines[2].bold
+    assert receipt.lines[2].big
     assert receipt.partial_cut
     assert b"\x1b\x7f" in receipt.skipped
 
