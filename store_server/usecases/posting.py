@@ -17,17 +17,23 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from pos_core.inventory import ROUTES, Level, Reason, count_route, effect
-from store_server.db.models import FeedState
+from store_server.db.models import FeedState, StockMovement
+from store_server.usecases.batch import WriteBatch
 from store_server.usecases.feed import append_event
 from store_server.usecases.stock import (
     DEFAULT_LOCATION,
     LevelLike,
     Move,
     Recorded,
+    assign,
     counts_after,
     grant_movement,
+    level_row,
     levels_for,
+    moved_level,
+    movement_row,
     record_movement,
+    recorded_movement,
     stock_changed,
 )
 from store_server.usecases.stock_exceptions import flag_uncovered
@@ -48,11 +54,14 @@ class Posting:
         key: str,
         actor: str,
         occurred_at: str | None = None,
+        batch: WriteBatch | None = None,
     ) -> None:
         """
         Args:
             key: unique to this command (its request id, with a prefix); movement keys extend it.
             occurred_at: when the movements happened, if not now (UTC, ``pos_core.inventory.iso``).
+            batch: collect the movements, level changes and events in it, written together
+                (``close`` flushes it); the caller then reads nothing between moves.
         """
         self.session = session
         self.state = state
@@ -61,6 +70,7 @@ class Posting:
         self.key = key
         self.actor = actor
         self.occurred_at = occurred_at
+        self.batch = batch
         self._n = 0
         self._before: dict[tuple[str, str], Level] = {}
         self._levels: dict[tuple[str, str], LevelLike] = {}
@@ -91,29 +101,26 @@ class Posting:
         move = self._move(
             sku, quantity, (from_bucket, to_bucket), reason, location=location, count=count[0] if count else None
         )
-        level = self._publish(record_movement(self.session, move, self._loaded.get((sku, location))))
+        level = self._record(move)
         if count is not None:
             # The count already saw the shelf without (or with) these goods: undo the on-hand effect.
             correction = count_route(-effect(from_bucket, to_bucket, quantity).on_hand)
             assert correction is not None
             undo_from, undo_to, undo_quantity = correction
             self._n += 1
-            level = self._publish(
-                record_movement(
-                    self.session,
-                    Move(
-                        sku,
-                        undo_quantity,
-                        undo_from,
-                        undo_to,
-                        Reason.COUNT,
-                        "count",
-                        count[1],
-                        f"{self.key}:{self._n}",
-                        location,
-                        COUNT_RULE_ACTOR,
-                        self.occurred_at,
-                    ),
+            level = self._record(
+                Move(
+                    sku,
+                    undo_quantity,
+                    undo_from,
+                    undo_to,
+                    Reason.COUNT,
+                    "count",
+                    count[1],
+                    f"{self.key}:{self._n}",
+                    location,
+                    COUNT_RULE_ACTOR,
+                    self.occurred_at,
                 )
             )
         return level
@@ -121,6 +128,8 @@ class Posting:
     def grant(self, sku: str, quantity: int, *, location: str) -> LevelLike | None:
         """Reserve ``quantity`` of ``sku`` if available (one conditional UPDATE); None if not."""
         move = self._move(sku, quantity, ROUTES[Reason.RESERVATION], Reason.RESERVATION, location=location, count=None)
+        if self.batch is not None:
+            self.batch.flush()  # the conditional UPDATE must see every level change before it
         granted = grant_movement(self.session, move, self._loaded.get((sku, location)))
         return None if granted is None else self._publish(granted)
 
@@ -129,6 +138,8 @@ class Posting:
 
         Later calls flag only what moved since the last one.
         """
+        if self.batch is not None:
+            self.batch.flush()  # an exception's event is written directly, after these
         flagged = []
         for key, level in self._levels.items():
             before = self._before[key]
@@ -170,6 +181,21 @@ class Posting:
             count,
         )
 
+    def _record(self, move: Move) -> LevelLike:
+        """Write ``move`` and its level change now, or add them to the batch."""
+        level = self._loaded.get((move.sku, move.location))
+        if self.batch is None:
+            return self._publish(record_movement(self.session, move, level))
+        if level is None:
+            self.batch.flush()
+            level = level_row(self.session, move.sku, move.location)
+        on_hand, reserved = moved_level(move, level)
+        movement = recorded_movement(move, self.batch.now)
+        self.batch.insert(StockMovement, movement_row(movement))
+        self.batch.set_level(move.sku, move.location, on_hand, reserved)
+        assign(level, on_hand, reserved)
+        return self._publish((movement, level))
+
     def _publish(self, written: tuple[Recorded, LevelLike]) -> LevelLike:
         movement, level = written
         key = (level.sku, level.location)
@@ -178,5 +204,9 @@ class Posting:
             self._before[key] = Level(level.on_hand - change.on_hand, level.reserved - change.reserved, 0)
         self._levels[key] = level
         self._loaded[key] = level
-        append_event(self.session, self.state, "stock.changed", stock_changed(movement, level))
+        data = stock_changed(movement, level)
+        if self.batch is None:
+            append_event(self.session, self.state, "stock.changed", data)
+        else:
+            self.batch.event("stock.changed", data)
         return level

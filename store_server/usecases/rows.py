@@ -59,6 +59,13 @@ def execute(session: Session, sql: str, params: Mapping[str, Any] | Sequence[Map
     return cursor
 
 
+def raw_cursor(session: Session) -> tuple[Any, Callable[[str], str]]:
+    """A cursor of the driver's connection inside the session's transaction, and the function
+    that rewrites ``:name`` parameters for it (for many statements in a row; close the cursor)."""
+    session.flush()
+    return _driver(session).cursor(), (_same if _named(session) else _pyformat)
+
+
 def fetch_all(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The rows ``sql`` selects, as tuples."""
     cursor = execute(session, sql, params)
@@ -71,7 +78,12 @@ def fetch_all(session: Session, sql: str, params: Mapping[str, Any]) -> list[tup
 def insert_rows(session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (every column name -> value) into ``model``'s table."""
     if rows:
-        execute(session, _insert_sql(model.__table__), rows[0] if len(rows) == 1 else rows).close()
+        execute(session, insert_sql(model), rows[0] if len(rows) == 1 else rows).close()
+
+
+def insert_sql(model: type[DeclarativeBase]) -> str:
+    """``INSERT`` of every column of ``model``'s table, with ``:column`` parameters."""
+    return _insert_sql(model.__table__)
 
 
 def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -99,6 +111,10 @@ def _driver(session: Session) -> Any:
 def _named(session: Session) -> bool:
     bind = session.get_bind()
     return bind.dialect.paramstyle in ("named", "qmark")  # pysqlite takes :name whatever it reports
+
+
+def _same(sql: str) -> str:
+    return sql
 
 
 @cache

@@ -26,14 +26,13 @@ from store_server.db.models import (
     SaleTaxRow,
     SaleTenderRow,
     Store,
-    TaxClassRow,
 )
 from store_server.errors import SaleRefused, UnknownSku
+from store_server.usecases.batch import WriteBatch
 from store_server.usecases.clock import now_iso, utc_now
-from store_server.usecases.feed import append_event
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import Request, run_once
-from store_server.usecases.rows import cached, insert_rows
+from store_server.usecases.rows import cached, fetch_all
 from store_server.usecases.stock import DEFAULT_LOCATION, LevelLike, counts_after, units_sold_by
 
 log = logging.getLogger(__name__)
@@ -48,6 +47,7 @@ behind must not erase sales from the books."""
 STALE_SALE_AFTER_COUNT = "stale_sale_after_count"
 CLOCK_AHEAD = "The register's clock is ahead of the store server's; set it right and send again."
 _UNIT = {"each": "by the piece", "weight": "by weight"}
+_TAX_RATES = "SELECT code, rate_ppm FROM tax_classes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,8 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
                 "update the register's catalogue."
             )
 
-    completed = append_event(session, state, "sale.completed", sale.to_wire())
+    batch = WriteBatch(session, state)
+    completed = batch.event("sale.completed", sale.to_wire())
     # Core inserts, parents first: these rows are never read back in this transaction.
     sale_row = {
         "id": sale.id,
@@ -145,7 +146,6 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
         "payload_hash": sale_hash,
         "accepted_seq": completed.seq,
     }
-    insert_rows(session, SaleRow, [sale_row])
     order_row = {
         "id": sale.id,
         "channel": Channel.IN_STORE,
@@ -156,14 +156,15 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
         "customer_name": None,
         "hold_s": 0,
         "created_at": sale.created_at,
-        "updated_at": now_iso(),
+        "updated_at": batch.now,
     }
-    insert_rows(session, OrderRow, [order_row])
+    batch.insert(SaleRow, sale_row)
+    batch.insert(OrderRow, order_row)
     taxes = [
         {"sale_id": sale.id, "code": t.code, "rate_ppm": t.rate_ppm, "taxable": t.taxable, "tax": t.tax}
         for t in sale.taxes
     ]
-    insert_rows(session, SaleTaxRow, taxes)
+    batch.insert(SaleTaxRow, *taxes)
     tenders = [
         {
             "sale_id": sale.id,
@@ -177,7 +178,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
         }
         for no, tender in enumerate(sale.tenders, 1)
     ]
-    insert_rows(session, SaleTenderRow, tenders)
+    batch.insert(SaleTenderRow, *tenders)
     lines = [
         {
             "sale_id": sale.id,
@@ -193,7 +194,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
         }
         for no, line in enumerate(sale.lines, 1)
     ]
-    insert_rows(session, SaleLineRow, lines)
+    batch.insert(SaleLineRow, *lines)
     stale: list[str] = []
     if made < now - COUNT_ABSORB_WINDOW:
         counted = counts_after(session, occurred_at)
@@ -208,6 +209,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
         key=f"sale:{sale.id}",
         actor=f"cashier:{sale.cashier_id}",
         occurred_at=occurred_at,
+        batch=batch,
     )
     posting.prefetch(skus)
     for line in sale.lines:
@@ -260,9 +262,7 @@ def _check_taxes(session: Session, sale: Sale) -> None:
             f"sale.prices_include_tax says the prices {said} tax, but this store's prices {kept} it; "
             "update the register's settings."
         )
-    codes = {line.tax_class for line in sale.lines}
-    query = select(TaxClassRow.code, TaxClassRow.rate_ppm).where(TaxClassRow.code.in_(codes))
-    rates: dict[str, int] = {row.code: row.rate_ppm for row in session.execute(query)}
+    rates: dict[str, int] = dict(fetch_all(session, _TAX_RATES, {}))
     for i, line in enumerate(sale.lines):
         rate = rates.get(line.tax_class)
         if rate is None:

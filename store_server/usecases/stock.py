@@ -31,9 +31,7 @@ CUSTOMER = Bucket.CUSTOMER
 ADJUSTMENT = Bucket.ADJUSTMENT
 APPLIED = "applied"
 # The hot path's statements (rows.py): plain SQL, the same on SQLite and PostgreSQL.
-_SET_LEVEL = (
-    "UPDATE stock_levels SET on_hand = :on_hand, reserved = :reserved WHERE sku = :sku AND location = :location"
-)
+SET_LEVEL = "UPDATE stock_levels SET on_hand = :on_hand, reserved = :reserved WHERE sku = :sku AND location = :location"
 _GRANT = (
     "UPDATE stock_levels SET reserved = reserved + :quantity WHERE sku = :sku AND location = :location"
     " AND on_hand - reserved - safety_stock >= :quantity"
@@ -107,12 +105,11 @@ def record_movement(session: Session, move: Move, level: LevelLike | None = None
     """
     if level is None:
         level = level_row(session, move.sku, move.location)
-    change = effect(move.from_bucket, move.to_bucket, move.quantity)
+    on_hand, reserved = moved_level(move, level)
     movement = _add_movement(session, move)
-    on_hand, reserved = level.on_hand + change.on_hand, level.reserved + change.reserved
     params = {"on_hand": on_hand, "reserved": reserved, "sku": move.sku, "location": move.location}
-    execute(session, _SET_LEVEL, params).close()
-    _assign(level, on_hand, reserved)
+    execute(session, SET_LEVEL, params).close()
+    assign(level, on_hand, reserved)
     return movement, level
 
 
@@ -137,7 +134,7 @@ def grant_movement(session: Session, move: Move, level: LevelLike | None = None)
     [(on_hand, reserved, safety)] = fetch_all(session, _READ_LEVEL, {"sku": move.sku, "location": move.location})
     if level is None:
         level = _mapped(session, move.sku, move.location) or Figures(move.sku, move.location, 0, 0, safety)
-    _assign(level, on_hand, reserved)
+    assign(level, on_hand, reserved)
     return _add_movement(session, move), level
 
 
@@ -168,7 +165,7 @@ def _mapped(session: Session, sku: str, location: str) -> StockLevel | None:
     return level if isinstance(level, StockLevel) else None
 
 
-def _assign(level: LevelLike, on_hand: int, reserved: int) -> None:
+def assign(level: LevelLike, on_hand: int, reserved: int) -> None:
     """Tell the level its new figures; the row is already written, so an ORM object must not be
     flushed again."""
     if isinstance(level, StockLevel):
@@ -199,8 +196,14 @@ class Recorded:
 
 
 def _add_movement(session: Session, move: Move) -> Recorded:
-    recorded = now_iso()
-    movement = Recorded(
+    movement = recorded_movement(move, now_iso())
+    insert_rows(session, StockMovement, [movement_row(movement)])
+    return movement
+
+
+def recorded_movement(move: Move, recorded: str) -> Recorded:
+    """The ledger row ``move`` makes, recorded at ``recorded``, with a new id."""
+    return Recorded(
         str(uuid.uuid4()),
         move.sku,
         move.location,
@@ -216,8 +219,17 @@ def _add_movement(session: Session, move: Move) -> Recorded:
         move.actor,
         move.absorbed_by_count,
     )
-    insert_rows(session, StockMovement, [{name: getattr(movement, name) for name in Recorded.__slots__}])
-    return movement
+
+
+def movement_row(movement: Recorded) -> dict[str, Any]:
+    """The ``StockMovement`` row of ``movement``: every column name -> value."""
+    return {name: getattr(movement, name) for name in Recorded.__slots__}
+
+
+def moved_level(move: Move, level: LevelLike) -> tuple[int, int]:
+    """``level``'s on hand and reserved after ``move``."""
+    change = effect(move.from_bucket, move.to_bucket, move.quantity)
+    return level.on_hand + change.on_hand, level.reserved + change.reserved
 
 
 def level_row(session: Session, sku: str, location: str) -> StockLevel:

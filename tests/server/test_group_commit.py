@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pos_core.sale import Sale
 from store_server.db.engine import Database, open_database
-from store_server.db.models import FeedEventRow, RequestRecord, SaleRow
+from store_server.db.models import Category, FeedEventRow, RequestRecord, SaleRow
 from store_server.errors import IdempotencyConflict, UnknownSku
 from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale
 from tests.server.support import make_sale, prepare_store, run
@@ -112,6 +112,51 @@ def test_a_refused_request_in_a_group_writes_nothing_and_takes_no_seq(db: Databa
     assert all(_has_sale(db, s.id) for s in good)
     assert not _has_sale(db, failing.id)
     assert not _has_sale(db, unknown.id)
+
+
+def _add_category_then_fail(session: Session, name: str) -> None:
+    session.add(Category(name=name, safety_stock=3))
+    session.flush()  # the row is written inside the request's savepoint ...
+    raise Boom  # ... and the savepoint rolls back
+
+
+def _category(session: Session, name: str) -> int | None:
+    found = session.get(Category, name)
+    return None if found is None else found.safety_stock
+
+
+def _add_category(session: Session, name: str) -> int:
+    session.add(Category(name=name, safety_stock=5))
+    session.flush()
+    return 5
+
+
+def test_after_a_rolled_back_request_the_next_ones_in_its_group_see_the_database_as_it_is(db: Database) -> None:
+    """Savepoints go straight to the driver, so the writer keeps the session's objects true:
+    what a failed request inserted is gone from the session too, and objects it loaded (the
+    feed counter) are read again."""
+    failing = _sale()
+    later = _sale()
+    calls = [
+        (_submit_then_fail, failing),  # loads and advances the feed counter, then fails
+        (_add_category_then_fail, "Ghosts"),
+        (_add_category, "Ghosts"),  # the same key again: a new row, not a clash with a ghost
+        (_add_category_then_fail, "Spirits"),
+        (_category, "Spirits"),  # must not find the rolled-back object in the session
+        (_submit, later),
+    ]
+    results = run(_together(db, calls))
+
+    assert isinstance(results[0], Boom)
+    assert isinstance(results[1], Boom)
+    assert results[2] == 5
+    assert isinstance(results[3], Boom)
+    assert results[4] is None
+    assert isinstance(results[5], SaleAccepted)
+    assert results[5].seq == 1  # the failed sale's seqs were given back
+    assert _seqs(db) == [1, 2, 3]
+    with db.read() as session:
+        assert _category(session, "Ghosts") == 5
 
 
 def test_a_repeat_inside_one_group_and_in_a_later_one_returns_the_first_result(db: Database) -> None:

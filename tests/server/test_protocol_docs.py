@@ -169,7 +169,8 @@ def _use_case_refusals(tree: ast.AST) -> set[str]:
 
 
 def _appended_events() -> set[str]:
-    """Event types the use cases hand to ``append_event`` as literals.
+    """Event types the use cases hand to ``append_event(session, state, kind, data)`` or to a
+    write batch's ``.event(kind, data)`` as literals.
 
     Partial by design: a type passed through a variable is not seen. Guessing from every
     event-shaped string instead mistakes command names and idempotency keys for events.
@@ -177,14 +178,17 @@ def _appended_events() -> set[str]:
     names = set()
     for path in USECASES.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "append_event"
-                and len(node.args) >= 3  # (session, state, kind, data)
-                and isinstance(node.args[2], ast.Constant)
-            ):
-                names.add(str(node.args[2].value))
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id == "append_event" and len(node.args) >= 3:
+                kind = node.args[2]
+            elif isinstance(func, ast.Attribute) and func.attr == "event" and len(node.args) == 2:
+                kind = node.args[0]
+            else:
+                continue
+            if isinstance(kind, ast.Constant):
+                names.add(str(kind.value))
     return names
 
 
