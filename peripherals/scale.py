@@ -1,4 +1,4 @@
-"""The checkout scale: a serial transport + the Toledo 8217 or NCI codec.
+"""The checkout scale: a serial transport + the Toledo 8217, NCI or CAS codec.
 
 Every call asks the scale and waits for its answer (1 s by default): run it on the scale's
 ``DeviceWorker``. A scale that does not answer, or answers in another protocol, raises
@@ -8,6 +8,9 @@ over capacity, below the item's tare) is a normal ``ScaleReading`` whose ``sella
 Tare: ``tare()`` sends NCI's ``T`` (the scale then reports net weights and says so). Toledo 8217
 has no tare command, so an item's container is subtracted as a preset tare:
 ``read_weight(tare_grams=...)``. See docs/peripherals.md, "Tare".
+
+A CAS indicator is not asked: it streams its weight line continuously, so each call reads what
+it is sending (two frames' worth, keeping the last whole line); zero and tare are its own keys.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from typing import Literal
 
 from peripherals.errors import ConfigurationError, DeviceUnavailable, PeripheralError
 from peripherals.scale_codec import (
+    CAS_FRAME_LENGTHS,
     CR,
     ETX,
     GRAMS_PER_UNIT,
+    LF,
     NCI_STATUS,
     NCI_TARE,
     NCI_WEIGHT,
@@ -32,6 +37,7 @@ from peripherals.scale_codec import (
     ScaleError,
     ScaleReading,
     apply_tare,
+    decode_cas,
     decode_nci,
     decode_toledo,
 )
@@ -40,23 +46,25 @@ from peripherals.transport import SerialTransport
 
 log = logging.getLogger(__name__)
 
-ScaleProtocol = Literal["toledo8217", "nci"]
-PROTOCOL_NAMES: dict[ScaleProtocol, str] = {"toledo8217": "Toledo 8217", "nci": "NCI"}
+ScaleProtocol = Literal["toledo8217", "nci", "cas"]
+PROTOCOL_NAMES: dict[ScaleProtocol, str] = {"toledo8217": "Toledo 8217", "nci": "NCI", "cas": "CAS stream"}
 
 
 @dataclass(frozen=True, slots=True)
 class _Dialect:
     weight: bytes
     status: bytes
-    zero: bytes
-    tare: bytes | None  # None: the protocol has no tare command
+    zero: bytes | None  # None: the protocol has no such command
+    tare: bytes | None
     terminator: bytes
     decode: Callable[[bytes, str], ScaleReading]
+    streaming: bool = False  # the scale sends by itself; nothing is asked
 
 
 _DIALECTS: dict[ScaleProtocol, _Dialect] = {
     "toledo8217": _Dialect(TOLEDO_WEIGHT, TOLEDO_STATUS, TOLEDO_ZERO, None, CR, decode_toledo),
     "nci": _Dialect(NCI_WEIGHT, NCI_STATUS, NCI_ZERO, NCI_TARE, ETX, lambda frame, _unit: decode_nci(frame)),
+    "cas": _Dialect(b"", b"", None, None, LF, lambda frame, _unit: decode_cas(frame), streaming=True),
 }
 
 
@@ -67,7 +75,7 @@ class Scale:
         self, transport: SerialTransport, protocol: ScaleProtocol, unit: str = "kg", timeout: float = 1.0
     ) -> None:
         if protocol not in _DIALECTS:
-            raise ConfigurationError(f"The scale protocol {protocol!r} is not supported; use toledo8217 or nci.")
+            raise ConfigurationError(f"The scale protocol {protocol!r} is not supported; use toledo8217, nci or cas.")
         if unit not in GRAMS_PER_UNIT:
             raise ConfigurationError(f"The scale unit {unit!r} is not supported; use kg, g, lb or oz.")
         self.transport = transport
@@ -118,16 +126,41 @@ class Scale:
         return self._ask(self._dialect.status)
 
     def zero(self) -> ScaleReading:
-        """Zero the empty plate; the scale refuses while in motion (see the returned state)."""
+        """Zero the empty plate; the scale refuses while in motion (see the returned state).
+
+        Raises:
+            ConfigurationError: the protocol has no zero command (CAS stream): press Zero on the scale.
+        """
+        if self._dialect.zero is None:
+            raise ConfigurationError(
+                f"The {PROTOCOL_NAMES[self.protocol]} protocol has no zero command; press Zero on the scale itself."
+            )
         return self._ask(self._dialect.zero)
 
     def _ask(self, command: bytes) -> ScaleReading:
+        if self._dialect.streaming:
+            return self._decode(command, self._listen())
         frame = self.transport.exchange_until(command, self._dialect.terminator, self.timeout)
         if not frame.endswith(self._dialect.terminator):
             log.info("%s: no answer to %r (got %r)", self.describe(), command, frame)
             raise DeviceUnavailable(
                 f"The scale {self.transport.describe()} does not answer; check it is on and its cable is in."
             )
+        return self._decode(command, frame)
+
+    def _listen(self) -> bytes:
+        """The last whole line of what a streaming scale sends: two frames' worth always holds one."""
+        heard = self.transport.exchange(b"", 2 * max(CAS_FRAME_LENGTHS), self.timeout)
+        lines = heard.split(LF)[1:-1]  # the first piece may be cut, the last is unfinished
+        if not lines:
+            log.info("%s: no whole line in %r", self.describe(), heard)
+            raise DeviceUnavailable(
+                f"The scale {self.transport.describe()} sends nothing; check it is on, its cable is in and it "
+                "is set to send its weight continuously (stream mode)."
+            )
+        return lines[-1] + LF
+
+    def _decode(self, command: bytes, frame: bytes) -> ScaleReading:
         try:
             reading = self._dialect.decode(frame, self.unit)
         except ScaleError as exc:

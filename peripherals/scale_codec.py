@@ -22,6 +22,17 @@ bit 0 under capacity, bit 1 over capacity, bit 2 ROM error, bit 3 calibration fa
 byte follows. Optional byte 3: bits 0-1 range (00 low, 11 high), bit 2 net weight (0 gross),
 bit 3 initial zero error. Bits 4 and 5 are always 1, bit 7 is parity (masked off).
 
+**CAS** indicators (CI-series, PDI, NT-200 manuals, "CAS 22 bytes" / "AND 18 bytes") send a line
+by themselves, continuously in stream mode; the host sends nothing:
+
+* 22 bytes: ``"ST" "," "GS" "," id lamp "," data(8) " " unit(2) CR LF``;
+* 18 bytes: ``"ST" "," "GS" "," data(8) unit(2) CR LF`` (e.g. ``ST,GS,+  0.534kg``).
+
+``ST`` stable, ``US`` unstable, ``OL`` overload; ``GS`` gross, ``NT`` net; ``id`` the device
+number as ASCII (``"1"`` = 0x31); ``lamp`` bit 0 zero point, 1 tare, 2 gross, 3 printer,
+4 hold, 6 stable, 7 always 1. ``data`` is the displayed weight with its decimal point
+(``"000013.5"``), a minus sign when negative.
+
 **Tare.** NCI scales tare on ``T CR`` and flag a net weight in status byte 3. The Toledo 8217
 ECR protocol has no tare command and no net/gross flag: a tare keyed on the scale is invisible to
 us, so the lane subtracts a *preset* tare itself (``apply_tare``), never below zero.
@@ -162,6 +173,57 @@ def encode_toledo_answer(command: bytes, reading: ScaleReading, unit: str = "kg"
     if command == TOLEDO_WEIGHT and reading.state is WeightState.STABLE and reading.grams is not None:
         return STX + from_grams(reading.grams, unit, 3 if unit == "kg" else 2).zfill(6).encode() + CR
     return STX + b"?" + bytes([toledo_status_byte(reading.state, reading.at_zero)]) + CR
+
+
+# -- CAS stream -------------------------------------------------------------------------------
+
+CAS_FRAME_LENGTHS = (22, 18)
+_CAS_HEAD = re.compile(rb"^(ST|US|OL),(GS|NT),")
+
+
+def decode_cas(frame: bytes) -> ScaleReading:
+    """Decode one CAS line (22-byte or 18-byte form, ``CR LF`` optional).
+
+    Raises:
+        ScaleError: the line is not a CAS frame (cut off, noise, unknown unit).
+    """
+    body = frame.rstrip(b"\r\n")
+    head = _CAS_HEAD.match(body)
+    if head is None:
+        raise ScaleError(f"not a CAS frame: {frame!r}")
+    if len(body) == 20 and body[8:9] == b",":  # with device id and lamp byte
+        data, unit, lamp = body[9:17], body[17:20], body[7]
+    elif len(body) == 16:
+        data, unit, lamp = body[6:14], body[14:16], None
+    else:
+        raise ScaleError(f"CAS frame of {len(frame)} bytes: {frame!r}")
+    net = head.group(2) == b"NT"
+    if head.group(1) == b"OL":
+        return ScaleReading(WeightState.OVER_CAPACITY, net=net)
+    text = data.decode("ascii", "replace").replace(" ", "")
+    grams = to_grams(text, unit.decode("ascii", "replace").strip())
+    at_zero = bool(lamp & 0x01) if lamp is not None else grams == 0
+    if grams < 0:
+        return ScaleReading(WeightState.UNDER_ZERO, None, at_zero, net=net)
+    state = WeightState.STABLE if head.group(1) == b"ST" else WeightState.IN_MOTION
+    return ScaleReading(state, grams, at_zero, net=net)
+
+
+def encode_cas_frame(reading: ScaleReading, unit: str = "kg", device_id: int | None = 1) -> bytes:
+    """The line a CAS indicator sends for ``reading``: 22 bytes, or 18 without ``device_id`` (for fakes and tests)."""
+    stable = reading.state is WeightState.STABLE
+    status = {WeightState.OVER_CAPACITY: b"OL", WeightState.STABLE: b"ST"}.get(reading.state, b"US")
+    grams = reading.grams or 0
+    if reading.state is WeightState.UNDER_ZERO and grams >= 0:
+        grams = -1
+    figures = from_grams(abs(grams), unit, 3 if unit in ("kg", "lb") else 0)
+    head = status + b"," + (b"NT" if reading.net else b"GS") + b","
+    if device_id is None:
+        data = (("-" if grams < 0 else "+") + figures.rjust(7)).encode()
+        return head + data + unit.encode().rjust(2) + CR + LF
+    data = (("-" + figures.zfill(7)) if grams < 0 else figures.zfill(8)).encode()
+    lamp = 0x80 | (0x40 if stable else 0) | (0x02 if reading.net else 0x04) | (0x01 if reading.at_zero else 0)
+    return head + str(device_id).encode()[:1] + bytes([lamp]) + b"," + data + b" " + unit.encode().rjust(2) + CR + LF
 
 
 # -- NCI SCP-01 --------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""A checkout scale on a pseudo-terminal, speaking Toledo 8217 or NCI, for tests and demos.
+"""A checkout scale on a pseudo-terminal, speaking Toledo 8217 or NCI (``FakeScale``) or streaming
+CAS lines (``FakeCasScale``), for tests and demos.
 
 Open ``serial:{fake.device}`` as you would the real scale. Set ``reading`` to what is on the
 plate; set ``mute`` to make it stop answering (switched off). Answers take as long as on a real
@@ -17,6 +18,8 @@ scale, and it answers net weights without saying so (the protocol cannot).
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import replace
 
@@ -30,6 +33,7 @@ from peripherals.scale_codec import (
     TOLEDO_ZERO,
     ScaleReading,
     WeightState,
+    encode_cas_frame,
     encode_nci_answer,
     encode_toledo_answer,
 )
@@ -101,3 +105,39 @@ class FakeScale(PtyDevice):
             self._unsettled -= 1
             return replace(self.reading, state=WeightState.IN_MOTION)
         return self.reading
+
+
+class FakeCasScale(PtyDevice):
+    """A CAS indicator in stream mode: sends ``reading`` as one CAS line after another, unasked.
+
+    ``device_id=None`` sends the 18-byte form, else the 22-byte form with that device number.
+    ``interval_s`` is the pause between two lines (on top of their time on the line); ``mute``
+    stops sending (switched off). Lines nobody reads are dropped, as on a real cable.
+    """
+
+    def __init__(
+        self, unit: str = "kg", *, device_id: int | None = 1, interval_s: float = 0.02, line_timing: bool = True
+    ) -> None:
+        self.unit = unit
+        self.device_id = device_id
+        self.interval_s = interval_s
+        self.reading = ScaleReading(WeightState.STABLE, 0, at_zero=True)
+        self.mute = False
+        self._stopped = threading.Event()
+        super().__init__("fake-cas-scale", line_timing=line_timing)
+        os.set_blocking(self._master, False)  # a full buffer (nobody reading) drops a line, never blocks
+        self._sender = threading.Thread(target=self._stream, name=f"fake-cas-stream-{self.device}", daemon=True)
+        self._sender.start()
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._sender.join(timeout=5)
+        super().close()
+
+    def _handle(self, pending: bytes) -> bytes:
+        return b""  # a stream-mode indicator takes no commands
+
+    def _stream(self) -> None:
+        while not self._stopped.wait(self.interval_s):
+            if not self.mute:
+                self._answer(b"", encode_cas_frame(self.reading, self.unit, self.device_id))

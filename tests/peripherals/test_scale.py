@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from peripherals.errors import ConfigurationError, DeviceUnavailable, PeripheralError
-from peripherals.fakes.scale import FakeScale
+from peripherals.fakes.scale import FakeCasScale, FakeScale
 from peripherals.scale import Scale, ScaleProtocol, open_scale
 from peripherals.scale_codec import (
     NCI_STATUS,
@@ -22,8 +22,10 @@ from peripherals.scale_codec import (
     ScaleReading,
     WeightState,
     apply_tare,
+    decode_cas,
     decode_nci,
     decode_toledo,
+    encode_cas_frame,
     encode_nci_answer,
     encode_toledo_answer,
     to_grams,
@@ -265,3 +267,76 @@ def test_a_tare_keyed_on_a_toledo_scale_is_invisible_to_the_lane() -> None:
         scale = open_scale(f"serial:{fake.device}", "toledo8217", timeout=2)
         fake.reading, fake.tare = ScaleReading(STABLE, 620), 120  # Tare pressed on the scale itself
         assert scale.read_weight() == ScaleReading(STABLE, 500), "net, but the protocol cannot say so"
+
+
+# -- CAS stream -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        # 22 bytes: status, gross/net, device id "1", lamp byte, data(8), blank, unit, CR LF
+        (b"ST,GS,1\xc4,000013.5 kg\r\n", ScaleReading(STABLE, 13500)),
+        (b"ST,GS,1\xc5,0000.000 kg\r\n", ScaleReading(STABLE, 0, at_zero=True)),  # lamp bit 0: zero point
+        (b"US,GS,1\x84,0000.534 kg\r\n", ScaleReading(MOTION, 534)),
+        (b"ST,NT,1\xc2,0000.250 kg\r\n", ScaleReading(STABLE, 250, net=True)),  # lamp bit 1: tare
+        (b"OL,GS,1\x84,0000.000 kg\r\n", ScaleReading(OVER)),
+        (b"ST,GS,1\xc4,-000.120 kg\r\n", ScaleReading(UNDER)),
+        # 18 bytes ("AND" form): status, gross/net, data(8), unit, CR LF
+        (b"ST,GS,+  0.534kg\r\n", ScaleReading(STABLE, 534)),
+        (b"US,NT,+  1.250kg\r\n", ScaleReading(MOTION, 1250, net=True)),
+        (b"ST,GS,+  1.500lb\r\n", ScaleReading(STABLE, 680)),
+        (b"ST,GS,+  0.000kg", ScaleReading(STABLE, 0, at_zero=True)),
+    ],
+)
+def test_decode_cas(frame: bytes, expected: ScaleReading) -> None:
+    assert decode_cas(frame) == expected
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"",
+        b"ST,GS,+  0.5",
+        b"XX,GS,+  0.534kg\r\n",
+        b"ST,GR,+  0.534kg\r\n",
+        b"ST,GS,+  a.bcdkg\r\n",
+        b"ST,GS,+  0.534 t\r\n",
+    ],
+)
+def test_decode_cas_rejects_garbage(frame: bytes) -> None:
+    with pytest.raises(ScaleError):
+        decode_cas(frame)
+
+
+def test_cas_encoder_writes_the_documented_frames() -> None:
+    assert encode_cas_frame(ScaleReading(STABLE, 534)) == b"\x53\x54\x2c\x47\x53\x2c\x31\xc4\x2c0000.534\x20kg\x0d\x0a"
+    assert len(encode_cas_frame(ScaleReading(STABLE, 534))) == 22
+    assert encode_cas_frame(ScaleReading(MOTION, 1250, net=True), device_id=None) == b"US,NT,+  1.250kg\r\n"
+    assert encode_cas_frame(ScaleReading(OVER), device_id=None) == b"OL,GS,+  0.000kg\r\n"
+
+
+def test_cas_scale_is_read_from_its_stream() -> None:
+    with FakeCasScale() as fake:
+        fake.reading = ScaleReading(MOTION, 530)
+        scale = open_scale(f"serial:{fake.device}", "cas", timeout=2)
+        assert scale.describe() == f"scale on {fake.device} (CAS stream)"
+        assert scale.read_weight() == ScaleReading(MOTION, 530)
+        fake.reading = ScaleReading(STABLE, 620)
+        assert scale.read_weight(tare_grams=120) == ScaleReading(STABLE, 500, net=True, tare_grams=120)
+        with pytest.raises(ConfigurationError, match=r"^The CAS stream protocol has no tare command"):
+            scale.tare()
+        with pytest.raises(ConfigurationError, match=r"^The CAS stream protocol has no zero command"):
+            scale.zero()
+        fake.reading = ScaleReading(STABLE, 250, net=True)  # tared on the scale: the line says NT
+        with pytest.raises(PeripheralError, match="container would be taken off twice"):
+            scale.read_weight(tare_grams=120)
+        fake.mute = True  # at most one line still in flight: never a whole line between two line ends
+        with pytest.raises(DeviceUnavailable, match=r"sends nothing; .* send its weight continuously \(stream mode\)"):
+            open_scale(f"serial:{fake.device}", "cas", timeout=0.2).read_weight()
+
+
+def test_cas_18_byte_stream() -> None:
+    with FakeCasScale(device_id=None, line_timing=False) as fake:
+        fake.reading = ScaleReading(STABLE, 1234)
+        assert open_scale(f"serial:{fake.device}", "cas").read_weight() == ScaleReading(STABLE, 1234)
