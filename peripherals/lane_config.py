@@ -3,7 +3,8 @@
 Example (every section optional; a missing section means the lane has no such device)::
 
     {
-      "printer":  {"target": "tcp:192.168.1.60:9100", "code_page": 19},
+      "printer":  {"target": "tcp:192.168.1.60:9100", "profile": "epson-tm-t88", "code_page": 19,
+                   "receipt_barcode": "qr", "logo": "logo.png"},
       "drawer":   {"target": "printer", "pin": 2, "open_when_high": false, "alert_after_s": 30},
       "scale":    {"target": "serial:/dev/ttyUSB1?bytesize=7&parity=E", "protocol": "toledo8217", "unit": "kg"},
       "display":  {"target": "serial:/dev/ttyUSB2", "protocol": "epson"},
@@ -13,6 +14,10 @@ Example (every section optional; a missing section means the lane has no such de
 
 A serial scanner (a keyboard-wedge scanner needs no section): ``terminator`` ``cr``/``lf``/``crlf``
 as set on the scanner (``cr``); ``prefix``/``suffix`` text it adds around each code, stripped.
+
+A 58 mm printer: ``{"target": "usb:0416:5011", "profile": "generic-58mm"}`` (32 columns);
+``"columns"`` narrows the line or, past font A's width, prints in font B; ``receipt_barcode`` is
+``qr`` (default), ``code128`` or ``none``; a relative ``logo`` path is in the data folder.
 
 A drawer on its own serial interface:
 ``{"target": "serial:/dev/ttyS0", "opening_sequence": "07", "sensor": "cts", "open_when_high": true}``.
@@ -33,6 +38,8 @@ from typing import Any
 
 from peripherals.drawer import SENSOR_LINES
 from peripherals.errors import ConfigurationError
+from peripherals.printer_profiles import get_profile
+from peripherals.printer_setup import sale_code_kind
 
 LANE_FILE = "lane.json"
 _SCALE_PROTOCOLS = {"toledo": "toledo8217", "toledo8217": "toledo8217", "nci": "nci"}
@@ -42,6 +49,11 @@ _SCALE_PROTOCOLS = {"toledo": "toledo8217", "toledo8217": "toledo8217", "nci": "
 class PrinterSettings:
     target: str
     code_page: int | None = None
+    profile: str | None = None
+    """A name in ``peripherals.printer_profiles.PROFILES``; None is the default (42 columns, 80 mm)."""
+    columns: int | None = None
+    receipt_barcode: str = "qr"
+    logo: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +146,7 @@ def parse_lane_config(data: dict[str, Any], where: str = "lane.json") -> LaneCon
             "use printer, drawer, scale, display, terminal and scanner."
         )
     r = _Reader(where)
-    printer = r.section(data, "printer", {"target", "code_page"})
+    printer = r.section(data, "printer", {"target", "code_page", "profile", "columns", "receipt_barcode", "logo"})
     drawer = r.section(
         data, "drawer", {"target", "pin", "open_when_high", "opening_sequence", "sensor", "alert_after_s"}
     )
@@ -143,9 +155,7 @@ def parse_lane_config(data: dict[str, Any], where: str = "lane.json") -> LaneCon
     terminal = r.section(data, "terminal", {"address"})
     scanner = r.section(data, "scanner", {"target", "terminator", "prefix", "suffix"})
     return LaneConfig(
-        printer=None
-        if printer is None
-        else PrinterSettings(r.text(printer, "printer", "target"), r.integer(printer, "printer", "code_page", None)),
+        printer=None if printer is None else _printer(r, printer),
         drawer=None if drawer is None else _drawer(r, drawer),
         scale=None
         if scale is None
@@ -159,6 +169,26 @@ def parse_lane_config(data: dict[str, Any], where: str = "lane.json") -> LaneCon
         else DisplaySettings(r.text(display, "display", "target"), r.text(display, "display", "protocol", "epson")),
         terminal=None if terminal is None else TerminalSettings(r.text(terminal, "terminal", "address")),
         scanner=None if scanner is None else _scanner(r, scanner),
+    )
+
+
+def _printer(r: _Reader, p: dict[str, Any]) -> PrinterSettings:
+    profile = p.get("profile")
+    logo = p.get("logo")
+    for key, value in (("profile", profile), ("logo", logo)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigurationError(f"The printer {key} in {r.where} must be a non-empty text.")
+    columns = r.integer(p, "printer", "columns", None)
+    known = get_profile(profile)  # an unknown name is a sentence listing the known ones
+    known.columns(columns)
+    receipt_barcode = sale_code_kind(r.text(p, "printer", "receipt_barcode", "qr"), known, r.where)
+    return PrinterSettings(
+        r.text(p, "printer", "target"),
+        r.integer(p, "printer", "code_page", None),
+        profile,
+        columns,
+        receipt_barcode,
+        logo,
     )
 
 

@@ -42,8 +42,9 @@ def lane_settings(args: argparse.Namespace, base: LaneConfig | None = None) -> L
     from peripherals import lane_config as lc
 
     cfg = base if base is not None else lc.load_lane_config(args.data_dir / lc.LANE_FILE)
-    if args.printer:
-        cfg = replace(cfg, printer=lc.PrinterSettings(args.printer))
+    if args.printer:  # another address; the profile, logo and sale code of lane.json still apply
+        printer = lc.PrinterSettings(args.printer) if cfg.printer is None else replace(cfg.printer, target=args.printer)
+        cfg = replace(cfg, printer=printer)
     if args.drawer or args.drawer_pin or args.drawer_open_when or args.drawer_sensor:
         drawer = cfg.drawer or lc.DrawerSettings()
         if args.drawer:

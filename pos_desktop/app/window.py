@@ -311,7 +311,8 @@ class RegisterWindow(QMainWindow):
         logger.info("sale %s accepted (seq %d, duplicate %s)", sale.id, acceptance.seq, acceptance.duplicate)
         if self.lane is None:
             return
-        receipt = self.lane.receipt_rows(sale)
+        printer = self.devices.devices.printer
+        receipt = self.lane.receipt_rows(sale, printer.layout) if printer else self.lane.receipt_rows(sale)
         self.lane.sale_accepted(sale)  # the basket is emptied even if no sale screen shows it
         if self.sale_presenter is not None:
             self.sale_presenter.sale_committed(sale)

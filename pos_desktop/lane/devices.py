@@ -17,9 +17,9 @@ from peripherals.device import Device
 from peripherals.drawer import CashDrawer, PrinterDrawer, SensorLine, open_drawer
 from peripherals.drawer_monitor import DrawerAlert, DrawerMonitor
 from peripherals.errors import PeripheralError
-from peripherals.escpos_codec import DEFAULT_FORMAT, ReceiptFormat
-from peripherals.lane_config import DrawerSettings, LaneConfig
+from peripherals.lane_config import DrawerSettings, LaneConfig, PrinterSettings
 from peripherals.payment import TerminalTimeouts
+from peripherals.printer_setup import printer_setup
 from peripherals.serial_scanner import SerialScanner, open_scanner
 from peripherals.worker import DeviceWorker
 from pos_desktop.lane.card import CardStation
@@ -116,10 +116,8 @@ def open_lane_devices(
     )
     devices = LaneDevices(problems=problems, drawer_on_printer=drawer is None or drawer.target == "printer")
     if printer is not None:
-        fmt = DEFAULT_FORMAT if printer.code_page is None else ReceiptFormat(code_page=printer.code_page)
         pin = drawer.pin if drawer is not None else 2
-        devices.printer = attempt(lambda: ReceiptStation(printer.target, data_dir / PRINT_QUEUE_FOLDER, fmt=fmt,
-                                                          drawer_pin=pin))  # fmt: skip
+        devices.printer = attempt(lambda: _set_up_printer(printer, data_dir, pin, problems))
     if drawer is not None:
         attempt(lambda: _set_up_drawer(devices, drawer, on_drawer_alert, drawer_poll_s))
     if scale is not None:
@@ -131,6 +129,15 @@ def open_lane_devices(
     if (scan := config.scanner) is not None:
         devices.scanner = attempt(lambda: open_scanner(scan.target, scan.terminator, scan.prefix, scan.suffix))
     return devices
+
+
+def _set_up_printer(printer: PrinterSettings, data_dir: Path, pin: int, problems: list[str]) -> ReceiptStation:
+    setup = printer_setup(printer, data_dir)
+    if setup.problem is not None:  # the logo: receipts print without it, and the status line says why
+        problems.append(setup.problem)
+    return ReceiptStation(
+        printer.target, data_dir / PRINT_QUEUE_FOLDER, fmt=setup.format, layout=setup.layout, drawer_pin=pin
+    )
 
 
 def _set_up_drawer(

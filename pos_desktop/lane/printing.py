@@ -25,7 +25,7 @@ from peripherals.print_queue import PrintQueue
 from peripherals.printer import ReceiptPrinter, open_printer
 from peripherals.printer_status import Health, Paper, PrinterStatus
 from peripherals.worker import DeviceWorker
-from pos_core.receipt import ReceiptRow
+from pos_core.receipt import ReceiptLayout, ReceiptRow
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ class PrintOutcome:
 class ReceiptStation:
     """The lane's receipt printer at ``target`` with its queue in ``queue_dir``.
 
+    ``layout`` is what receipts for this printer are laid out with (its columns, the sale code):
+    the register asks for it when it lays out a sale.
+
     Raises:
         ConfigurationError: ``target`` is not a printer address.
         DeviceUnavailable: the queue folder cannot be created.
@@ -68,6 +71,7 @@ class ReceiptStation:
         queue_dir: Path,
         *,
         fmt: ReceiptFormat = DEFAULT_FORMAT,
+        layout: ReceiptLayout = ReceiptLayout(),  # noqa: B008 -- frozen
         drawer_pin: int = 2,
         status_timeout: float = 0.5,
     ) -> None:
@@ -80,6 +84,7 @@ class ReceiptStation:
         self.queue = PrintQueue(queue_dir, self._send)
         self.worker = DeviceWorker("receipt-printer")
         self._fmt = fmt
+        self.layout = layout
         self._kick = drawer_kick(drawer_pin, self.printer.pulse_on_ms, self.printer.pulse_off_ms)
         self._status_timeout = status_timeout
         self._answers_status: bool | None = None  # None until the printer first answers DLE EOT, or not

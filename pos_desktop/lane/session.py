@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pos_core.basket import Basket, BasketLine, TaxRules, Totals
 from pos_core.catalogue import Catalogue, Product, normalise_scan
 from pos_core.errors import PosError
-from pos_core.receipt import ReceiptRow, StoreHeader, layout_receipt
+from pos_core.receipt import ReceiptLayout, ReceiptRow, StoreHeader, layout_receipt
 from pos_core.sale import Sale
 from pos_core.tender import Tender
 from pos_desktop.lane.errors import UNSURE_CODES, LaneError, UnknownBarcode
@@ -221,9 +221,9 @@ class LaneSession:
         if self.pending is not None:
             raise LaneError(IN_DOUBT)
 
-    def receipt_rows(self, sale: Sale) -> list[ReceiptRow]:
-        """The sale's receipt, laid out for an 80 mm (42 column) printer."""
+    def receipt_rows(self, sale: Sale, layout: ReceiptLayout = ReceiptLayout()) -> list[ReceiptRow]:  # noqa: B008 -- frozen
+        """The sale's receipt, laid out for the lane's printer (by default 80 mm, 42 columns, a QR code)."""
         header = StoreHeader(self.store.name, self.store.address_lines)
         cashier = self.cashier.name if self.cashier is not None else sale.cashier_id
         local = datetime.now().astimezone().tzinfo  # the register's clock is set to the shop's zone
-        return layout_receipt(sale, header, cashier, tz=local or UTC)
+        return layout_receipt(sale, header, cashier, layout.width, local or UTC, sale_code=layout.sale_code)

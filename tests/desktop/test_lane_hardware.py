@@ -464,3 +464,23 @@ def test_a_scan_never_lands_in_the_pin_pad_or_the_cash_amount(
     assert dialog.isVisible(), "the scanner's Enter did not confirm the payment"
     assert dialog.message.text() == f"That was a barcode ({RYE}); finish or cancel the payment before adding items."
     assert view.table.rowCount() == 1
+
+
+def test_a_58mm_lane_prints_32_column_receipts_and_says_its_logo_is_missing(
+    qtbot: QtBot, open_register: Opener, fakes: Fakes, tmp_path: Path
+) -> None:
+    printer = PrinterSettings(f"tcp:127.0.0.1:{fakes.printer.port}", profile="generic-58mm", logo="shop-logo.png")
+    window = open_register(replace(fakes.lane(), printer=printer))
+    view = log_in(qtbot, window)
+    missing = f"The receipt logo {tmp_path / 'shop-logo.png'} does not exist; receipts print without it"
+    assert missing in view.devices_status.text()
+    scan(qtbot, view, SOURDOUGH)
+    dialog = open_payment(qtbot, window, view)
+    click(qtbot, dialog.quick_buttons[0])
+    click(qtbot, dialog.confirm_button)
+    (receipt,) = wait_for_receipts(qtbot, fakes.printer, 1)
+    assert receipt.images == []
+    assert "-" * 32 in receipt.texts
+    assert all(len(line.text) * (2 if line.big else 1) <= 32 for line in receipt.lines if not line.qr)
+    assert any(t.startswith("Sourdough loaf 750 g") and len(t) == 32 for t in receipt.texts)
+    assert len(receipt.qr_codes) == 1

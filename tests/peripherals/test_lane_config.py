@@ -56,7 +56,10 @@ def test_serial_drawer_settings() -> None:
     [
         ({"printers": {}}, r"a section we do not know: 'printers'; use printer, drawer"),
         ({"printer": "tcp:x"}, r"The printer settings in lane.json must be a JSON object"),
-        ({"printer": {"target": "tcp:x", "speed": 1}}, r"have 'speed', which we do not know; use code_page, target"),
+        (
+            {"printer": {"target": "tcp:x", "speed": 1}},
+            r"have 'speed', which we do not know; use code_page, columns, logo, profile, receipt_barcode, target",
+        ),
         ({"printer": {}}, r"The printer target in lane.json must be a non-empty text"),
         ({"printer": {"target": "tcp:x", "code_page": "19"}}, r"code_page in lane.json must be a whole number"),
         (
