@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from peripherals.lane_config import LaneConfig
     from peripherals.line_display import LineDisplay
     from peripherals.printer import ReceiptPrinter
+    from peripherals.printer_setup import PrinterSetup
     from peripherals.scale import Scale
     from peripherals.wedge import Scan
     from pos_core.receipt import ReceiptRow
@@ -142,31 +143,61 @@ def make_display(cfg: LaneConfig) -> LineDisplay:
 
 
 def test_print(args: argparse.Namespace) -> int:
-    printer = make_printer(lane_settings(args))
-    printer.print_receipt(test_page(printer.describe()))
+    """A test page in the lane's printer profile, with its logo and sale code, then the printer's status."""
+    from peripherals.printer import open_printer
+    from peripherals.printer_setup import printer_setup
+
+    cfg = lane_settings(args)
+    if cfg.printer is None or not cfg.printer.target:
+        raise _missing("receipt printer", "--printer TARGET", "printer")
+    setup = printer_setup(cfg.printer, args.data_dir)
+    printer = open_printer(cfg.printer.target, setup.format)
+    printer.print_receipt(test_page(printer.describe(), setup))
     status = printer.status(args.timeout)
+    profile, layout = setup.profile, setup.layout
+    logo = setup.format.logo
+    logo_said = f"{logo.width} x {logo.height} dots" if logo else (setup.problem or "none")
     print(f"Printed a test page on the {printer.describe()}.")
+    print(
+        f"Profile: {profile.name} ({profile.description}), {layout.width} columns, {profile.dots} dots; "
+        f"sale code: {layout.sale_code}; logo: {logo_said}"
+    )
     print(f"Status: {status.problem() or 'ready'}")
     return 0
 
 
-def test_page(where: str) -> list[ReceiptRow]:
-    from pos_core.receipt import ReceiptRow
+TEST_SALE_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+"""The sale id the test page's barcode or QR code carries."""
 
-    return [
+
+def test_page(where: str, setup: PrinterSetup) -> list[ReceiptRow]:
+    """Sizes, alignment, bold, the code page's accents, a ruler as wide as the line, the sale code."""
+    import textwrap
+
+    from pos_core.receipt import ReceiptRow, sale_barcode, sale_qr_code
+
+    width = setup.layout.width
+    euro = "Euro and accents: € £ ä ö ü ß é ñ"
+    rows = [
         ReceiptRow("TEST PAGE", "center", big=True),
         ReceiptRow(time.strftime("%Y-%m-%d %H:%M:%S"), "center"),
-        ReceiptRow(where, "center"),
+        *(ReceiptRow(line, "center") for line in textwrap.wrap(where, width)),
+        ReceiptRow(f"{setup.profile.name}, {width} columns"[:width], "center"),
         ReceiptRow(""),
         ReceiptRow("Left"),
         ReceiptRow("Centre", "center"),
         ReceiptRow("Right", "right"),
         ReceiptRow("Bold", bold=True),
-        ReceiptRow("Euro and accents: € £ ä ö ü ß é ñ"),
-        ReceiptRow("123456789012345678901234567890123456789012"),
+        ReceiptRow(euro if len(euro) <= width else euro.removeprefix("Euro and accents: ")),
+        ReceiptRow(("1234567890" * (width // 10 + 1))[:width]),
         ReceiptRow(""),
-        ReceiptRow("If you can read this, the printer works.", "center"),
     ]
+    if setup.layout.sale_code == "qr":
+        rows.append(ReceiptRow(sale_qr_code(TEST_SALE_ID), "center", qr=True))
+    elif setup.layout.sale_code == "code128":
+        rows.append(ReceiptRow(sale_barcode(TEST_SALE_ID), "center", barcode="CODE128"))
+    rows += [ReceiptRow(line, "center") for line in textwrap.wrap("If you can read this, the printer works.", width)]
+    return rows
 
 
 def open_drawer(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from peripherals.escpos_decode import DrawerKick, decode_escpos
 from peripherals.fakes.line_display import FakeLineDisplay
@@ -51,19 +52,54 @@ def test_test_print_on_a_file_printer(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         f"Printed a test page on the receipt printer writing to {printed}.",
+        "Profile: epson-tm-t88 (Epson TM-T88 III to VI, 80 mm paper), 42 columns, 512 dots; sale code: qr; logo: none",
         "Status: The receipt printer does not report its status; check it by eye.",
     ]
     [page] = decode_escpos(printed.read_bytes())
     assert page.texts[0] == "TEST PAGE"
     assert "Euro and accents: € £ ä ö ü ß é ñ" in page.texts
+    assert "123456789012345678901234567890123456789012" in page.texts  # the ruler: as wide as a line
+    assert len(page.qr_codes) == 1
     assert page.cut
+
+
+def test_test_print_uses_the_lanes_profile_and_says_a_missing_logo_is_left_out(tmp_path: Path) -> None:
+    printed = tmp_path / "receipts.escpos"
+    printer = {"target": "file:unused", "profile": "generic-58mm", "logo": "shop-logo.png"}
+    (tmp_path / "lane.json").write_text(json.dumps({"printer": printer}))
+    done = pos("devices", "test-print", "--printer", f"file:{printed}", data_dir=tmp_path)  # the address only
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == (
+        "Profile: generic-58mm (any 58 mm ESC/POS printer, 203 dpi), 32 columns, 384 dots; sale code: qr; "
+        f"logo: The receipt logo {tmp_path / 'shop-logo.png'} does not exist; receipts print without it until the "
+        "file is there."
+    )
+    [page] = decode_escpos(printed.read_bytes())
+    assert page.images == []
+    assert "12345678901234567890123456789012" in page.texts
+    assert all(len(line.text) * (2 if line.big else 1) <= 32 for line in page.lines if not line.qr)
+
+
+def test_test_print_shows_the_logo_and_the_code128_sale_barcode(tmp_path: Path) -> None:
+    Image.new("L", (200, 40), 0).save(tmp_path / "logo.png")
+    printed = tmp_path / "receipts.escpos"
+    printer = {"target": f"file:{printed}", "profile": "generic-80mm", "receipt_barcode": "code128", "logo": "logo.png"}
+    (tmp_path / "lane.json").write_text(json.dumps({"printer": printer}))
+    done = pos("devices", "test-print", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].endswith("48 columns, 576 dots; sale code: code128; logo: 200 x 40 dots")
+    [page] = decode_escpos(printed.read_bytes())
+    assert [(image.width, image.height, image.before_line) for image in page.images] == [(200, 40, 0)]
+    [code] = page.barcodes
+    assert code.symbology == "CODE128"
+    assert len(code.data) == 40
 
 
 def test_test_print_on_a_network_printer_reports_its_status(tmp_path: Path) -> None:
     with FakeNetworkPrinter(status={1: 0x12, 2: 0x12, 4: 0x1E}) as fake:  # paper near its end
         done = pos("devices", "test-print", "--printer", f"tcp:127.0.0.1:{fake.port}", data_dir=tmp_path)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.splitlines()[1] == "Status: The receipt paper is nearly out; have a new roll ready."
+        assert done.stdout.splitlines()[-1] == "Status: The receipt paper is nearly out; have a new roll ready."
         assert decode_escpos(fake.wait_for_jobs(1))[0].texts[0] == "TEST PAGE"
 
 
