@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from peripherals.errors import PeripheralError
-from pos_cli import bench, devices, lanes, orders
+from pos_cli import bench, devices, lanes, orders, overrides
 from pos_cli.defaults import database_url, default_printer, endpoint_url
 from pos_cli.lane_options import lane_settings
 from pos_core.errors import PosError
@@ -34,6 +34,8 @@ def dispatch(args: argparse.Namespace) -> int:
             "revoke": store_revoke,
             "lane": lanes.lane,
             "lanes": lanes.lanes,
+            "unlock-cashier": overrides.unlock_cashier,
+            "overrides": overrides.overrides,
         }[args.store_command](args)
     if args.command == "sim":
         return sim_lane(args)

@@ -57,6 +57,7 @@ UNKNOWN_TRANSFER = "unknown_transfer"
 UNKNOWN_CATEGORY = "unknown_category"
 INVALID_PRODUCT = "invalid_product"
 UNKNOWN_EXCEPTION = "unknown_exception"
+NOT_AUTHORISED = "not_authorised"
 
 
 class ProtocolError(PosError):

@@ -8,7 +8,7 @@ arithmetic, so :func:`demo_store` returns the same catalogue on every call.
 Cashier PINs:
 
 * Alex Morgan: ``1234``
-* Sam Patel: ``2468``
+* Sam Patel: ``2468`` (a manager: authorises overrides, e.g. settling a card payment by hand)
 
 Barcodes to try at the till (the first two products):
 
@@ -68,6 +68,8 @@ class DemoStore:
     categories: list[str]
     products: list[DemoProduct]
     cashiers: list[tuple[str, str]]  # (name, pin)
+    managers: tuple[str, ...] = ()
+    """Names of the cashiers who are managers: they authorise overrides (DESIGN.md §7)."""
 
 
 # Each category: (name, default tax class, table). A table line is
@@ -554,6 +556,7 @@ _CASHIERS: tuple[tuple[str, str], ...] = (
     ("Alex Morgan", "1234"),
     ("Sam Patel", "2468"),
 )
+_MANAGERS = ("Sam Patel",)
 
 
 def _barcode(index: int) -> str:
@@ -631,4 +634,5 @@ def demo_store() -> DemoStore:
         categories=[category for category, _, _ in _CATALOGUE],
         products=products,
         cashiers=list(_CASHIERS),
+        managers=_MANAGERS,
     )

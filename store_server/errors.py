@@ -97,6 +97,12 @@ class WrongPin(RequestRefused):
     code = "wrong_pin"
 
 
+class NotAuthorised(RequestRefused):
+    """An override asked of someone who may not authorise it (not a manager, or the same person)."""
+
+    code = "not_authorised"
+
+
 class InsufficientStock(RequestRefused):
     """Not enough available stock for a reservation; ``short`` says by how much, per SKU."""
 

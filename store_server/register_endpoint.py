@@ -32,6 +32,7 @@ from pos_core.sale import Sale
 from store_server.db.engine import Database
 from store_server.errors import RequestRefused, WrongPin
 from store_server.register_lanes import lane_config_fields
+from store_server.register_overrides import override_fields
 from store_server.usecases.cashiers import CashierInfo, list_cashiers, pin_hash_of, pin_matches
 from store_server.usecases.catalogue import catalogue_page
 from store_server.usecases.login_guard import CONNECTION_FAILURES, LOCKOUT_S, LoginGuard, guard_for
@@ -131,6 +132,8 @@ class RegisterSession:
             }
         if kind == "lane.config":
             return {"type": kind, "req": req, **await lane_config_fields(self.db, message, self.peer)}
+        if kind == "override.authorise":
+            return {"type": kind, "req": req, **await override_fields(self, message, req)}
         raise ProtocolError(UNKNOWN_TYPE, f"This server does not know {kind!r} on /register.", req)
 
     async def _login(self, cashier_id: str, pin: str, req: str | None) -> CashierInfo:

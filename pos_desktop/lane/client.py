@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,6 +53,18 @@ def register_url(url: str) -> str:
     if parts.path in ("", "/"):
         parts = parts._replace(path=REGISTER_PATH)
     return urlunsplit(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Authorisation:
+    """A manager authorised an override, and the store logged it."""
+
+    override_id: str
+    action: str
+    subject: str
+    manager: Cashier
+    was_locked: bool | None
+    """For ``cashier.unlock``: whether the cashier was locked out."""
 
 
 class RegisterClient:
@@ -205,6 +218,29 @@ class RegisterClient:
         reply = await self._request({"type": "cashier.login", "cashier_id": cashier_id, "pin": pin})
         self._login = (cashier_id, pin)
         return parse_cashier(reply.get("cashier"))
+
+    async def authorise_override(self, manager_id: str, pin: str, action: str, subject: str) -> Authorisation:
+        """Ask the store to log an override a manager authorises with their PIN (never kept here).
+
+        Args:
+            action: ``card.settle_paid``, ``card.settle_unpaid`` or ``cashier.unlock``.
+            subject: the card payment's id, or the cashier to unlock.
+
+        Raises:
+            RequestRefused: ``not_authorised``, ``wrong_pin``, ``cashier_locked``, ... with the server's sentence.
+            ServerUnreachable: no answer; ask again.
+        """
+        message = {"type": "override.authorise", "action": action, "subject": subject, "manager_id": manager_id,
+                   "pin": pin}  # fmt: skip
+        reply = await self._request(message)
+        was_locked = reply.get("was_locked")
+        return Authorisation(
+            str(reply.get("override_id")),
+            str(reply.get("action")),
+            str(reply.get("subject")),
+            parse_cashier(reply.get("manager")),
+            was_locked if isinstance(was_locked, bool) else None,
+        )
 
     def logout(self) -> None:
         """Forget the cashier, so a reconnect does not log them in again."""

@@ -277,6 +277,30 @@ class Cashier(Base):
     pin_hash: Mapped[str] = mapped_column(String(300))
     """``scrypt$n$r$p$salt_hex$hash_hex``; never the PIN."""
     active: Mapped[bool] = mapped_column(default=True)
+    role: Mapped[str] = mapped_column(
+        String(20),
+        CheckConstraint("role IN ('cashier', 'manager')", name="role_known"),
+        default="cashier",
+        server_default="cashier",
+    )
+    """``manager``: may authorise overrides (settling a card payment by hand, unlocking a cashier)."""
+
+
+class OverrideRow(Base):
+    """One override a manager authorised; append-only: rows are added, never changed or removed."""
+
+    __tablename__ = "overrides"
+    id: Mapped[Uuid] = mapped_column(primary_key=True)
+    action: Mapped[Code]
+    """What was authorised: ``card.settle_paid``, ``card.settle_unpaid``, ``cashier.unlock``."""
+    subject: Mapped[Name]
+    """What it was about: the card payment's id, the unlocked cashier's id."""
+    requested_by: Mapped[str | None] = mapped_column(String(36))
+    """The cashier logged in on the register that asked; None when nobody was (``pos store unlock-cashier``)."""
+    manager_id: Mapped[Uuid] = mapped_column(ForeignKey("cashiers.id"))
+    register: Mapped[Name]
+    """The register connection that asked (its address)."""
+    created_at: Mapped[str] = mapped_column(String(40), index=True)
 
 
 class Credential(Base):

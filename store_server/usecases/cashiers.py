@@ -17,12 +17,16 @@ from store_server.errors import RequestRefused, UnknownCashier, WrongPin
 # scrypt cost: about 16 MiB and tens of milliseconds per guess.
 _N, _R, _P = 2**14, 8, 1
 MIN_PIN, MAX_PIN = 4, 12
+CASHIER, MANAGER = "cashier", "manager"
+ROLES = (CASHIER, MANAGER)
+"""A manager may authorise overrides (DESIGN.md §7); a cashier may not."""
 
 
 @dataclass(frozen=True, slots=True)
 class CashierInfo:
     id: str
     name: str
+    role: str = CASHIER
 
 
 def hash_pin(pin: str, *, salt: bytes | None = None, n: int = _N, r: int = _R, p: int = _P) -> str:
@@ -41,19 +45,21 @@ def pin_matches(pin: str, stored: str) -> bool:
     return hmac.compare_digest(again.rsplit("$", 1)[1], digest)
 
 
-def add_cashier(session: Session, name: str, pin: str) -> CashierInfo:
-    """Add an active cashier.
+def add_cashier(session: Session, name: str, pin: str, *, role: str = CASHIER) -> CashierInfo:
+    """Add an active cashier (``role`` ``manager`` for one who authorises overrides).
 
     Raises:
-        RequestRefused: the name is empty or the PIN is not 4 to 12 digits.
+        RequestRefused: the name is empty, the PIN is not 4 to 12 digits, or the role is unknown.
     """
     if not name.strip():
         raise RequestRefused("A cashier needs a name.")
     if not pin.isdigit() or not MIN_PIN <= len(pin) <= MAX_PIN:
         raise RequestRefused(f"A PIN must be {MIN_PIN} to {MAX_PIN} digits.")
-    cashier = Cashier(id=str(uuid.uuid4()), name=name.strip(), pin_hash=hash_pin(pin), active=True)
+    if role not in ROLES:
+        raise RequestRefused(f"A cashier's role must be {' or '.join(ROLES)}, not {role!r}.")
+    cashier = Cashier(id=str(uuid.uuid4()), name=name.strip(), pin_hash=hash_pin(pin), active=True, role=role)
     session.add(cashier)
-    return CashierInfo(cashier.id, cashier.name)
+    return CashierInfo(cashier.id, cashier.name, cashier.role)
 
 
 def list_cashiers(session: Session) -> list[CashierInfo]:
@@ -71,7 +77,7 @@ def pin_hash_of(session: Session, cashier_id: str) -> tuple[CashierInfo, str]:
     cashier = session.get(Cashier, cashier_id)
     if cashier is None or not cashier.active:
         raise UnknownCashier("There is no active cashier with that id; pick a name from the list.")
-    return CashierInfo(cashier.id, cashier.name), cashier.pin_hash
+    return CashierInfo(cashier.id, cashier.name, cashier.role), cashier.pin_hash
 
 
 def login(session: Session, cashier_id: str, pin: str) -> CashierInfo:

@@ -1,7 +1,8 @@
 """Limits on PIN guessing: a growing delay after a few wrong PINs, and a lockout after many.
 
-Kept in memory, per open database: a restart of the store server clears it. Counts are per
-cashier (across every register) and, in ``RegisterSession``, per connection. Nothing here
+Kept in memory, per open database: a restart of the store server clears it, and so does a
+manager's ``cashier.unlock`` override (``pos store unlock-cashier``) on the running server.
+Counts are per cashier (across every register) and, in ``RegisterSession``, per connection. Nothing here
 sleeps; the caller awaits ``LoginGuard.sleep`` with the delay, so tests inject their own.
 """
 
@@ -73,6 +74,18 @@ class LoginGuard:
 
     def succeeded(self, cashier_id: str) -> None:
         self._failures.pop(cashier_id, None)
+
+    def unlock(self, cashier_id: str) -> bool:
+        """End ``cashier_id``'s lockout and forget their wrong PINs (a manager authorised it).
+
+        Returns:
+            Whether they were locked out.
+        """
+        was_locked = self.locked(cashier_id)
+        self._locked_until.pop(cashier_id, None)
+        self._failures.pop(cashier_id, None)
+        log.warning("cashier unlocked cashier=%s was_locked=%s", cashier_id, was_locked)
+        return was_locked
 
 
 _GUARDS: weakref.WeakKeyDictionary[Database, LoginGuard] = weakref.WeakKeyDictionary()

@@ -19,7 +19,7 @@ from store_server.db.migrate import upgrade_database
 from store_server.db.models import FeedState, Location, ProductRow, Store, TaxClassRow
 from store_server.demo_catalogue import demo_store
 from store_server.errors import StoreNotInitialised
-from store_server.usecases.cashiers import add_cashier
+from store_server.usecases.cashiers import CASHIER, MANAGER, add_cashier
 from store_server.usecases.catalogue import add_category, add_product, add_tax_class
 from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import FEED_STATE_ID
@@ -163,8 +163,9 @@ def load_seed(session: Session, seed: StoreSeed) -> None:
                 session,
                 Move(p.sku, p.on_hand, SUPPLIER, ON_HAND, "receive", "seed", "opening-stock", f"seed:{p.sku}"),
             )
+    managers = set(getattr(seed, "managers", ()))  # optional: a seed without it has no managers
     for cashier_name, pin in seed.cashiers:
-        add_cashier(session, cashier_name, pin)
+        add_cashier(session, cashier_name, pin, role=MANAGER if cashier_name in managers else CASHIER)
 
 
 def init_store(url: str, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None) -> StoreInfo:
