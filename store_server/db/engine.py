@@ -7,7 +7,7 @@ upgrade. The asyncio server sends every write through one database thread
 with the others waiting at that moment (group commit, one fsync for many requests), and
 ``Database.run`` for anything else that must not race a writer. The feed's reads go through
 ``Database.run_reader``, a second thread, so storefronts catching up never queue in front
-of a sale.
+of a sale. The log is checkpointed on a thread of its own (``store_server.db.checkpoint``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from store_server.db.checkpoint import BACKSTOP_PAGES, Checkpointer
 from store_server.db.writer import GroupWriter
 from store_server.errors import BadDatabaseUrl, DatabaseUnavailable, NotOurDatabase
 
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
+CACHE_KIB = 32_768
+"""SQLite's page cache per connection (its default is 2 MB): the levels and the indexes a sale
+touches stay in memory."""
 _WRITE = "pos_write"
 SESSION_CACHE = "pos_cache"
 """``Session.info`` key of the facts cached while a database is open (``usecases.rows.cached``)."""
@@ -53,6 +57,7 @@ class Database:
         self.url: URL = engine.url
         self._write_engine = engine.execution_options(**{_WRITE: True})
         self._writer: GroupWriter | None = None
+        self._checkpointer: Checkpointer | None = None
         self._reader: ThreadPoolExecutor | None = None
         self._cache: dict[str, Any] = {}
 
@@ -71,6 +76,8 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on error."""
         with Session(self._write_engine, expire_on_commit=False, info=self._info()) as session, session.begin():
             yield session
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -102,8 +109,15 @@ class Database:
     def writer(self) -> GroupWriter:
         """The one database thread (started on first use)."""
         if self._writer is None:
+            if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+                self._checkpointer = Checkpointer(str(self.url.database), busy_timeout_ms=BUSY_TIMEOUT_MS)
             self._writer = GroupWriter(self.write)
         return self._writer
+
+    @property
+    def checkpoints(self) -> int:
+        """Background checkpoints run so far (``store_server.db.checkpoint``; 0 without a writer)."""
+        return 0 if self._checkpointer is None else self._checkpointer.checkpoints
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` alone on the one database thread and await its result."""
@@ -136,6 +150,9 @@ class Database:
         """Stop the database threads and close every pooled connection."""
         if self._writer is not None:
             self._writer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._reader is not None:
             self._reader.shutdown(wait=True)
         self._writer, self._reader = None, None
@@ -221,7 +238,9 @@ def _tune_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (the documented recipe).
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+        pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}",
+                   f"wal_autocheckpoint={BACKSTOP_PAGES}", f"cache_size=-{CACHE_KIB}")  # fmt: skip
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
