@@ -36,3 +36,7 @@ class LaneBridge(QObject):
     """``Sale``, the error code, the server's sentence: the server answered that it refused the sale."""
     relogin_refused = Signal(str)
     """A sentence: after a reconnect the server refused to log the cashier in again."""
+    override_authorised = Signal(object)
+    """``Authorisation``: a manager's PIN was accepted and the store logged the override."""
+    override_refused = Signal(str)
+    """The server's sentence (wrong PIN, not a manager, ...), or why it could not be asked."""

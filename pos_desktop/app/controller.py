@@ -11,6 +11,7 @@ import logging
 from pos_core.sale import Sale
 from pos_desktop.app.bridge import LaneBridge
 from pos_desktop.app.loop_thread import LoopThread
+from pos_desktop.app.payment_presenter import OverrideRequest
 from pos_desktop.lane.client import RegisterClient
 from pos_desktop.lane.errors import CredentialRefused, LaneError, LoginRefused, RequestRefused
 
@@ -39,6 +40,10 @@ class LaneController:
 
     def log_out(self) -> None:
         self.client.logout()
+
+    def authorise_override(self, request: OverrideRequest) -> None:
+        """Ask the store server to check a manager's PIN for ``request`` (``override_authorised``/``_refused``)."""
+        self._loop.submit(self._authorise(request))
 
     def commit_sale(self, sale: Sale) -> None:
         """Submit ``sale``; ``sale_committed`` says when the server has it (then the receipt prints)."""
@@ -71,6 +76,15 @@ class LaneController:
             self.bridge.login_failed.emit(str(exc))
             return
         self.bridge.login_succeeded.emit(cashier)
+
+    async def _authorise(self, request: OverrideRequest) -> None:
+        try:
+            done = await self.client.authorise_override(request.manager_id, request.pin, request.action,
+                                                        request.subject)  # fmt: skip
+        except LaneError as exc:
+            self.bridge.override_refused.emit(str(exc))
+            return
+        self.bridge.override_authorised.emit(done)
 
     async def _commit(self, sale: Sale) -> None:
         was_connected = self.client.is_connected

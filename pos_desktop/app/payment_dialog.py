@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QGridLayout,
     QHBoxLayout,
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_desktop.app.payment_presenter import PaymentPresenter
+from pos_desktop.app.payment_presenter import ApprovalDisplay, PaymentPresenter
 from pos_desktop.app.style import button, card, set_message
 
 KEYS = ("7", "8", "9", "4", "5", "6", "1", "2", "3", "00", "0", ".")
@@ -30,7 +31,9 @@ class PaymentDialog(QDialog):
     card_cancel_requested = Signal()
     card_check_requested = Signal()
     card_settle_requested = Signal(bool)
-    """True: the terminal's journal shows the payment went through; False: it did not."""
+    """A manager authorised it. True: the terminal's journal shows the payment went through; False: it did not."""
+    override_requested = Signal(object)
+    """``OverrideRequest``: ask the store server to check a manager's PIN for settling by hand."""
 
     def __init__(self, presenter: PaymentPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -157,9 +160,9 @@ class PaymentDialog(QDialog):
         self.settle_caption.setObjectName("muted")
         self.settle_caption.setWordWrap(True)
         self.paid_button = button("It was paid")
-        self.paid_button.clicked.connect(lambda: self.card_settle_requested.emit(True))
+        self.paid_button.clicked.connect(lambda: self._settle(True))
         self.unpaid_button = button("It was not paid")
-        self.unpaid_button.clicked.connect(lambda: self.card_settle_requested.emit(False))
+        self.unpaid_button.clicked.connect(lambda: self._settle(False))
         settle = QHBoxLayout()
         settle.addWidget(self.paid_button)
         settle.addWidget(self.unpaid_button)
@@ -167,7 +170,64 @@ class PaymentDialog(QDialog):
             layout.addWidget(widget)
         layout.addWidget(self.settle_caption)
         layout.addLayout(settle)
+        layout.addWidget(self._approval_box())
         return box
+
+    def _approval_box(self) -> QWidget:
+        """The manager's name and PIN, shown once the cashier said what the terminal showed."""
+        self.approval_box = QWidget()
+        layout = QVBoxLayout(self.approval_box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.approval_label = QLabel("")
+        self.approval_label.setWordWrap(True)
+        self.manager_choice = QComboBox()
+        self.manager_pin = QLineEdit()
+        self.manager_pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.manager_pin.setPlaceholderText("Manager's PIN")
+        self.manager_pin.setMaxLength(12)
+        self.manager_pin.returnPressed.connect(self._authorise)
+        self.authorise_button = button("Authorise", "primary")
+        self.authorise_button.clicked.connect(self._authorise)
+        self.back_button = button("Back")
+        self.back_button.clicked.connect(self._approval_back)
+        actions = QHBoxLayout()
+        actions.addWidget(self.back_button)
+        actions.addWidget(self.authorise_button)
+        for widget in (self.approval_label, self.manager_choice, self.manager_pin):
+            layout.addWidget(widget)
+        layout.addLayout(actions)
+        self.approval_box.hide()
+        return self.approval_box
+
+    def _settle(self, charged: bool) -> None:
+        self.presenter.settle_requested(charged)
+        self.manager_pin.clear()
+        self.refresh()
+        self.manager_pin.setFocus()
+
+    def _authorise(self) -> None:
+        request = self.presenter.approval_request(str(self.manager_choice.currentData() or ""), self.manager_pin.text())
+        self.manager_pin.clear()  # the PIN leaves the screen at once; a refusal asks for it again
+        self.refresh()
+        if request is not None:
+            self.override_requested.emit(request)
+
+    def _approval_back(self) -> None:
+        self.presenter.approval_cancelled()
+        self.manager_pin.clear()
+        self.refresh()
+
+    def approval_granted(self, manager_name: str) -> None:
+        """The store server accepted the manager's PIN: settle the payment as the cashier said."""
+        charged = self.presenter.approval_granted(manager_name)
+        self.refresh()
+        if charged is not None:
+            self.card_settle_requested.emit(charged)
+
+    def approval_refused(self, sentence: str) -> None:
+        self.presenter.approval_refused(sentence)
+        self.refresh()
+        self.manager_pin.setFocus()
 
     def refresh(self) -> None:
         d = self.presenter.display()
@@ -193,6 +253,20 @@ class PaymentDialog(QDialog):
         self.check_button.setVisible(c.can_check)
         for widget in (self.settle_caption, self.paid_button, self.unpaid_button):
             widget.setVisible(c.can_settle)
+        self._show_approval(c.approval)
+
+    def _show_approval(self, approval: ApprovalDisplay | None) -> None:
+        self.approval_box.setVisible(approval is not None)
+        if approval is None:
+            return
+        self.approval_label.setText(approval.question)
+        ids = [self.manager_choice.itemData(i) for i in range(self.manager_choice.count())]
+        if ids != [m.id for m in approval.managers]:
+            self.manager_choice.clear()
+            for manager in approval.managers:
+                self.manager_choice.addItem(manager.name, manager.id)
+        for widget in (self.manager_choice, self.manager_pin, self.authorise_button, self.back_button):
+            widget.setEnabled(approval.can_send)
 
     def confirm(self) -> None:
         if self.presenter.display().can_confirm:

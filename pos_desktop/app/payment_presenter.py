@@ -4,17 +4,21 @@ state, from "Pay by card" to the terminal's answer; no widgets.
 Cash typed that is less than the total and then "Pay by card" is a split tender: the card pays
 the rest. A card payment whose outcome is unknown keeps the dialog open, with neither cash nor a
 new card payment, until the terminal is asked again or a person settles it after checking the
-terminal: the customer is never charged twice.
+terminal: the customer is never charged twice. Settling by hand needs a manager other than the
+cashier, who authorises it with their PIN on the store server (DESIGN.md §7); it is logged there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from peripherals.payment import UNKNOWN_MESSAGE, IntentState, PaymentIntent, PaymentResult, Prompt
 from pos_core.errors import PosError
 from pos_core.money import exponent, format_money, parse_amount
+from pos_desktop.lane.client import SETTLE_PAID, SETTLE_UNPAID
+from pos_desktop.lane.wire import Cashier
 
 NOTES = (5, 10, 20, 50, 100, 200, 500)
 """Banknotes in whole currency units, for the quick-cash buttons."""
@@ -50,6 +54,29 @@ class CardDisplay:
     """Ask the terminal again about the payment whose outcome is unknown."""
     can_settle: bool
     """Settle that payment by hand, after a person checked the terminal's journal."""
+    approval: ApprovalDisplay | None = None
+    """A manager authorising that settlement; None when nobody is asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDisplay:
+    """A manager authorising a card payment settled by hand: their name and PIN."""
+
+    question: str
+    managers: tuple[Cashier, ...]
+    """Who may be asked: everyone but the cashier (the server refuses who is not a manager)."""
+    can_send: bool
+    """False while the store server checks the PIN."""
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRequest:
+    """What to ask the store server to authorise."""
+
+    manager_id: str
+    pin: str
+    action: str
+    subject: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +100,27 @@ class PaymentPresenter:
         card_available: a card terminal is set up on this lane.
         blocked: an earlier card payment whose outcome is unknown; no new card payment until
             it is settled.
+        approvers: who may be asked to authorise settling it by hand (not the cashier).
     """
 
     def __init__(
-        self, total: int, currency: str, *, card_available: bool = False, blocked: PaymentIntent | None = None
+        self,
+        total: int,
+        currency: str,
+        *,
+        card_available: bool = False,
+        blocked: PaymentIntent | None = None,
+        approvers: Sequence[Cashier] = (),
     ) -> None:
         self.total = total
         self.currency = currency
         self.card_available = card_available
         self.blocked = blocked
+        self.approvers = tuple(approvers)
+        self._settling: bool | None = None
+        """Settling by hand as paid (True) or not (False), waiting for a manager; None when not."""
+        self._approving = False
+        """The manager's PIN is with the store server."""
         self._text = ""
         self._card: CardState = "idle"
         self._paying = 0
@@ -199,6 +238,54 @@ class PaymentPresenter:
         else:
             self._said = (f"{result.message} You may take payment again.", False)
 
+    # -- settling by hand, authorised by a manager ---------------------------------------------
+    def settle_requested(self, charged: bool) -> None:
+        """The cashier read the terminal's journal: ask a manager to authorise settling it so."""
+        if self.blocked is None or self._card not in ("idle", "unknown"):
+            return
+        self._settling = charged
+        if not self.approvers:
+            self._said = ("Nobody but you is on the store's list of cashiers; ask the store's manager.", True)
+            return
+        outcome = "paid" if charged else "not paid"
+        self._said = (f"A manager must authorise marking {self.blocked.money} as {outcome}: "
+                      "pick your name and type your PIN.", False)  # fmt: skip
+
+    def approval_request(self, manager_id: str, pin: str) -> OverrideRequest | None:
+        """What to send for the manager's name and PIN; None (with a sentence) when something is missing."""
+        if self._settling is None or self.blocked is None or self._approving:
+            return None
+        if manager_id not in {m.id for m in self.approvers}:
+            self._said = ("Pick the manager's name first.", True)
+            return None
+        if not pin:
+            self._said = ("Type the manager's PIN.", True)
+            return None
+        self._approving = True
+        self._said = ("Checking the manager's PIN…", False)
+        action = SETTLE_PAID if self._settling else SETTLE_UNPAID
+        return OverrideRequest(manager_id, pin, action, self.blocked.intent_id)
+
+    def approval_refused(self, sentence: str) -> None:
+        """The store server refused the authorisation (wrong PIN, not a manager, ...); ask again."""
+        if self._approving:
+            self._approving = False
+            self._said = (sentence, True)
+
+    def approval_granted(self, manager_name: str) -> bool | None:
+        """The manager authorised it: returns how to settle the payment (paid or not), else None."""
+        charged = self._settling
+        if not self._approving or charged is None:
+            return None
+        self._settling, self._approving = None, False
+        self._said = (f"{manager_name} authorised it; recording what the terminal showed…", False)
+        return charged
+
+    def approval_cancelled(self) -> None:
+        if not self._approving:
+            self._settling = None
+            self._said = (UNKNOWN_MESSAGE, True) if self.blocked is not None else None
+
     def scan_refused(self, code: str) -> None:
         """A barcode was scanned into the payment: it is neither cash nor an item here."""
         self._said = (f"That was a barcode ({code}); finish or cancel the payment before adding items.", True)
@@ -237,7 +324,7 @@ class PaymentPresenter:
             message, is_error = f"Card payment of {money} in progress on the terminal; wait, or cancel it.", False
         elif self._said is not None:
             message, is_error = self._said
-        calm = self._card == "idle"
+        calm = self._card == "idle" and not self._approving
         return PaymentDisplay(
             total_text=total_text,
             change_label=label,
@@ -268,12 +355,22 @@ class PaymentPresenter:
         prompt = self._prompt
         if unsettled and self.blocked is not None:
             prompt = f"Look at the terminal: was {self.blocked.money} paid?"
+        asking = unsettled and self._settling is not None
+        approval = None
+        if asking and self.blocked is not None:
+            outcome = "paid" if self._settling else "not paid"
+            approval = ApprovalDisplay(
+                f"Manager: authorise marking {self.blocked.money} as {outcome}.",
+                self.approvers,
+                can_send=not self._approving and bool(self.approvers),
+            )
         return CardDisplay(
             available=self.card_available,
             button_text=text,
             can_start=self._card_ready() and self.total > 0,
             prompt=prompt,
             can_cancel=self._card == "paying",
-            can_check=unsettled,
-            can_settle=unsettled,
+            can_check=unsettled and not asking,
+            can_settle=unsettled and not asking,
+            approval=approval,
         )

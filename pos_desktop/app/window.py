@@ -30,6 +30,7 @@ from pos_desktop.app.sale_presenter import SalePresenter
 from pos_desktop.app.sale_view import SaleView
 from pos_desktop.app.scan_router import ScanRouter
 from pos_desktop.lane.card import card_tender
+from pos_desktop.lane.client import Authorisation
 from pos_desktop.lane.customer_display import due_screen, idle_screen
 from pos_desktop.lane.errors import LaneError
 from pos_desktop.lane.printing import PrintOutcome
@@ -73,6 +74,7 @@ class RegisterWindow(QMainWindow):
         self.card_blocked: PaymentIntent | None = None
         """A card payment whose outcome is unknown: no new card payment until it is settled."""
         self._card_sale: tuple[str, int] | None = None  # (sale id, cash beside the card) of the dialog's payment
+        self._settled_by: str | None = None  # the manager who authorised settling a card payment by hand
         self._notes: list[tuple[str, bool]] = []  # said before the sale screen existed
 
         self.scan_router = ScanRouter(self)
@@ -107,6 +109,8 @@ class RegisterWindow(QMainWindow):
         bridge.sale_failed.connect(self._sale_failed)
         bridge.sale_refused.connect(self._sale_refused)
         bridge.relogin_refused.connect(self._relogin_refused)
+        bridge.override_authorised.connect(self._override_authorised)
+        bridge.override_refused.connect(self._override_refused)
         events = devices.bridge
         events.health_changed.connect(self._health_changed)
         events.device_failed.connect(self._device_failed)
@@ -254,6 +258,7 @@ class RegisterWindow(QMainWindow):
             totals.currency,
             card_available=self.devices.devices.card is not None,
             blocked=self.card_blocked,
+            approvers=[c for c in self.login_presenter.display().cashiers if c != self.lane.cashier],
         )
         dialog = PaymentDialog(presenter, self)
         self.payment_dialog = dialog
@@ -264,6 +269,7 @@ class RegisterWindow(QMainWindow):
         dialog.card_cancel_requested.connect(self.devices.cancel_card_payment)
         dialog.card_check_requested.connect(self.devices.check_card_payment)
         dialog.card_settle_requested.connect(self._card_settle_by_hand)
+        dialog.override_requested.connect(self.controller.authorise_override)
         self.scan_router.guard(dialog.amount_field, self._scan_in_payment)
         self.devices.show(due_screen(totals.total, totals.currency))
         dialog.open()
@@ -374,12 +380,23 @@ class RegisterWindow(QMainWindow):
         if self.card_blocked is None:
             return
         cashier = self.lane.cashier.name if self.lane and self.lane.cashier else "unknown cashier"
-        logger.warning("card payment %s settled by hand as %s", self.card_blocked.intent_id, charged)
+        manager, self._settled_by = self._settled_by, None
+        logger.warning("card payment %s settled by hand as %s, authorised by %s", self.card_blocked.intent_id,
+                       charged, manager)  # fmt: skip
         self.devices.settle_card_payment_by_hand(
             self.card_blocked.intent_id,
             charged=charged,
-            note=f"checked on the terminal, {cashier} at {self.register_name}",
+            note=f"checked on the terminal, {cashier} at {self.register_name}, authorised by {manager}",
         )
+
+    def _override_authorised(self, done: Authorisation) -> None:
+        self._settled_by = done.manager.name
+        if self.payment_dialog is not None:
+            self.payment_dialog.approval_granted(done.manager.name)
+
+    def _override_refused(self, sentence: str) -> None:
+        if self.payment_dialog is not None:
+            self.payment_dialog.approval_refused(sentence)
 
     def _card_settled(self, results: list[PaymentResult]) -> None:
         for result in results:

@@ -42,6 +42,8 @@ from pos_desktop.lane.wire import (
 
 logger = logging.getLogger(__name__)
 
+SETTLE_PAID, SETTLE_UNPAID, UNLOCK = "card.settle_paid", "card.settle_unpaid", "cashier.unlock"
+"""The overrides a manager authorises (``override.authorise``, docs/protocol.md)."""
 MAX_INCOMING_BYTES = 16 * 1024 * 1024
 """A catalogue page of 1,000 products is a few hundred KiB; leave generous room."""
 CATALOGUE_PAGE_SIZE = 1000

@@ -40,7 +40,7 @@ from pos_desktop.app.style import STYLESHEET
 from pos_desktop.app.window import RegisterWindow
 from pos_desktop.lane.weighing import SETTLING
 from store_server.db.engine import open_database
-from store_server.db.models import SaleTenderRow
+from store_server.db.models import Cashier, OverrideRow, SaleTenderRow
 from tests.desktop.conftest import RYE, SOURDOUGH, RunningStore
 from tests.desktop.test_register_window import click, log_in, save, scan, shots
 
@@ -305,7 +305,7 @@ def test_an_unknown_outcome_blocks_the_card_until_the_terminal_is_asked_again(
 
 
 def test_a_payment_left_unknown_by_a_crash_is_checked_at_start_and_a_manager_can_settle_it(
-    qtbot: QtBot, open_register: Opener, fakes: Fakes, tmp_path: Path
+    qtbot: QtBot, open_register: Opener, fakes: Fakes, tmp_path: Path, store: RunningStore
 ) -> None:
     intents = IntentStore(tmp_path / "payments")  # what a register that crashed mid-payment left behind
     left = intents.create(
@@ -324,9 +324,36 @@ def test_a_payment_left_unknown_by_a_crash_is_checked_at_start_and_a_manager_can
     assert dialog.message.text() == UNKNOWN_MESSAGE
     assert dialog.confirm_button.isEnabled() is False  # nothing typed yet; cash stays possible
     click(qtbot, dialog.unpaid_button)
+    # Not settled yet: a manager other than the cashier must authorise it with their PIN.
+    assert dialog.approval_box.isVisible()
+    assert not dialog.paid_button.isVisible()
+    assert dialog.approval_label.text() == "Manager: authorise marking €12.50 as not paid."
+    assert [dialog.manager_choice.itemText(i) for i in range(dialog.manager_choice.count())] == ["Sam Patel"]
+    assert window.card_blocked is not None
+    qtbot.keyClicks(dialog.manager_pin, "0000")
+    click(qtbot, dialog.authorise_button)
+    qtbot.waitUntil(lambda: dialog.message.text() == "That PIN is wrong; try again.", timeout=WAIT_MS)
+    assert dialog.manager_pin.text() == ""
+    assert window.card_blocked is not None, "a wrong PIN settles nothing"
+    assert overrides_logged(store) == []
+    qtbot.keyClicks(dialog.manager_pin, "2468")
+    qtbot.keyClick(dialog.manager_pin, Qt.Key.Key_Return)
     qtbot.waitUntil(dialog.card_button.isEnabled, timeout=WAIT_MS)
     assert window.card_blocked is None
     assert "You may take payment again." in dialog.message.text()
+    assert not dialog.approval_box.isVisible()
+    assert overrides_logged(store) == [("card.settle_unpaid", left.intent_id, "Alex Morgan", "Sam Patel")]
+
+
+def overrides_logged(store: RunningStore) -> list[tuple[str, str, str, str]]:
+    db = open_database(store.db_url)
+    try:
+        with db.read() as s:
+            names = {c.id: c.name for c in s.scalars(select(Cashier))}
+            return [(o.action, o.subject, names[o.requested_by or ""], names[o.manager_id])
+                    for o in s.scalars(select(OverrideRow))]  # fmt: skip
+    finally:
+        db.close()
 
 
 def test_cash_then_card_for_the_rest_is_one_sale_with_two_tenders(
