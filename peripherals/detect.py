@@ -3,8 +3,12 @@
 * **USB**: the bus is listed through pyusb (descriptors only; no device is opened) and matched
   against ``usb_ids``. Needs pyusb and libusb; without them the report says so and goes on.
 * **Serial ports** (``serial.tools.list_ports``, plus ports named by the caller): each port is
-  asked, at one speed (9600 baud unless told), only questions that change nothing:
+  first only listened to, then asked, at one speed (9600 baud unless told), only questions that
+  change nothing:
 
+  0. nothing is sent: a CAS indicator in stream mode sends its weight line by itself, so a whole
+     CAS line heard (at 8N1, else at 7E1 if something else was heard) is a CAS scale. This comes
+     first because a streamed digit such as ``2`` would pass for a printer's status byte;
   1. ``DLE EOT 1`` (``10 04 01``), the ESC/POS real-time status request, answered by a receipt
      printer with one status byte (``byte & 0x93 == 0x12``) and never printed;
   2. only if no printer answered: the NCI weight request ``CR W CR`` (the leading ``CR`` ends
@@ -31,7 +35,18 @@ import serial
 
 from peripherals.errors import DeviceUnavailable
 from peripherals.printer_status import status_request
-from peripherals.scale_codec import CR, ETX, NCI_WEIGHT, TOLEDO_WEIGHT, ScaleError, decode_nci, decode_toledo
+from peripherals.scale_codec import (
+    CAS_FRAME_LENGTHS,
+    CR,
+    ETX,
+    LF,
+    NCI_WEIGHT,
+    TOLEDO_WEIGHT,
+    ScaleError,
+    decode_cas,
+    decode_nci,
+    decode_toledo,
+)
 from peripherals.transport import SERIAL_OPEN_ERRORS
 from peripherals.usb_ids import PRINTER, SCALE, identify
 
@@ -43,7 +58,7 @@ _SCALE_TRIES = (
     ("toledo8217", TOLEDO_WEIGHT, CR, 7, "E"),
     ("toledo8217", TOLEDO_WEIGHT, CR, 8, "N"),
 )
-_SCALE_NAMES = {"nci": "NCI", "toledo8217": "Toledo 8217"}
+_SCALE_NAMES = {"nci": "NCI", "toledo8217": "Toledo 8217", "cas": "CAS"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +174,21 @@ def list_serial_ports() -> list[str]:
 
 
 def probe_serial_port(port: str, *, baudrate: int = 9600, timeout: float = 0.3) -> DetectedDevice | None:
-    """What answers on ``port``: a receipt printer, an NCI or a Toledo scale, or None.
+    """What answers on ``port``: a CAS scale streaming, a receipt printer, an NCI or a Toledo scale, or None.
 
     Raises:
         DeviceUnavailable: the port cannot be opened.
     """
+    heard = _listen(port, baudrate, 8, "N", timeout)
+    if heard is None:
+        raise DeviceUnavailable(
+            f"The serial port {port} cannot be opened; check it exists and no other program is using it."
+        )
+    for bytesize, parity in ((8, "N"), (7, "E")):
+        if bytesize == 7:  # silence at 8N1 is silence at 7E1 too; garbage may be the wrong framing
+            heard = _listen(port, baudrate, 7, "E", timeout) if heard else None
+        if heard and _is_cas_stream(heard):
+            return _scale_found("cas", port, baudrate, bytesize, parity, found_by="listening")
     answer = _ask_byte(port, baudrate, status_request(1), timeout)
     if answer is None:
         raise DeviceUnavailable(
@@ -178,15 +203,41 @@ def probe_serial_port(port: str, *, baudrate: int = 9600, timeout: float = 0.3) 
             port, baudrate, bytesize=bytesize, parity=parity, request=request, terminator=terminator, timeout=timeout
         )
         if _is_scale_answer(protocol, frames):
-            settings = f"?baudrate={baudrate}" + ("&bytesize=7&parity=E" if bytesize == 7 else "")
-            return DetectedDevice(
-                SCALE,
-                f"{_SCALE_NAMES[protocol]} scale on {port} ({baudrate} baud, {bytesize}{parity}1)",
-                "weight request",
-                f"serial:{port}{settings}",
-                protocol=protocol,
-            )
+            return _scale_found(protocol, port, baudrate, bytesize, parity, found_by="weight request")
     return None
+
+
+def _scale_found(
+    protocol: str, port: str, baudrate: int, bytesize: int, parity: str, *, found_by: str
+) -> DetectedDevice:
+    settings = f"?baudrate={baudrate}" + ("&bytesize=7&parity=E" if bytesize == 7 else "")
+    return DetectedDevice(
+        SCALE,
+        f"{_SCALE_NAMES[protocol]} scale on {port} ({baudrate} baud, {bytesize}{parity}1)",
+        found_by,
+        f"serial:{port}{settings}",
+        protocol=protocol,
+    )
+
+
+def _is_cas_stream(heard: bytes) -> bool:
+    """A whole CAS line in what was heard (the first piece may be cut, the last unfinished)."""
+    for line in heard.split(LF)[1:-1]:
+        try:
+            decode_cas(line + LF)
+        except ScaleError:
+            continue
+        return True
+    return False
+
+
+def _listen(port: str, baudrate: int, bytesize: int, parity: str, timeout: float) -> bytes | None:
+    """Two CAS lines' worth of what the port sends unasked (b"" for silence), or None when it cannot be opened."""
+    with _opened(port, baudrate, bytesize, parity, timeout) as conn:
+        if conn is None:
+            return None
+        return bytes(conn.read(2 * max(CAS_FRAME_LENGTHS)))
+    return b""  # failed mid-listen
 
 
 def _is_scale_answer(protocol: str, frames: list[bytes]) -> bool:

@@ -40,9 +40,15 @@ from peripherals.drawer import SENSOR_LINES
 from peripherals.errors import ConfigurationError
 from peripherals.printer_profiles import get_profile
 from peripherals.printer_setup import sale_code_kind
+from peripherals.scale import ScaleProtocol
 
 LANE_FILE = "lane.json"
-_SCALE_PROTOCOLS = {"toledo": "toledo8217", "toledo8217": "toledo8217", "nci": "nci"}
+_SCALE_PROTOCOLS: dict[str, ScaleProtocol] = {
+    "toledo": "toledo8217",
+    "toledo8217": "toledo8217",
+    "nci": "nci",
+    "cas": "cas",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +75,7 @@ class DrawerSettings:
 @dataclass(frozen=True, slots=True)
 class ScaleSettings:
     target: str
-    protocol: str = "toledo8217"
+    protocol: ScaleProtocol = "toledo8217"
     unit: str = "kg"
 
 
@@ -102,8 +108,8 @@ class LaneConfig:
     scanner: ScannerSettings | None = None
 
 
-def scale_protocol(name: str) -> str:
-    """``toledo``/``toledo8217``/``nci`` -> the scale driver's protocol name.
+def scale_protocol(name: str) -> ScaleProtocol:
+    """``toledo``/``toledo8217``/``nci``/``cas`` -> the scale driver's protocol name.
 
     Raises:
         ConfigurationError: any other name.
@@ -111,7 +117,7 @@ def scale_protocol(name: str) -> str:
     try:
         return _SCALE_PROTOCOLS[name.lower()]
     except KeyError:
-        raise ConfigurationError(f"The scale protocol {name!r} is not supported; use toledo or nci.") from None
+        raise ConfigurationError(f"The scale protocol {name!r} is not supported; use toledo, nci or cas.") from None
 
 
 def load_lane_config(path: Path) -> LaneConfig:

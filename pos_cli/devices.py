@@ -118,12 +118,11 @@ def make_drawer(cfg: LaneConfig, timeout: float) -> PrinterDrawer | SerialDrawer
 
 
 def make_scale(cfg: LaneConfig, timeout: float) -> Scale:
-    from peripherals.scale import ScaleProtocol, open_scale
+    from peripherals.scale import open_scale
 
     if cfg.scale is None or not cfg.scale.target:
         raise _missing("scale", "--scale serial:DEVICE", "scale")
-    protocol: ScaleProtocol = "nci" if cfg.scale.protocol == "nci" else "toledo8217"
-    return open_scale(cfg.scale.target, protocol, cfg.scale.unit, timeout)
+    return open_scale(cfg.scale.target, cfg.scale.protocol, cfg.scale.unit, timeout)
 
 
 def make_display(cfg: LaneConfig) -> LineDisplay:

@@ -26,7 +26,7 @@ def add_device_options(
     where.add_argument("--drawer-open-when", choices=("high", "low"), help="sensor level meaning open")
     where.add_argument("--drawer-sensor", choices=("cts", "dsr", "ri", "cd", "none"), help="serial drawer line")
     where.add_argument("--scale", metavar="TARGET", help="serial:DEVICE[?baudrate=N&bytesize=7&parity=E]")
-    where.add_argument("--scale-protocol", choices=("toledo", "nci"), help="default: toledo")
+    where.add_argument("--scale-protocol", choices=("toledo", "nci", "cas"), help="default: toledo")
     where.add_argument("--scale-unit", choices=("kg", "g", "lb", "oz"), help="unit of Toledo weights (default kg)")
     where.add_argument("--display", metavar="TARGET", help="serial:DEVICE, tcp:HOST:PORT or file:PATH")
     where.add_argument("--display-protocol", choices=("epson", "cd5220"), help="default: epson")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from peripherals.device import Device
 from peripherals.lane_config import ScaleSettings
-from peripherals.scale import Scale, ScaleProtocol, open_scale
+from peripherals.scale import Scale, open_scale
 from peripherals.scale_codec import ScaleReading, WeightState
 from peripherals.worker import DeviceWorker
 from pos_core.catalogue import Product
@@ -69,8 +69,7 @@ class ScaleStation:
     """
 
     def __init__(self, settings: ScaleSettings, *, timeout: float = 1.0) -> None:
-        protocol: ScaleProtocol = "nci" if settings.protocol == "nci" else "toledo8217"
-        self.scale: Scale = open_scale(settings.target, protocol, settings.unit, timeout)
+        self.scale: Scale = open_scale(settings.target, settings.protocol, settings.unit, timeout)
         self.device = Device("scale")
         self.device.open()
         self.device.claim()

@@ -16,7 +16,7 @@ from PIL import Image
 from peripherals.escpos_decode import DrawerKick, decode_escpos
 from peripherals.fakes.line_display import FakeLineDisplay
 from peripherals.fakes.network_printer import FakeNetworkPrinter
-from peripherals.fakes.scale import FakeScale
+from peripherals.fakes.scale import FakeCasScale, FakeScale
 from peripherals.fakes.serial_printer import FakeSerialPrinter
 from peripherals.fakes.terminal_simulator import TerminalSimulator
 from peripherals.line_display import decode_display
@@ -171,6 +171,20 @@ def test_read_scale(tmp_path: Path) -> None:
         assert one_sentence(done) == (
             f"pos: The scale on {toledo.device} does not answer; check it is on and its cable is in."
         )
+
+
+def test_read_scale_and_detect_a_cas_scale(tmp_path: Path) -> None:
+    with FakeCasScale() as cas:
+        cas.reading = ScaleReading(WeightState.STABLE, 534)
+        done = pos("devices", "read-scale", "--scale", f"serial:{cas.device}", "--scale-protocol", "cas",
+                   data_dir=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == (
+            f"Stable 0.534 kg (534 g) on the scale on {cas.device} (CAS stream); this weight may be charged.\n"
+        )
+        text = pos("devices", "detect", "--no-usb", "--port", cas.device, data_dir=tmp_path)
+        assert text.returncode == 0, text.stderr
+        assert f"-> serial:{cas.device}?baudrate=9600 --scale-protocol cas" in text.stdout
 
 
 def test_display_text(tmp_path: Path) -> None:

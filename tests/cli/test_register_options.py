@@ -25,6 +25,13 @@ def test_options_go_over_lane_json(tmp_path: Path) -> None:
     assert lane.terminal == TerminalSettings("10.0.0.9:7001")
 
 
+def test_a_cas_scale_can_be_chosen_on_the_command_line(tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        ["register", "--data-dir", str(tmp_path), "--scale", "serial:/dev/ttyUSB1", "--scale-protocol", "cas"]
+    )
+    assert lane_settings(args).scale == ScaleSettings("serial:/dev/ttyUSB1", "cas", "kg")
+
+
 def test_a_broken_lane_json_is_one_sentence_before_any_window(tmp_path: Path) -> None:
     (tmp_path / "lane.json").write_text('{"scale": {"target": "serial:/dev/ttyUSB1", "speed": 9600}}')
     result = subprocess.run(

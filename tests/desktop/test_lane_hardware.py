@@ -1,6 +1,6 @@
 """The register with its lane hardware, end to end: the real window (offscreen) against a real store
 server, with the fakes on pseudo-terminals and 127.0.0.1: a Toledo scale, an Epson customer display,
-the card terminal simulator, a network receipt printer and a serial cash drawer."""
+the card terminal simulator, a network receipt printer and a serial cash drawer; a CAS scale streaming."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from peripherals.escpos_decode import DecodedReceipt, decode_escpos
 from peripherals.fakes.line_display import FakeLineDisplay
 from peripherals.fakes.network_printer import FakeNetworkPrinter
-from peripherals.fakes.scale import FakeScale
+from peripherals.fakes.scale import FakeCasScale, FakeScale
 from peripherals.fakes.serial_drawer import FakeSerialDrawer
 from peripherals.fakes.terminal_simulator import TerminalSimulator
 from peripherals.lane_config import (
@@ -207,6 +207,20 @@ def test_a_scale_that_does_not_answer_says_so_and_sells_nothing(
     )
     assert view.table.rowCount() == 0
     qtbot.waitUntil(lambda: view.devices_status.text().count("Scale:") == 1, timeout=WAIT_MS)
+
+
+def test_a_cas_scale_streaming_its_weight_sells_only_a_steady_one(qtbot: QtBot, open_register: Opener) -> None:
+    with FakeCasScale() as cas:
+        window = open_register(LaneConfig(scale=ScaleSettings(f"serial:{cas.device}", "cas")))
+        view = log_in(qtbot, window)
+        cas.reading = ScaleReading(WeightState.IN_MOTION, 412)
+        click(qtbot, view.weighed_keys[BANANAS])
+        qtbot.waitUntil(lambda: view.message.text() == SETTLING, timeout=WAIT_MS)
+        assert view.table.rowCount() == 0, "no sale on an unsteady weight"
+        cas.reading = ScaleReading(WeightState.STABLE, 412)
+        qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=WAIT_MS)
+        assert [view.table.item(0, c).text() for c in range(4)] == ["Bananas loose", "0.412 kg", "€1.69/kg", "€0.70"]
+        assert "Scale: ready" in view.devices_status.text()
 
 
 # -- card payments ---------------------------------------------------------------------------------

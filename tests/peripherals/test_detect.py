@@ -14,7 +14,7 @@ import usb.backend.openusb
 
 from peripherals.detect import detect_devices, list_usb_devices, probe_serial_port
 from peripherals.errors import DeviceUnavailable
-from peripherals.fakes.scale import FakeScale
+from peripherals.fakes.scale import FakeCasScale, FakeScale
 from peripherals.fakes.serial_printer import FakeSerialPrinter
 from peripherals.fakes.usb_backend import FakeUsbBackend, FakeUsbDevice
 from peripherals.scale_codec import ScaleReading, WeightState
@@ -88,6 +88,29 @@ def test_probe_finds_a_scale(protocol: str) -> None:
         assert found is not None
         assert (found.kind, found.protocol, found.target) == (SCALE, protocol, f"serial:{fake.device}?baudrate=9600")
         assert not any(c.startswith(b"Z") for c in fake.commands)  # never zeroed
+
+
+class ListeningCasScale(FakeCasScale):
+    """A streaming CAS indicator that keeps whatever is sent to it."""
+
+    heard = b""
+
+    def _handle(self, pending: bytes) -> bytes:
+        self.heard += pending
+        return b""
+
+
+@pytest.mark.parametrize("device_id", [1, None])  # the 22-byte and the 18-byte line
+def test_probe_hears_a_cas_scale_streaming_without_asking_it_anything(device_id: int | None) -> None:
+    with ListeningCasScale(device_id=device_id) as fake:
+        fake.reading = ScaleReading(WeightState.STABLE, 1234)
+        found = probe_serial_port(fake.device, timeout=0.3)
+        assert found is not None
+        assert (found.kind, found.protocol, found.target, found.found_by) == (
+            SCALE, "cas", f"serial:{fake.device}?baudrate=9600", "listening",
+        )  # fmt: skip
+        assert found.description == f"CAS scale on {fake.device} (9600 baud, 8N1)"
+    assert fake.heard == b""  # not even the printer's status question
 
 
 def test_probe_finds_a_printer_without_printing_anything() -> None:

@@ -51,6 +51,12 @@ def test_serial_drawer_settings() -> None:
     assert cfg.drawer == DrawerSettings("serial:/dev/ttyS0", 2, True, b"\x1b\x07", None, 30.0)
 
 
+@pytest.mark.parametrize(("name", "driver"), [("toledo", "toledo8217"), ("nci", "nci"), ("cas", "cas"), ("CAS", "cas")])
+def test_each_scale_protocol_the_driver_speaks_can_be_chosen(name: str, driver: str) -> None:
+    cfg = parse_lane_config({"scale": {"target": "serial:/dev/ttyUSB1", "protocol": name}})
+    assert cfg.scale == ScaleSettings("serial:/dev/ttyUSB1", driver, "kg")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("data", "sentence"),
     [
@@ -63,8 +69,8 @@ def test_serial_drawer_settings() -> None:
         ({"printer": {}}, r"The printer target in lane.json must be a non-empty text"),
         ({"printer": {"target": "tcp:x", "code_page": "19"}}, r"code_page in lane.json must be a whole number"),
         (
-            {"scale": {"target": "serial:x", "protocol": "cas"}},
-            r"scale protocol 'cas' is not supported; use toledo or nci",
+            {"scale": {"target": "serial:x", "protocol": "dibal"}},
+            r"scale protocol 'dibal' is not supported; use toledo, nci or cas",
         ),
         ({"drawer": {"opening_sequence": "zz"}}, r"opening_sequence 'zz' .* one or two bytes in hex"),
         ({"drawer": {"sensor": "rts"}}, r"sensor in lane.json must be cts, dsr, ri, cd or null"),

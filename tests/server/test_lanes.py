@@ -55,7 +55,7 @@ def test_the_same_settings_again_change_nothing_and_new_ones_are_the_next_versio
             {"printr": {"target": "x"}},
             "The lane settings lane.json for 'Till 1' have a section we do not know: 'printr'",
         ),
-        ({"scale": {"target": "serial:/dev/ttyUSB1", "protocol": "cas"}}, "The scale protocol 'cas' is not supported"),
+        ({"scale": {"target": "serial:/dev/ttyUSB1", "protocol": "dibal"}}, "The scale protocol 'dibal' is not"),
         ({"printer": {"target": ""}}, "The printer target in lane.json for 'Till 1' must be a non-empty text."),
         ({"drawer": {"opening_sequence": "zz"}}, "must be one or two bytes in hex"),
         (["printer"], "must be a JSON object with device sections"),
