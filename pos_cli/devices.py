@@ -49,7 +49,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--tare", type=_grams, default=0, metavar="GRAMS", help="preset tare to take off (a container), whole grams"
     )
     scan = dsub.add_parser("scan", parents=[common], help="print each code the serial scanner reads")
-    scan.add_argument("--scanner", metavar="TARGET", help="serial:DEVICE[?baudrate=N] (default: lane.json)")
     scan.add_argument("--terminator", choices=("cr", "lf", "crlf"), help="how the scanner ends a code (default cr)")
     scan.add_argument("--seconds", type=float, default=10.0, help="how long to listen (default 10)")
     display = dsub.add_parser("display", parents=[common], help="show TEXT on the customer display")
@@ -254,18 +253,14 @@ def read_scale(args: argparse.Namespace) -> int:
 def listen_to_scanner(args: argparse.Namespace) -> int:
     """Print each code the lane's serial scanner reads, with its symbology, for ``--seconds``; Ctrl-C ends it."""
     import queue
-    from dataclasses import replace
 
     from peripherals.device import DeviceEvent, EventKind
     from peripherals.errors import ConfigurationError, DeviceUnavailable
-    from peripherals.lane_config import ScannerSettings
     from peripherals.printer_status import Health
     from peripherals.serial_scanner import BACK_BY_ITSELF, open_scanner
     from peripherals.wedge import Scan
 
-    settings = lane_settings(args).scanner
-    if args.scanner:
-        settings = ScannerSettings(args.scanner) if settings is None else replace(settings, target=args.scanner)
+    settings = lane_settings(args).scanner  # with --scanner put over lane.json's
     if settings is None:
         raise _missing("serial scanner", "--scanner serial:DEVICE", "scanner")
     if args.seconds <= 0:
@@ -380,6 +375,7 @@ def list_devices(args: argparse.Namespace) -> int:
             lambda: "not checked: displays do not answer",
         ),
         ("payment terminal", cfg.terminal.address if cfg.terminal else None, lambda: "not checked: try `pay 0.01`"),
+        ("serial scanner", cfg.scanner.target if cfg.scanner else None, lambda: "not checked: try `scan`"),
     ]
     if all(target is None for _, target, _ in rows):
         print(f"No devices are set for this lane; pass them as options or write {args.data_dir / 'lane.json'}.")

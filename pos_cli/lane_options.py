@@ -31,6 +31,9 @@ def add_device_options(
     where.add_argument("--display", metavar="TARGET", help="serial:DEVICE, tcp:HOST:PORT or file:PATH")
     where.add_argument("--display-protocol", choices=("epson", "cd5220"), help="default: epson")
     where.add_argument("--terminal", metavar="HOST:PORT", help="the payment terminal's address")
+    where.add_argument(
+        "--scanner", metavar="TARGET", help="a serial scanner: serial:DEVICE[?baudrate=N] (a keyboard wedge needs none)"
+    )
 
 
 def lane_settings(args: argparse.Namespace, base: LaneConfig | None = None) -> LaneConfig:
@@ -73,4 +76,7 @@ def lane_settings(args: argparse.Namespace, base: LaneConfig | None = None) -> L
         )
     if args.terminal:
         cfg = replace(cfg, terminal=lc.TerminalSettings(args.terminal))
+    if args.scanner:  # another port; the terminator, prefix and suffix of lane.json still apply
+        scanner = lc.ScannerSettings(args.scanner) if cfg.scanner is None else replace(cfg.scanner, target=args.scanner)
+        cfg = replace(cfg, scanner=scanner)
     return cfg

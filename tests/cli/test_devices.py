@@ -209,15 +209,16 @@ def test_list_reads_lane_json_and_checks_each_device(tmp_path: Path) -> None:
             "scale": {"target": f"serial:{scale.device}", "protocol": "nci"},
             "display": {"target": f"file:{tmp_path}/display.bin", "protocol": "cd5220"},
         }))  # fmt: skip
-        done = pos("devices", "list", data_dir=tmp_path)
+        done = pos("devices", "list", "--scanner", "serial:/dev/ttyACM0", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["receipt", "cash", "scale", "customer", "payment"]
+    assert [line.split()[0] for line in lines] == ["receipt", "cash", "scale", "customer", "payment", "serial"]
     assert lines[0].endswith("ready")
     assert lines[1].endswith("sensor says closed")
     assert lines[2].endswith("answers: stable")
     assert lines[3].endswith("not checked: displays do not answer")
     assert lines[4].endswith("not set")
+    assert lines[5].split() == ["serial", "scanner", "serial:/dev/ttyACM0", "not", "checked:", "try", "`scan`"]
 
 
 def test_list_without_devices_and_with_a_broken_lane_file(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peripherals.lane_config import PrinterSettings, ScaleSettings, TerminalSettings
+from peripherals.lane_config import PrinterSettings, ScaleSettings, ScannerSettings, TerminalSettings
 from pos_cli.lane_options import lane_settings
 from pos_cli.main import build_parser
 
@@ -30,6 +30,20 @@ def test_a_cas_scale_can_be_chosen_on_the_command_line(tmp_path: Path) -> None:
         ["register", "--data-dir", str(tmp_path), "--scale", "serial:/dev/ttyUSB1", "--scale-protocol", "cas"]
     )
     assert lane_settings(args).scale == ScaleSettings("serial:/dev/ttyUSB1", "cas", "kg")
+
+
+def test_scanner_option_names_the_serial_scanner_and_keeps_its_settings_in_lane_json(tmp_path: Path) -> None:
+    parse = build_parser().parse_args
+    args = parse(["register", "--data-dir", str(tmp_path), "--scanner", "serial:/dev/ttyACM1?baudrate=115200"])
+    assert lane_settings(args).scanner == ScannerSettings("serial:/dev/ttyACM1?baudrate=115200")
+    (tmp_path / "lane.json").write_text(
+        json.dumps({"scanner": {"target": "serial:/dev/ttyACM0", "terminator": "crlf", "prefix": "<"}})
+    )
+    assert lane_settings(parse(["register", "--data-dir", str(tmp_path)])).scanner == ScannerSettings(
+        "serial:/dev/ttyACM0", "crlf", "<"
+    )
+    args = parse(["register", "--data-dir", str(tmp_path), "--scanner", "serial:/dev/ttyACM1"])
+    assert lane_settings(args).scanner == ScannerSettings("serial:/dev/ttyACM1", "crlf", "<")
 
 
 def test_a_broken_lane_json_is_one_sentence_before_any_window(tmp_path: Path) -> None:
