@@ -66,11 +66,12 @@ class DecodedBarcode:
 
 @dataclass(frozen=True, slots=True)
 class DecodedImage:
-    """A raster image (GS v 0): its size in dots and the line it was printed before."""
+    """A raster image (GS v 0): its size in dots, the line it was printed before, and its alignment."""
 
     width: int
     height: int
     before_line: int
+    align: Align = "left"
 
 
 @dataclass(slots=True)
@@ -272,7 +273,8 @@ class _Decoder:
         elif c == b"v" and arg == ord("0"):
             xl, xh, yl, yh = (self.byte(i) or 0 for i in range(4, 8))
             self.end_line(force=False)
-            self.current.images.append(DecodedImage(8 * (xl + 256 * xh), yl + 256 * yh, len(self.current.lines)))
+            width, height = 8 * (xl + 256 * xh), yl + 256 * yh
+            self.current.images.append(DecodedImage(width, height, len(self.current.lines), self.state.align))
             self.pos += 8 + (xl + 256 * xh) * (yl + 256 * yh)
         elif c == b"k":
             self.barcode(arg)
@@ -358,23 +360,38 @@ def _code128_text(data: bytes) -> str:
     return "".join(out)
 
 
-def printed_text(receipt: DecodedReceipt) -> list[str]:
-    """The receipt as the customer sees it, one string a line; codes and images in brackets."""
-    shown: list[str] = []
+@dataclass(frozen=True, slots=True)
+class PrintedLine:
+    """One line of ``printed_lines``: its text, where on the paper, and whether double size."""
+
+    text: str
+    align: Align = "left"
+    big: bool = False
+
+
+def printed_lines(receipt: DecodedReceipt) -> list[PrintedLine]:
+    """The receipt as the customer sees it, a line at a time; codes and images in brackets."""
+    shown: list[PrintedLine] = []
     images = sorted(receipt.images, key=lambda image: image.before_line)
     for index, line in enumerate([*receipt.lines, None]):
         while images and images[0].before_line == index:
             image = images.pop(0)
-            shown.append(f"[image {image.width} x {image.height} dots]")
+            shown.append(PrintedLine(f"[image {image.width} x {image.height} dots]", image.align))
         if line is None:
             break
         if line.qr:
-            shown.append(f"[QR code: {line.text}]")
+            text = f"[QR code: {line.text}]"
         elif line.barcode is not None:
-            shown.append(f"[barcode {line.barcode}: {line.text}]")
+            text = f"[barcode {line.barcode}: {line.text}]"
         else:
-            shown.append(line.text)
+            text = line.text
+        shown.append(PrintedLine(text, line.align, line.big))
     return shown
+
+
+def printed_text(receipt: DecodedReceipt) -> list[str]:
+    """The receipt as the customer sees it, one string a line; codes and images in brackets."""
+    return [line.text for line in printed_lines(receipt)]
 
 
 def decode_escpos(data: bytes) -> list[DecodedReceipt]:

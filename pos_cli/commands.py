@@ -346,7 +346,7 @@ def sim_lane(args: argparse.Namespace) -> int:
 
 
 def receipts(args: argparse.Namespace) -> int:
-    from peripherals.escpos_decode import decode_escpos
+    from peripherals.escpos_decode import decode_escpos, printed_lines
 
     path = args.file or Path(default_printer(args.data_dir).removeprefix("file:"))
     try:
@@ -356,10 +356,9 @@ def receipts(args: argparse.Namespace) -> int:
     found = [r for r in decode_escpos(data) if not r.is_empty()]
     width = 42
     for receipt in found[-max(args.last, 1) :]:
-        for line in receipt.lines:
+        for line in printed_lines(receipt):  # a barcode, QR code or logo as [barcode CODE128: ...], [image ...]
             room = width // 2 if line.big else width
-            shown = f"[QR code: {line.text}]" if line.qr else line.text
-            text = {"center": shown.center(room), "right": shown.rjust(room)}.get(line.align, shown)
+            text = {"center": line.text.center(room), "right": line.text.rjust(room)}.get(line.align, line.text)
             print(text.rstrip())
         marks = (["cut"] if receipt.cut else ["NO CUT"]) + [f"drawer kick pin {k.pin}" for k in receipt.drawer_kicks]
         print(f"{'=' * 10} {', '.join(marks)} {'=' * 10}")

@@ -211,7 +211,7 @@ def test_a_data_dir_that_cannot_be_made_is_one_sentence() -> None:
 
 
 def test_receipts_shows_what_the_printer_printed(tmp_path: Path) -> None:
-    from peripherals.escpos_codec import drawer_kick, encode_receipt
+    from peripherals.escpos_codec import RasterImage, ReceiptFormat, drawer_kick, encode_receipt
     from pos_core.receipt import ReceiptRow
 
     printed = tmp_path / "receipts.escpos"
@@ -220,14 +220,25 @@ def test_receipts_shows_what_the_printer_printed(tmp_path: Path) -> None:
         [ReceiptRow("Corner Shop", "center", bold=True), ReceiptRow("POS-SALE:abc", "center", qr=True)],
         kick=drawer_kick(2),
     )
-    printed.write_bytes(first + second)
-    result = pos("receipts", "--file", str(printed))
+    logo = RasterImage.from_rows([[True] * 384] * 96)
+    third = encode_receipt(
+        [ReceiptRow("Thank you", "center"), ReceiptRow("S1A2B3C4", "center", barcode="CODE128")],
+        ReceiptFormat(logo=logo),
+    )
+    printed.write_bytes(first + second + third)
+    result = pos("receipts", "--file", str(printed), "--last", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "First customer" not in result.stdout  # only the latest by default
-    assert lines[0].strip() == "Corner Shop"
-    assert lines[1].strip() == "[QR code: POS-SALE:abc]"
+    assert "First customer" not in result.stdout  # only the latest two
+    assert lines[0] == "Corner Shop".center(42).rstrip()
+    assert lines[1] == "[QR code: POS-SALE:abc]".center(42).rstrip()
     assert "cut, drawer kick pin 2" in lines[2]
+    assert lines[3:6] == [  # the logo and the barcode are said, not dumped as bytes
+        "[image 384 x 96 dots]".center(42).rstrip(),
+        "Thank you".center(42).rstrip(),
+        "[barcode CODE128: S1A2B3C4]".center(42).rstrip(),
+    ]
+    assert lines[6] == f"{'=' * 10} cut {'=' * 10}"
     missing = pos("receipts", "--file", str(tmp_path / "none.escpos"))
     assert missing.returncode == 1
     assert "No receipts at" in missing.stderr

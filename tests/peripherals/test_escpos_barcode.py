@@ -153,7 +153,7 @@ def test_the_logo_prints_centred_before_the_first_row_and_decodes_as_an_image() 
     assert data.startswith(b"\x1b@\x1bt\x13" + b"\x1ba\x01" + logo.command() + b"\x1bE\x01\x1d!\x11Corner Shop\n")
     [receipt] = decode_escpos(data)
     assert receipt.lines == rows
-    assert receipt.images == [DecodedImage(16, 2, before_line=0)]
+    assert receipt.images == [DecodedImage(16, 2, before_line=0, align="center")]
     assert printed_text(receipt) == ["[image 16 x 2 dots]", "Corner Shop", "left again"]
 
 
