@@ -25,8 +25,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from store_server.db.savepoint import savepoint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -143,55 +144,13 @@ class GroupWriter:
         _deliver(group)
 
 
-_SAVEPOINT = "pos_request"
-_INSERTED = "pos_inserted"
-
-
 def _run_in_savepoint(session: Session, call: _Call[Any]) -> None:
-    """Run one request of a group inside its own SAVEPOINT.
-
-    The savepoint is sent straight to the driver: SQLAlchemy's ``begin_nested`` costs more than
-    a whole sale's statements. So the session's bookkeeping is done here: the request's ORM
-    changes are flushed inside the savepoint, and after a rollback the objects it made are
-    dropped from the session and the others expired, to be read again as the database has them.
-    """
-    driver = session.connection().connection.dbapi_connection
-    assert driver is not None  # the group's transaction is open
-    inserted: list[object] = []
-    session.info[_INSERTED] = inserted
-    _run_raw(driver, f"SAVEPOINT {_SAVEPOINT}")
+    """Run one request of a group inside its own savepoint (``savepoint``)."""
     try:
-        call.value = call.fn(session, *call.args)
-        session.flush()
+        with savepoint(session):
+            call.value = call.fn(session, *call.args)
     except Exception as exc:
         call.error = exc
-        _run_raw(driver, f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
-        _run_raw(driver, f"RELEASE SAVEPOINT {_SAVEPOINT}")
-        for obj in [*inserted, *session.new]:
-            if obj in session:
-                session.expunge(obj)
-        # Rows changed behind the ORM's back (plain statements) may be stale after the rollback.
-        session.expire_all()
-        return
-    finally:
-        del session.info[_INSERTED]
-    _run_raw(driver, f"RELEASE SAVEPOINT {_SAVEPOINT}")
-
-
-@event.listens_for(Session, "pending_to_persistent")
-def _note_insert(session: Session, instance: object) -> None:
-    """Remember the objects a request inserted, to drop them if its savepoint rolls back."""
-    inserted = session.info.get(_INSERTED)
-    if inserted is not None:
-        inserted.append(instance)
-
-
-def _run_raw(driver: Any, sql: str) -> None:
-    cursor = driver.cursor()
-    try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
 
 
 def _deliver(calls: list[_Call[Any]]) -> None:

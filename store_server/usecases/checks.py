@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 
 from pos_core.errors import InvalidQuantity, InvalidTimestamp
 from pos_core.inventory import StockLine, check_count_time, check_lines, check_quantity
-from store_server.db.models import Location
 from store_server.errors import BadRequest, QuantityRefused, TimestampRefused, UnknownLocation, UnknownSku
+from store_server.usecases.rows import fetch_all
 from store_server.usecases.stock import units_sold_by
 
+_LOCATION = "SELECT 1 FROM locations WHERE code = :code"
 MAX_ID_LEN = 36
 """Ids are client-made UUIDs; the columns hold 36 characters."""
 
@@ -91,7 +92,7 @@ def known_location(session: Session, code: str) -> str:
     Raises:
         UnknownLocation: the store has no location ``code``.
     """
-    if session.get(Location, code) is None:
+    if not fetch_all(session, _LOCATION, {"code": code}):
         raise UnknownLocation(f"The store has no location {code!r}; add it first or pick one of its locations.")
     return code
 

@@ -14,11 +14,12 @@ from store_server.db.models import FeedEventRow, FeedState, Reservation, Reserva
 from store_server.feed_event import FeedEvent, stored_event_frame
 from store_server.feed_protocol import LevelRow, LogPosition, OpenReservation, StockSnapshot
 from store_server.usecases.clock import now_iso
-from store_server.usecases.rows import execute, insert_rows
+from store_server.usecases.rows import execute, fetch_all, insert_rows
 
 FEED_STATE_ID = 1
 _LOCKED = "pos_feed_locked"
 _ADVANCE = "UPDATE feed_state SET last_seq = :seq WHERE id = :id"
+_READ_EVENTS = "SELECT seq, type, occurred_at, payload FROM feed_events WHERE seq > :after ORDER BY seq LIMIT :limit"
 
 
 def lock_feed(session: Session) -> FeedState:
@@ -63,12 +64,7 @@ def read_event_frames(session: Session, after_seq: int, limit: int) -> list[tupl
 
     The stored payload goes out as it is, without decoding and encoding it again.
     """
-    rows = session.execute(
-        select(FeedEventRow.seq, FeedEventRow.type, FeedEventRow.occurred_at, FeedEventRow.payload)
-        .where(FeedEventRow.seq > after_seq)
-        .order_by(FeedEventRow.seq)
-        .limit(limit)
-    )
+    rows = fetch_all(session, _READ_EVENTS, {"after": after_seq, "limit": limit})
     return [(seq, stored_event_frame(seq, kind, at, payload)) for seq, kind, at, payload in rows]
 
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol, Self, TypeVar
 from sqlalchemy.orm import Session
 
 from store_server.db.models import FeedState, RequestRecord
+from store_server.db.savepoint import savepoint
 from store_server.errors import IdempotencyConflict
 from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import lock_feed
@@ -126,11 +127,7 @@ def run_once(
     if checked:
         result = run(state)
     else:
-        try:
-            with session.begin_nested():
-                result = run(state)
-        except Exception:
-            session.expire_all()  # objects whose rows were written by plain statements (rows.py) may be stale
-            raise
+        with savepoint(session):
+            result = run(state)
     remember(session, request, result.to_wire())
     return result
