@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from peripherals.errors import PeripheralError
-from pos_cli import bench, devices, lanes, orders, overrides
+from pos_cli import bench, cashiers, devices, lanes, orders, overrides
 from pos_cli.defaults import database_url, default_printer, endpoint_url
 from pos_cli.lane_options import lane_settings
 from pos_core.errors import PosError
@@ -36,6 +36,8 @@ def dispatch(args: argparse.Namespace) -> int:
             "lanes": lanes.lanes,
             "unlock-cashier": overrides.unlock_cashier,
             "overrides": overrides.overrides,
+            "cashier": cashiers.cashier,
+            "cashiers": cashiers.cashiers,
         }[args.store_command](args)
     if args.command == "sim":
         return sim_lane(args)

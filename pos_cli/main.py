@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from pos_cli import bench, devices, lanes, orders, overrides
+from pos_cli import bench, cashiers, devices, lanes, orders, overrides
 from pos_cli.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERVER_URL, default_data_dir, default_demo_dir
 from pos_cli.lane_options import add_device_options
 from pos_core.protocol import STOREFRONT_SCOPES
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_location(new_epoch)
     lanes.add_parsers(store_sub, _add_store_location)
     overrides.add_parsers(store_sub, _add_store_location)
+    cashiers.add_parsers(store_sub, _add_store_location)
 
     reg = sub.add_parser("register", help="run the Qt register for cashiers")
     reg.add_argument("--server", metavar="URL", help="ws://HOST:PORT of the store server; omitted: find it by mDNS")

@@ -1,4 +1,8 @@
-"""Cashiers and PIN login. PINs are kept only as salted scrypt hashes."""
+"""Cashiers and PIN login, and managing cashiers from the back office (``pos store cashier ...``).
+
+PINs are kept only as salted scrypt hashes. A store keeps at least one active manager once it has
+one: demoting or deactivating the last is refused, or nobody could authorise an override.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store_server.db.models import Cashier
+from store_server.db.models import Cashier, Store
 from store_server.errors import RequestRefused, UnknownCashier, WrongPin
 
 # scrypt cost: about 16 MiB and tens of milliseconds per guess.
@@ -27,6 +31,43 @@ class CashierInfo:
     id: str
     name: str
     role: str = CASHIER
+
+
+@dataclass(frozen=True, slots=True)
+class CashierListing:
+    """A cashier as the back office lists them: never the PIN's hash."""
+
+    id: str
+    name: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CashierChange:
+    """What a role change or deactivation did; ``changed`` False when it was so already."""
+
+    cashier: CashierListing
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewPin:
+    """A checked PIN, hashed. Made before the write transaction, so the slow hash holds no lock."""
+
+    hash: str
+
+    @classmethod
+    def of(cls, pin: str) -> NewPin:
+        """Raises: RequestRefused: the PIN is not 4 to 12 digits."""
+        check_pin(pin)
+        return cls(hash_pin(pin))
+
+
+def check_pin(pin: str) -> None:
+    """Raises: RequestRefused: the PIN is not 4 to 12 digits (0-9 only)."""
+    if not (pin.isascii() and pin.isdigit()) or not MIN_PIN <= len(pin) <= MAX_PIN:
+        raise RequestRefused(f"A PIN must be {MIN_PIN} to {MAX_PIN} digits (0-9).")
 
 
 def hash_pin(pin: str, *, salt: bytes | None = None, n: int = _N, r: int = _R, p: int = _P) -> str:
@@ -45,20 +86,35 @@ def pin_matches(pin: str, stored: str) -> bool:
     return hmac.compare_digest(again.rsplit("$", 1)[1], digest)
 
 
-def add_cashier(session: Session, name: str, pin: str, *, role: str = CASHIER) -> CashierInfo:
+def add_cashier(session: Session, name: str, pin: str | NewPin, *, role: str = CASHIER) -> CashierInfo:
     """Add an active cashier (``role`` ``manager`` for one who authorises overrides).
 
+    Args:
+        pin: the PIN, or a ``NewPin`` hashed before the transaction began.
+
     Raises:
-        RequestRefused: the name is empty, the PIN is not 4 to 12 digits, or the role is unknown.
+        RequestRefused: the name is empty or an active cashier has it already (in any case), the
+            PIN is not 4 to 12 digits, or the role is unknown.
     """
-    if not name.strip():
+    name = " ".join(name.split())
+    if not name:
         raise RequestRefused("A cashier needs a name.")
-    if not pin.isdigit() or not MIN_PIN <= len(pin) <= MAX_PIN:
-        raise RequestRefused(f"A PIN must be {MIN_PIN} to {MAX_PIN} digits.")
-    if role not in ROLES:
-        raise RequestRefused(f"A cashier's role must be {' or '.join(ROLES)}, not {role!r}.")
-    cashier = Cashier(id=str(uuid.uuid4()), name=name.strip(), pin_hash=hash_pin(pin), active=True, role=role)
+    _check_role(role)
+    if not isinstance(pin, NewPin):
+        check_pin(pin)
+    _lock_cashiers(session)
+    taken = session.scalar(
+        select(Cashier.name).where(Cashier.active.is_(True), func.lower(Cashier.name) == name.lower()).limit(1)
+    )
+    if taken is not None:
+        raise RequestRefused(
+            f"There is already an active cashier called {taken!r}; "
+            "give the new one a name the login screen can tell apart."
+        )
+    pin_hash = pin.hash if isinstance(pin, NewPin) else hash_pin(pin)
+    cashier = Cashier(id=str(uuid.uuid4()), name=name, pin_hash=pin_hash, active=True, role=role)
     session.add(cashier)
+    session.flush()
     return CashierInfo(cashier.id, cashier.name, cashier.role)
 
 
@@ -66,6 +122,100 @@ def list_cashiers(session: Session) -> list[CashierInfo]:
     """Active cashiers by name."""
     rows = session.scalars(select(Cashier).where(Cashier.active.is_(True)).order_by(Cashier.name, Cashier.id))
     return [CashierInfo(c.id, c.name) for c in rows]
+
+
+def list_all_cashiers(session: Session) -> list[CashierListing]:
+    """Every cashier, active or not, by name: id, name, role, active; never the hash."""
+    rows = session.execute(
+        select(Cashier.id, Cashier.name, Cashier.role, Cashier.active).order_by(Cashier.name, Cashier.id)
+    )
+    return [CashierListing(*row) for row in rows]
+
+
+def set_role(session: Session, who: str, role: str) -> CashierChange:
+    """Make the cashier with id or name ``who`` a ``cashier`` or a ``manager``.
+
+    Raises:
+        RequestRefused: the role is unknown, or it would demote the store's last active manager.
+        UnknownCashier: no cashier has that id or name, or several share the name.
+    """
+    _check_role(role)
+    _lock_cashiers(session)
+    cashier = find_cashier(session, who)
+    if cashier.role == role:
+        return CashierChange(_listing(cashier), changed=False)
+    if cashier.role == MANAGER and cashier.active:
+        _refuse_last_manager(session, cashier, "make them a cashier")
+    cashier.role = role
+    session.flush()
+    return CashierChange(_listing(cashier), changed=True)
+
+
+def deactivate_cashier(session: Session, who: str) -> CashierChange:
+    """Deactivate the cashier with id or name ``who``: they can no longer log in or authorise.
+
+    Their sales and overrides keep naming them; the row is never deleted.
+
+    Raises:
+        RequestRefused: they are the store's last active manager.
+        UnknownCashier: no cashier has that id or name, or several share the name.
+    """
+    _lock_cashiers(session)
+    cashier = find_cashier(session, who)
+    if not cashier.active:
+        return CashierChange(_listing(cashier), changed=False)
+    if cashier.role == MANAGER:
+        _refuse_last_manager(session, cashier, "deactivate them")
+    cashier.active = False
+    session.flush()
+    return CashierChange(_listing(cashier), changed=True)
+
+
+def find_cashier(session: Session, who: str) -> Cashier:
+    """The cashier whose id is ``who``, else the one whose name is (an active one before an inactive one).
+
+    Raises:
+        UnknownCashier: none, or several with that name.
+    """
+    by_id = session.get(Cashier, who)
+    if by_id is not None:
+        return by_id
+    name = " ".join(who.split())
+    named = list(session.scalars(select(Cashier).where(func.lower(Cashier.name) == name.lower())))
+    found = [c for c in named if c.active] or named
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise UnknownCashier(f"The store has no cashier with the id or name {who!r}; `pos store cashiers` lists them.")
+    raise UnknownCashier(f"Several cashiers are called {who!r}; give the id instead (`pos store cashiers` lists them).")
+
+
+def _listing(cashier: Cashier) -> CashierListing:
+    return CashierListing(cashier.id, cashier.name, cashier.role, cashier.active)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise RequestRefused(f"A cashier's role must be {' or '.join(ROLES)}, not {role!r}.")
+
+
+def _refuse_last_manager(session: Session, cashier: Cashier, doing: str) -> None:
+    others = session.scalar(
+        select(func.count())
+        .select_from(Cashier)
+        .where(Cashier.active.is_(True), Cashier.role == MANAGER, Cashier.id != cashier.id)
+    )
+    if not others:
+        raise RequestRefused(
+            f"{cashier.name} is the store's last active manager, so we cannot {doing}: nobody could authorise "
+            "an override; make another cashier a manager first."
+        )
+
+
+def _lock_cashiers(session: Session) -> None:
+    # One changer of cashiers at a time: SQLite's BEGIN IMMEDIATE already is; on PostgreSQL two
+    # demotions could otherwise each see the other manager and leave none.
+    session.execute(select(Store.id).with_for_update())
 
 
 def pin_hash_of(session: Session, cashier_id: str) -> tuple[CashierInfo, str]:
