@@ -13,7 +13,6 @@ import itertools
 import json
 import random
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from pos_core.basket import Basket, TaxRules
 from pos_core.catalogue import Product
+from pos_core.ids import new_id
 from pos_core.sale import Sale
 
 ID_MARK = "00000000-0000-4000-8000-000000000000"
@@ -135,7 +135,7 @@ class Lane:
         self.cashier_id = cashiers[0]["id"]
 
     async def sell(self, timings: Timings, planned: float | None = None) -> None:
-        sale = self.rng.choice(self.templates).replace(ID_MARK, str(uuid.uuid4())).replace("CASHIER", self.cashier_id)
+        sale = self.rng.choice(self.templates).replace(ID_MARK, new_id()).replace("CASHIER", self.cashier_id)
         start = planned if planned is not None else time.perf_counter()
         reply = await self.endpoint.request(f'{{"type":"sale.submit","sale":{sale}}}')
         timings.acks_ms.append((time.perf_counter() - start) * 1000)
@@ -164,11 +164,11 @@ class Storefront:
         if self.held and self.rng.random() < 0.5:
             kind = self.rng.choice(("reservation.commit", "reservation.release"))
             held = self.held.pop(0)
-            command: dict[str, Any] = {"type": kind, "request_id": str(uuid.uuid4()), "reservation_id": held}
+            command: dict[str, Any] = {"type": kind, "request_id": new_id(), "reservation_id": held}
         else:
             skus = self.rng.sample(self.hot, self.rng.randint(1, 2))
             lines = [{"sku": sku, "quantity": self.rng.randint(1, 3)} for sku in skus]
-            command = {"type": "reservation.reserve", "request_id": str(uuid.uuid4()), "lines": lines, "ttl_s": 900}
+            command = {"type": "reservation.reserve", "request_id": new_id(), "lines": lines, "ttl_s": 900}
         reply = await self.endpoint.request(json.dumps(command))
         timings.acks_ms.append((time.perf_counter() - start) * 1000)
         timings.commands += 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -22,6 +21,7 @@ from typing import Any, Self
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from pos_core.ids import new_id
 from pos_core.protocol import INTERNAL, ProtocolError, decode, encode
 from store_server.errors import StoreError
 from store_server.feed_client import Backoff
@@ -253,7 +253,7 @@ class StorefrontClient:
 
     async def _change(self, frame: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         """Send a command that changes something, with its idempotency key made once, here."""
-        return await self._send({**frame, "request_id": request_id or str(uuid.uuid4())})
+        return await self._send({**frame, "request_id": request_id or new_id()})
 
     async def _send(self, frame: dict[str, Any]) -> dict[str, Any]:
         """The reply to ``frame``; sent again (same content) after a drop, a timeout or ``internal``.

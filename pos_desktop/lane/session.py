@@ -5,13 +5,13 @@ Synchronous and free of I/O: the caller fetches the catalogue and submits the sa
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pos_core.basket import Basket, BasketLine, TaxRules, Totals
 from pos_core.catalogue import Catalogue, Product, normalise_scan
 from pos_core.errors import PosError
+from pos_core.ids import new_id
 from pos_core.receipt import ReceiptLayout, ReceiptRow, StoreHeader, layout_receipt
 from pos_core.sale import Sale
 from pos_core.tender import Tender
@@ -28,7 +28,7 @@ def utc_now_iso() -> str:
 
 def new_sale_id() -> str:
     """A sale's id, made by the register (DESIGN.md §3): the server's idempotency key for it."""
-    return str(uuid.uuid4())
+    return new_id()
 
 
 class LaneSession:

@@ -14,7 +14,6 @@ request id; then nothing is written.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pos_core.errors import IllegalTransition
+from pos_core.ids import new_id
 from pos_core.inventory import Reason, StockLine, allocate, demand_by_sku, expiry
 from pos_core.orders import ONLINE, Channel, OrderAction, OrderStatus, held_status, next_status
 from store_server.db.models import FeedState, OrderLineRow, OrderRow, Reservation, SaleLineRow
@@ -390,7 +390,7 @@ def _record_hold(
     if reservation is None:
         reservation = open_reservation(
             session,
-            reservation_id=str(uuid.uuid4()),
+            reservation_id=new_id(),
             order_id=order.id,
             location=order.location,
             expires_at=None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Self
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pos_core.errors import InvalidTimestamp
+from pos_core.ids import new_id
 from pos_core.inventory import Reason, iso, utc_timestamp
 from pos_core.orders import Channel, OrderStatus
 from pos_core.sale import Sale
@@ -224,7 +224,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
 def _flag_stale(session: Session, sale: Sale, level: LevelLike) -> str:
     """Open an exception for a sale too old for the count rule, taken at server time instead."""
     row = InventoryException(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         kind=STALE_SALE_AFTER_COUNT,
         sku=level.sku,
         location=level.location,

@@ -8,7 +8,6 @@ single conditional UPDATE.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from pos_core.ids import new_id
 from pos_core.inventory import Bucket, Level, effect, resolve_safety_stock
 from store_server.db.models import Category, ProductRow, StockLevel, StockMovement, Store
 from store_server.usecases.clock import now_iso
@@ -204,7 +204,7 @@ def _add_movement(session: Session, move: Move) -> Recorded:
 def recorded_movement(move: Move, recorded: str) -> Recorded:
     """The ledger row ``move`` makes, recorded at ``recorded``, with a new id."""
     return Recorded(
-        str(uuid.uuid4()),
+        new_id(),
         move.sku,
         move.location,
         move.quantity,

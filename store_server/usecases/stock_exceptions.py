@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any, Self
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pos_core.ids import new_id
 from pos_core.inventory import Level
 from store_server.db.models import FeedState, InventoryException, Reservation, ReservationLine
 from store_server.errors import UnknownException
@@ -54,7 +54,7 @@ def flag_uncovered(
     """
     at_risk = reservations_holding(session, level.sku, level.location)
     row = InventoryException(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         kind=RESERVED_UNCOVERED,
         sku=level.sku,
         location=level.location,

@@ -1,0 +1,43 @@
+"""Record ids are RFC 9562 version 7 UUIDs that sort by creation time."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pos_core.ids import new_id, uuid7_at
+
+LOWER_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def test_the_rfc_9562_example_layout() -> None:
+    # RFC 9562 appendix A.6: unix_ts_ms 0x017F22E279B0 (Tuesday, February 22, 2022 2:22:22 PM GMT-05:00).
+    made = uuid7_at(0x017F22E279B0, bytes.fromhex("0cc3" + "18c4dc0c0c07398f"))
+    assert str(made) == "017f22e2-79b0-7cc3-98c4-dc0c0c07398f"
+    assert made.version == 7
+    assert made.variant == uuid.RFC_4122
+
+
+def test_a_new_id_is_lowercase_version_7_with_the_current_time() -> None:
+    before = time.time_ns() // 1_000_000
+    made = new_id()
+    after = time.time_ns() // 1_000_000
+    assert LOWER_UUID.match(made)
+    assert before <= int(made.replace("-", "")[:12], 16) <= after
+
+
+@given(st.integers(0, (1 << 48) - 2), st.binary(min_size=10, max_size=10), st.binary(min_size=10, max_size=10))
+def test_a_later_millisecond_always_sorts_after(ms: int, first: bytes, second: bytes) -> None:
+    assert str(uuid7_at(ms, first)) < str(uuid7_at(ms + 1, second))
+
+
+def test_out_of_range_input_is_refused() -> None:
+    with pytest.raises(ValueError, match="48 bits"):
+        uuid7_at(1 << 48, bytes(10))
+    with pytest.raises(ValueError, match="10 bytes"):
+        uuid7_at(0, bytes(9))
