@@ -1,12 +1,17 @@
 """The ``/storefront`` endpoint: decode a command, check its scope, run its use case, encode the reply.
 
-Commands on one connection run one after another, so replies come in request order. Changes
-run on the database's writer thread, reads on the readers' thread. After a command that wrote
-events, feed consumers are woken so the change streams at once.
+A storefront may send its next command before the last reply came (pipelining), up to
+``MAX_IN_FLIGHT`` at once on one connection: the server starts them in the order received,
+its writer commits their changes in that order, and the replies go out in that order. A read
+(``stock.query``, ``order.get``) sent before an earlier command's reply may not see that
+command's change yet. Changes run on the database's writer thread, reads on the readers'
+thread. After a command that wrote events, feed consumers are woken so the change streams
+at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -57,6 +62,8 @@ from store_server.usecases.stock import availability
 
 log = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 64
+"""Commands one connection may have sent and not yet had answered; more wait unread."""
 Clock = Callable[[], datetime]
 
 
@@ -71,15 +78,43 @@ async def serve_storefront(
         clock: the time reservations and holds expire from (the expiry timer's clock).
     """
     session = StorefrontSession(db, access, clock, str(connection.remote_address))
+    in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+    replies: asyncio.Queue[asyncio.Task[tuple[dict[str, Any], bool]] | None] = asyncio.Queue()
+    sender = asyncio.create_task(_send_in_order(connection, replies, in_flight, on_commit))
     try:
         async for frame in connection:
-            reply, wrote = await session.reply(frame)
-            if wrote:
-                on_commit()
-            await connection.send(encode(reply))
+            await in_flight.acquire()  # stop reading while MAX_IN_FLIGHT replies are due
+            # The task enqueues its change with the writer before it first waits, so tasks
+            # started in arrival order are committed in arrival order.
+            await replies.put(asyncio.create_task(session.reply(frame)))
     except ConnectionClosed:
         pass
+    finally:
+        await replies.put(None)
+        await sender
     log.info("storefront disconnected peer=%s credential=%s", session.peer, access.credential_id)
+
+
+async def _send_in_order(
+    connection: ServerConnection,
+    replies: asyncio.Queue[asyncio.Task[tuple[dict[str, Any], bool]] | None],
+    in_flight: asyncio.Semaphore,
+    on_commit: Callable[[], None],
+) -> None:
+    """Send each reply when it is ready, in the order the commands came; after the connection
+    closed, still see every command through (what it changed is committed all the same)."""
+    open_ = True
+    while (task := await replies.get()) is not None:
+        try:
+            reply, wrote = await task
+            if wrote:
+                on_commit()
+            if open_:
+                await connection.send(encode(reply))
+        except ConnectionClosed:
+            open_ = False
+        finally:
+            in_flight.release()
 
 
 class StorefrontSession:

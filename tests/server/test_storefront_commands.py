@@ -4,6 +4,7 @@ PostgreSQL; every change streams on the feed at once, and a repeated request cha
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -234,3 +235,38 @@ def _receive(url: str, sku: str, quantity: int) -> None:
             receive(session, Receive(rid(), STAFF, (StockLine(sku, quantity),)))
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_pipelined_commands_run_and_are_answered_in_the_order_sent(request: pytest.FixtureRequest, kind: str) -> None:
+    """Several commands sent without waiting: a commit of a hold sent right behind the reserve
+    finds it, a refusal in the middle holds nothing up, and replies keep the order sent."""
+    url = shop_url(request, kind)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with storefront_server(url) as (server, tokens), storefront(server, tokens.storefront) as sf:
+            hold, other = rid(), rid()
+            frames: list[dict[str, Any]] = [
+                {"type": "reservation.reserve", "request_id": hold, "lines": [{"sku": "SKU-0002", "quantity": 2}]},
+                {"type": "reservation.commit", "request_id": rid(), "reservation_id": hold},
+                {"type": "reservation.reserve", "request_id": rid(), "lines": [{"sku": "SKU-0002", "quantity": 9}]},
+                {"type": "reservation.reserve", "request_id": other, "lines": [{"sku": "SKU-0002", "quantity": 3}]},
+                {"type": "reservation.release", "request_id": rid(), "reservation_id": other},
+            ]
+            for n, frame in enumerate(frames):
+                await sf.ws.send(json.dumps({**frame, "ttl_s": 600, "req": f"p{n}"} if "lines" in frame else
+                                            {**frame, "req": f"p{n}"}))  # fmt: skip
+            replies = [await sf.receive() for _ in frames]
+            return [*replies, await sf.request({"type": "stock.query", "skus": ["SKU-0002"]})]
+
+    replies = run(scenario())
+    assert [r["req"] for r in replies[:5]] == [f"p{n}" for n in range(5)]
+    assert [r["type"] for r in replies] == ["reservation", "reservation", "error", "reservation", "reservation",
+                                            "stock.levels"]  # fmt: skip
+    assert replies[1]["reservation"]["status"] == "committed"
+    assert replies[2]["code"] == "insufficient_stock"  # 5 - 2 sold leaves 3, not 9
+    assert replies[4]["reservation"]["status"] == "released"
+    seqs = [r["seq"] for r in replies[:2] + replies[3:5]]
+    assert seqs == sorted(seqs)  # committed in the order sent
+    level = replies[5]["levels"][0]
+    assert (level["on_hand"], level["reserved"]) == (3, 0)
