@@ -238,7 +238,9 @@ class _Consumer:
             await self._send(frame)
 
     async def _send_events(self) -> bool:
-        """Send the next batch the ack window allows; False when there is none."""
+        """Send the next batch the ack window allows; True when it was full, so more may be
+        waiting. After a short batch the log held nothing more when it was read, and the
+        wake-up flag, cleared before the read, tells of any commit since."""
         assert self.window is not None  # set with the subscription
         room = self.window.room(self.settings.batch)
         if room == 0:
@@ -247,7 +249,7 @@ class _Consumer:
         for seq, text in frames:
             self.window.record_sent(seq)
             await self._send(text)
-        return bool(frames)
+        return len(frames) == room
 
     async def _heartbeat(self) -> None:
         assert self.window is not None  # set with the subscription
