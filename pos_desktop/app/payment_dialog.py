@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -75,13 +76,13 @@ class PaymentDialog(QDialog):
         self.key_buttons: list[QPushButton] = []
         for i, key in enumerate(KEYS):
             b = button(key, "padkey")
-            b.clicked.connect(lambda _=False, k=key: self.amount_field.insert(k))
+            b.clicked.connect(lambda _=False, k=key: self._keyed().insert(k))
             keypad.addWidget(b, i // 3, i % 3)
             self.key_buttons.append(b)
         back = button("⌫", "padkey")
-        back.clicked.connect(self.amount_field.backspace)
+        back.clicked.connect(lambda: self._keyed().backspace())
         clear = button("Clear", "padkey")
-        clear.clicked.connect(self.amount_field.clear)
+        clear.clicked.connect(lambda: self._keyed().clear())
         keypad.addWidget(back, 0, 3)
         keypad.addWidget(clear, 1, 3)
         self.key_buttons += [back, clear]
@@ -179,11 +180,16 @@ class PaymentDialog(QDialog):
         layout = QVBoxLayout(self.approval_box)
         layout.setContentsMargins(0, 0, 0, 0)
         self.approval_label = QLabel("")
+        self.approval_label.setObjectName("approvalQuestion")  # what the manager is asked, where the card's prompt was
         self.approval_label.setWordWrap(True)
+        name_caption = QLabel("Manager's name")
+        name_caption.setObjectName("muted")
         self.manager_choice = QComboBox()
+        self.manager_choice.setObjectName("managerChoice")
+        self.manager_choice.setView(QListView())  # a plain list view, so its rows take the touch-sized style
         self.manager_pin = QLineEdit()
         self.manager_pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.manager_pin.setPlaceholderText("Manager's PIN")
+        self.manager_pin.setPlaceholderText("Manager's PIN (keypad)")
         self.manager_pin.setMaxLength(12)
         self.manager_pin.returnPressed.connect(self._authorise)
         self.authorise_button = button("Authorise", "primary")
@@ -193,7 +199,7 @@ class PaymentDialog(QDialog):
         actions = QHBoxLayout()
         actions.addWidget(self.back_button)
         actions.addWidget(self.authorise_button)
-        for widget in (self.approval_label, self.manager_choice, self.manager_pin):
+        for widget in (self.approval_label, name_caption, self.manager_choice, self.manager_pin):
             layout.addWidget(widget)
         layout.addLayout(actions)
         self.approval_box.hide()
@@ -240,13 +246,16 @@ class PaymentDialog(QDialog):
         set_message(self.message, d.message, error=d.message_is_error)
         self.confirm_button.setEnabled(d.can_confirm)
         self.cancel_button.setEnabled(d.can_close)
-        self.amount_field.setReadOnly(not d.can_type_cash)
-        for b in (*self.quick_buttons, *self.key_buttons):
-            b.setEnabled(d.can_type_cash)
         c = d.card
+        pin_pad = self._pin_pad_on(d.card.approval)
+        self.amount_field.setReadOnly(not d.can_type_cash or pin_pad)
+        for b in self.quick_buttons:
+            b.setEnabled(d.can_type_cash and not pin_pad)
+        for key, b in zip((*KEYS, "⌫", "Clear"), self.key_buttons, strict=True):
+            b.setEnabled(key not in (".", "00") if pin_pad else d.can_type_cash)
         self.card_button.setText(c.button_text)
         self.card_button.setEnabled(c.can_start)
-        self.card_button.setHidden(c.can_check)  # first settle the payment that is in doubt
+        self.card_button.setHidden(c.can_check or c.approval is not None)  # first settle the payment in doubt
         self.prompt_label.setText(c.prompt)
         self.prompt_label.setVisible(bool(c.prompt))
         self.cancel_card_button.setVisible(c.can_cancel)
@@ -267,6 +276,15 @@ class PaymentDialog(QDialog):
                 self.manager_choice.addItem(manager.name, manager.id)
         for widget in (self.manager_choice, self.manager_pin, self.authorise_button, self.back_button):
             widget.setEnabled(approval.can_send)
+
+    @staticmethod
+    def _pin_pad_on(approval: ApprovalDisplay | None) -> bool:
+        """While a manager is asked, the keypad types their PIN: a touchscreen has no other keys."""
+        return approval is not None and approval.can_send
+
+    def _keyed(self) -> QLineEdit:
+        """The field the keypad types into: the manager's PIN while one is asked, else the cash."""
+        return self.manager_pin if self._pin_pad_on(self.presenter.display().card.approval) else self.amount_field
 
     def confirm(self) -> None:
         if self.presenter.display().can_confirm:

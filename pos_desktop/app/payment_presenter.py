@@ -248,8 +248,8 @@ class PaymentPresenter:
             self._said = ("Nobody but you is on the store's list of cashiers; ask the store's manager.", True)
             return
         outcome = "paid" if charged else "not paid"
-        self._said = (f"A manager must authorise marking {self.blocked.money} as {outcome}: "
-                      "pick your name and type your PIN.", False)  # fmt: skip
+        self._said = (f"A manager must authorise marking {self.blocked.money} as {outcome}: they pick their "
+                      "name, type their PIN on the keypad and tap Authorise.", False)  # fmt: skip
 
     def approval_request(self, manager_id: str, pin: str) -> OverrideRequest | None:
         """What to send for the manager's name and PIN; None (with a sentence) when something is missing."""
@@ -353,9 +353,9 @@ class PaymentPresenter:
             text = f"Pay {format_money(self.total, self.currency)} by card"
         unsettled = self.blocked is not None and self._card in ("idle", "unknown")
         prompt = self._prompt
-        if unsettled and self.blocked is not None:
-            prompt = f"Look at the terminal: was {self.blocked.money} paid?"
         asking = unsettled and self._settling is not None
+        if unsettled and self.blocked is not None:  # once answered, the manager's question takes its place
+            prompt = "" if asking else f"Look at the terminal: was {self.blocked.money} paid?"
         approval = None
         if asking and self.blocked is not None:
             outcome = "paid" if self._settling else "not paid"

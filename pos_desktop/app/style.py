@@ -49,6 +49,17 @@ QHeaderView::section {{ background: #eceef1; border: none; padding: 8px; font-si
 #weighingText {{ font-size: 22px; font-weight: bold; color: #6b4a00; }}
 QPushButton[role="weigh"] {{ min-height: 52px; font-size: 18px; padding: 4px 6px; background: #fffaf0; }}
 #prompt {{ font-size: 26px; font-weight: bold; color: #1a56db; }}
+#approvalQuestion {{ font-size: 22px; font-weight: bold; color: #1a56db; }}
+QComboBox#managerChoice {{
+    min-height: 64px; padding: 4px 14px; border-radius: 10px; border: 1px solid #c4c7cc;
+    background: white; font-size: 24px;
+}}
+QComboBox#managerChoice::drop-down {{ width: 56px; border: none; border-left: 1px solid #c4c7cc; }}
+QComboBox#managerChoice::down-arrow {{
+    image: url(:/qt-project.org/styles/commonstyle/images/arrow-down-32.png); width: 24px; height: 24px;
+}}
+QComboBox#managerChoice QAbstractItemView {{ font-size: 24px; }}
+QComboBox#managerChoice QAbstractItemView::item {{ min-height: 64px; padding: 0 14px; }}
 #alert {{ background: {ERROR_COLOUR}; color: white; font-size: 24px; font-weight: bold; padding: 10px; }}
 """
 

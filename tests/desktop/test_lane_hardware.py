@@ -318,8 +318,8 @@ def test_an_unknown_outcome_blocks_the_card_until_the_terminal_is_asked_again(
     assert fakes.terminal.pay_requests(fakes.terminal.requests[0].intent_id) == 1, "charged exactly once"
 
 
-def test_a_payment_left_unknown_by_a_crash_is_checked_at_start_and_a_manager_can_settle_it(
-    qtbot: QtBot, open_register: Opener, fakes: Fakes, tmp_path: Path, store: RunningStore
+def test_a_payment_left_unknown_by_a_crash_is_checked_at_start_and_a_manager_can_settle_it(  # noqa: PLR0917 - fixtures
+    qtbot: QtBot, open_register: Opener, fakes: Fakes, tmp_path: Path, store: RunningStore, shots: Path
 ) -> None:
     intents = IntentStore(tmp_path / "payments")  # what a register that crashed mid-payment left behind
     left = intents.create(
@@ -343,6 +343,14 @@ def test_a_payment_left_unknown_by_a_crash_is_checked_at_start_and_a_manager_can
     assert not dialog.paid_button.isVisible()
     assert dialog.approval_label.text() == "Manager: authorise marking €12.50 as not paid."
     assert [dialog.manager_choice.itemText(i) for i in range(dialog.manager_choice.count())] == ["Sam Patel"]
+    assert not dialog.prompt_label.isVisible(), "the manager's question takes the place of the cashier's"
+    assert dialog.manager_choice.height() >= 64, "a name a finger can pick"
+    assert dialog.message.text() == (
+        "A manager must authorise marking €12.50 as not paid: they pick their name, type their PIN on the keypad "
+        "and tap Authorise."
+    )
+    QApplication.processEvents()  # the card box grows to the question, as on the till, before the picture
+    save(dialog, shots / "manager-approval.png")
     assert window.card_blocked is not None
     qtbot.keyClicks(dialog.manager_pin, "0000")
     click(qtbot, dialog.authorise_button)
@@ -350,12 +358,19 @@ def test_a_payment_left_unknown_by_a_crash_is_checked_at_start_and_a_manager_can
     assert dialog.manager_pin.text() == ""
     assert window.card_blocked is not None, "a wrong PIN settles nothing"
     assert overrides_logged(store) == []
-    qtbot.keyClicks(dialog.manager_pin, "2468")
-    qtbot.keyClick(dialog.manager_pin, Qt.Key.Key_Return)
+    # On a touchscreen the payment's keypad types the manager's PIN, not cash.
+    assert not key(dialog, ".").isEnabled()
+    for digit in "24689":
+        click(qtbot, key(dialog, digit))
+    click(qtbot, key(dialog, "⌫"))
+    assert (dialog.manager_pin.text(), dialog.amount_field.text()) == ("2468", "")
+    click(qtbot, dialog.authorise_button)
     qtbot.waitUntil(dialog.card_button.isEnabled, timeout=WAIT_MS)
     assert window.card_blocked is None
     assert "You may take payment again." in dialog.message.text()
     assert not dialog.approval_box.isVisible()
+    click(qtbot, key(dialog, "5"))
+    assert dialog.amount_field.text() == "5", "the keypad is the cash's again"
     assert overrides_logged(store) == [("card.settle_unpaid", left.intent_id, "Alex Morgan", "Sam Patel")]
 
 
@@ -368,6 +383,10 @@ def overrides_logged(store: RunningStore) -> list[tuple[str, str, str, str]]:
                     for o in s.scalars(select(OverrideRow))]  # fmt: skip
     finally:
         db.close()
+
+
+def key(dialog: PaymentDialog, label: str) -> QWidget:
+    return next(b for b in dialog.key_buttons if b.text() == label)
 
 
 def test_cash_then_card_for_the_rest_is_one_sale_with_two_tenders(

@@ -27,8 +27,12 @@ def test_the_paid_and_not_paid_buttons_ask_a_manager_and_settle_nothing_yet(tmp_
     assert p.display().card.approval is None
     p.settle_requested(True)
     d = p.display()
-    assert d.message == "A manager must authorise marking €12.50 as paid: pick your name and type your PIN."
+    assert d.message == (
+        "A manager must authorise marking €12.50 as paid: they pick their name, type their PIN on the keypad and "
+        "tap Authorise."
+    )
     assert (d.card.can_settle, d.card.can_check) == (False, False)
+    assert d.card.prompt == "", "the cashier answered the terminal's question; the manager's replaces it"
     assert d.card.approval is not None
     assert (d.card.approval.question, d.card.approval.managers, d.card.approval.can_send) == (
         "Manager: authorise marking €12.50 as paid.", (SAM,), True,
