@@ -10,14 +10,14 @@ The store server accepts any UUID; old registers' version 4 ids still work.
 
 from __future__ import annotations
 
-import os
+import secrets
 import time
 import uuid
 
 
 def new_id() -> str:
     """A new UUID version 7 as lowercase text (``xxxxxxxx-xxxx-7xxx-[89ab]xxx-xxxxxxxxxxxx``)."""
-    return str(uuid7_at(time.time_ns() // 1_000_000, os.urandom(10)))
+    return str(uuid7_at(time.time_ns() // 1_000_000, secrets.token_bytes(10)))
 
 
 def uuid7_at(unix_ms: int, random: bytes) -> uuid.UUID:
