@@ -12,18 +12,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from pos_core.inventory import Reason, StockLine, demand_by_sku, expiry, grantable
 from store_server.db.models import FeedState, Reservation, ReservationLine, StockLevel
 from store_server.errors import IllegalOrderTransition, InsufficientStock, ReservationNotPending, UnknownReservation
 from store_server.usecases import checks
+from store_server.usecases.batch import WriteBatch
 from store_server.usecases.clock import now_iso, utc_now
 from store_server.usecases.feed import append_event
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import command_request, run_once
+from store_server.usecases.rows import execute, fetch_all, insert_rows
 from store_server.usecases.stock import DEFAULT_LOCATION, level_wire
+
+_HELD = "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = :id ORDER BY sku"
+_RESERVATION_COLUMNS = ("id", "order_id", "location", "status", "expires_at", "actor", "created_at", "closed_at")
+_FIND = f"SELECT {', '.join(_RESERVATION_COLUMNS)} FROM reservations WHERE id = :id"  # noqa: S608 - our own names
+_CLOSE = "UPDATE reservations SET status = :status, closed_at = :closed_at WHERE id = :id"
 
 PENDING = "pending"
 COMMITTED = "committed"
@@ -119,6 +127,7 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
             actor=cmd.actor,
         )
         short: list[dict[str, int | str]] = []
+        posting.prefetch((line.sku for line in lines), cmd.location)
         for sku, quantity in demand_by_sku(lines).items():
             if posting.grant(sku, quantity, location=cmd.location) is None:
                 level = session.get(StockLevel, (sku, cmd.location))
@@ -130,16 +139,23 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
                 " Ask for at most what is available, or try again after a delivery.",
                 short,
             )
-        reservation = open_reservation(
-            session,
-            reservation_id=cmd.request_id,
+        # Plain inserts (rows.py): nothing in this command reads the rows back through the ORM.
+        reservation = Reservation(
+            id=cmd.request_id,
             order_id=None,
             location=cmd.location,
+            status=PENDING,
             expires_at=expiry(now or utc_now(), ttl_s),
             actor=cmd.actor,
+            created_at=now_iso(),
+            closed_at=None,
         )
-        for sku, quantity in demand_by_sku(lines).items():
-            session.add(ReservationLine(reservation_id=reservation.id, sku=sku, quantity=quantity))
+        insert_rows(session, Reservation, [{c: getattr(reservation, c) for c in _RESERVATION_COLUMNS}])
+        held_lines = [
+            {"reservation_id": reservation.id, "sku": sku, "quantity": quantity}
+            for sku, quantity in demand_by_sku(lines).items()
+        ]
+        insert_rows(session, ReservationLine, held_lines)
         return announce(session, state, reservation, "reservation.granted", posting)
 
     return run_once(session, command_request("reservation.reserve", cmd), ReservationResult, run)
@@ -172,7 +188,7 @@ def _close_standalone(session: Session, cmd: ReservationCommand, status: str) ->
     verb = "commit" if status == COMMITTED else "release"
 
     def run(state: FeedState) -> ReservationResult:
-        reservation = session.get(Reservation, cmd.reservation_id)
+        reservation = _find(session, cmd.reservation_id)
         if reservation is None:
             raise UnknownReservation(f"There is no reservation {cmd.reservation_id}; it may never have been granted.")
         if reservation.order_id is not None:
@@ -194,12 +210,33 @@ def _close_standalone(session: Session, cmd: ReservationCommand, status: str) ->
 
 
 def holding_posting(
-    session: Session, state: FeedState, *, reservation_id: str | None, order_id: str | None, key: str, actor: str
+    session: Session,
+    state: FeedState,
+    *,
+    reservation_id: str | None,
+    order_id: str | None,
+    key: str,
+    actor: str,
+    batch: WriteBatch | None = None,
 ) -> Posting:
     """The posting of a hold's movements; their document is the order, if any, else the reservation."""
     document_type, document_id = ("order", order_id) if order_id else ("reservation", reservation_id)
     assert document_id is not None
-    return Posting(session, state, document_type=document_type, document_id=document_id, key=key, actor=actor)
+    return Posting(
+        session, state, document_type=document_type, document_id=document_id, key=key, actor=actor, batch=batch
+    )
+
+
+def _find(session: Session, reservation_id: str) -> Reservation | None:
+    """The reservation: the session's object if it holds one, else a copy read with one plain query
+    (not added to the session: ``close_reservation`` writes with plain statements)."""
+    mapped = session.identity_map.get(identity_key(Reservation, reservation_id))
+    if isinstance(mapped, Reservation):
+        return mapped
+    rows = fetch_all(session, _FIND, {"id": reservation_id})
+    if not rows:
+        return None
+    return Reservation(**dict(zip(_RESERVATION_COLUMNS, rows[0], strict=True)))
 
 
 def open_reservation(
@@ -221,10 +258,7 @@ def open_reservation(
 
 def held(session: Session, reservation: Reservation) -> dict[str, int]:
     """What a reservation holds, per SKU in SKU order."""
-    rows = session.scalars(
-        select(ReservationLine).where(ReservationLine.reservation_id == reservation.id).order_by(ReservationLine.sku)
-    )
-    return {r.sku: r.quantity for r in rows}
+    return dict(fetch_all(session, _HELD, {"id": reservation.id}))
 
 
 def grant_up_to(posting: Posting, location: str, sku: str, wanted: int) -> int:
@@ -265,12 +299,23 @@ def close_reservation(
 ) -> ReservationResult:
     """Commit, release or expire a pending reservation, with its movements and event."""
     posting = holding_posting(
-        session, state, reservation_id=reservation.id, order_id=reservation.order_id, key=key, actor=actor
+        session,
+        state,
+        reservation_id=reservation.id,
+        order_id=reservation.order_id,
+        key=key,
+        actor=actor,
+        batch=WriteBatch(session, state),
     )
-    for sku, quantity in held(session, reservation).items():
+    holding = held(session, reservation)
+    posting.prefetch(holding, reservation.location)
+    for sku, quantity in holding.items():
         posting.move(sku, quantity, CLOSING[status], location=reservation.location)
-    reservation.status = status
-    reservation.closed_at = now_iso()
+    closed_at = now_iso()
+    # A plain UPDATE, and the object told (it may be a plain copy, ``_find``, or the session's).
+    execute(session, _CLOSE, {"status": status, "closed_at": closed_at, "id": reservation.id}).close()
+    set_committed_value(reservation, "status", status)
+    set_committed_value(reservation, "closed_at", closed_at)
     return announce(session, state, reservation, f"reservation.{status}", posting)
 
 
