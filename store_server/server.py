@@ -44,7 +44,8 @@ CREDENTIAL_CHECK_S = 30.0
 REVOKED_CLOSE_CODE = 1008
 POSITION_INTERVAL_S = 2.0
 """How often, while events are committed, the feed's high-water mark is written outside the database."""
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0001
+"""How long a thread may hold the GIL while another wants it (Python's default is 5 ms)."""
 WRITE_LIMIT = 64 * 1024
 """Bytes buffered per connection before a send waits; a storefront that stops reading
 holds up only its own coroutine, and at most this much memory."""
@@ -121,8 +122,9 @@ class StoreServer:
             NotOurDatabase, StoreNotInitialised: the database is not a ready store.
             PortInUse: something else listens on ``host``:``port``.
         """
-        # The database thread lets go of the GIL at every statement; with Python's default 5 ms
-        # switch interval it then waits up to 5 ms behind the event loop each time (docs/benchmarks.md).
+        # The database thread lets go of the GIL at every statement and must win it back each
+        # time: with Python's default 5 ms switch interval it waited up to 5 ms behind the event
+        # loop for each of a sale's statements; at 0.1 ms it waits little (docs/benchmarks.md).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         db = await asyncio.to_thread(open_database, self._db_url)
         try:
