@@ -58,6 +58,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     pay.add_argument("amount", metavar="AMOUNT", help="e.g. 0.01 or 12,50")
     pay.add_argument("--currency", default="EUR", help="ISO 4217 code (default: %(default)s)")
     pay.add_argument("--sale-ref", default="installer test", help="what the payment is for (default: %(default)s)")
+    refund = dsub.add_parser("refund", parents=[common], help="return AMOUNT to a card on the terminal")
+    refund.add_argument("amount", metavar="AMOUNT", help="e.g. 0.01 or 12,50")
+    refund.add_argument("--currency", default="EUR", help="ISO 4217 code (default: %(default)s)")
+    refund.add_argument("--sale-ref", default="installer test", help="what the refund is for (default: %(default)s)")
+    refund.add_argument(
+        "--original", metavar="PAYMENT_ID", help="the card payment it refunds (printed by `pos devices pay`)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         "scan": listen_to_scanner,
         "display": show_text,
         "pay": pay,
+        "refund": refund,
     }
     return commands[args.devices_command](args)
 
@@ -329,6 +337,15 @@ def pay(args: argparse.Namespace) -> int:
     Intents left unsettled by an earlier run are settled first by asking the terminal; Ctrl-C
     while the terminal waits for the card cancels the payment there.
     """
+    return _card(args, refund=False)
+
+
+def refund(args: argparse.Namespace) -> int:
+    """A refund to a card, the same way as ``pay``; ``--original`` names the payment it refunds."""
+    return _card(args, refund=True)
+
+
+def _card(args: argparse.Namespace, *, refund: bool) -> int:
     from peripherals.errors import PeripheralError
     from peripherals.payment import IntentStore, Prompt, open_terminal
     from peripherals.worker import DeviceWorker
@@ -346,8 +363,15 @@ def pay(args: argparse.Namespace) -> int:
         with DeviceWorker("card terminal") as worker:
             for earlier in worker.submit(terminal.recover).result():
                 print(f"Earlier payment {earlier.intent_id}: {earlier.message}", flush=True)
-            print(f"Asking the {terminal.describe()} for {format_money(amount, args.currency)}...", flush=True)
-            payment = worker.submit(terminal.pay, amount, args.currency, args.sale_ref, on_prompt=show)
+            money = format_money(amount, args.currency)
+            if refund:
+                print(f"Asking the {terminal.describe()} to refund {money}...", flush=True)
+                payment = worker.submit(
+                    terminal.refund, amount, args.currency, args.sale_ref, args.original, on_prompt=show
+                )
+            else:
+                print(f"Asking the {terminal.describe()} for {money}...", flush=True)
+                payment = worker.submit(terminal.pay, amount, args.currency, args.sale_ref, on_prompt=show)
             try:
                 result = payment.result()
             except KeyboardInterrupt:
@@ -359,7 +383,7 @@ def pay(args: argparse.Namespace) -> int:
         store.close()
     if not result.approved:
         raise PeripheralError(result.message)
-    print(result.message)
+    print(f"{result.message} [{'refund' if refund else 'payment'} id {result.intent_id}]")
     return 0
 
 

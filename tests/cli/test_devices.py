@@ -260,6 +260,24 @@ def test_pay_takes_a_card_payment_on_the_terminal(tmp_path: Path) -> None:
     assert (tmp_path / "payments").is_dir()  # the lane's own intent store, as the register uses
 
 
+def test_refund_returns_money_to_the_card_of_an_earlier_payment(tmp_path: Path) -> None:
+    with TerminalSimulator(["approve", "approve"]) as terminal:
+        address = f"127.0.0.1:{terminal.port}"
+        paid = pos("devices", "pay", "12,50", "--terminal", address, data_dir=tmp_path)
+        assert paid.returncode == 0, paid.stderr
+        payment_id = paid.stdout.splitlines()[-1].rsplit("payment id ", 1)[1].rstrip("]")
+        back = pos("devices", "refund", "2.50", "--original", payment_id, "--terminal", address, data_dir=tmp_path)
+        assert back.returncode == 0, back.stderr
+        assert back.stdout.splitlines()[0] == f"Asking the card terminal at {address} to refund €2.50..."
+        assert "refund id " in back.stdout.splitlines()[-1]
+        refunds = [p for p in terminal.payments.values() if p.request.intent_id != payment_id]
+        assert [(r.request.amount, r.request.original_intent_id, r.state) for r in refunds] == [
+            (250, payment_id, "approved")
+        ]
+        unknown = pos("devices", "refund", "1", "--original", "not-an-id", "--terminal", address, data_dir=tmp_path)
+        assert one_sentence(unknown).startswith("pos: The original card payment's id is not one the terminal")
+
+
 def test_pay_failures_are_one_sentence(tmp_path: Path) -> None:
     assert one_sentence(pos("devices", "pay", "1", data_dir=tmp_path)).startswith(
         "pos: No payment terminal is set for this lane; pass --terminal HOST:PORT"
