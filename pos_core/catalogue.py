@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NewType
+from typing import Any, NewType
 
 from pos_core.errors import PosError
-from pos_core.weight import SoldBy, sold_by
+from pos_core.weight import SoldBy, sold_by, tare_problem
 
 Sku = NewType("Sku", str)
 
@@ -14,7 +14,11 @@ Sku = NewType("Sku", str)
 @dataclass(frozen=True, slots=True)
 class Product:
     """A sellable item. ``price`` is in minor units of the store currency: per piece when sold
-    ``each``, per kilogram when sold by ``weight`` (then quantities are grams)."""
+    ``each``, per kilogram when sold by ``weight`` (then quantities are grams).
+
+    ``tare_grams`` is a weighed product's container (a deli tub): the scale takes it off, so the
+    line carries the net weight. 0 for none, and always 0 for a product sold ``each``.
+    """
 
     sku: Sku
     barcode: str
@@ -23,11 +27,54 @@ class Product:
     tax_class: str
     category: str = ""
     sold_by: SoldBy = "each"
+    tare_grams: int = 0
 
     def __post_init__(self) -> None:
         if type(self.price) is not int or self.price < 0:
             raise PosError(f"Price of {self.sku!r} must be a whole, non-negative number of minor units.")
         sold_by(self.sold_by)
+        if problem := tare_problem(self.tare_grams, self.sold_by):
+            raise PosError(f"{self.sku}: {problem}")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The product as ``catalogue.page`` sends it (docs/protocol.md)."""
+        return {
+            "sku": self.sku,
+            "barcode": self.barcode,
+            "name": self.name,
+            "price": self.price,
+            "tax_class": self.tax_class,
+            "category": self.category,
+            "sold_by": self.sold_by,
+            "tare_grams": self.tare_grams,
+        }
+
+    @classmethod
+    def from_wire(cls, data: object) -> Product:
+        """A product of a ``catalogue.page``; ``sold_by`` and ``tare_grams`` may be absent (an older server).
+
+        Raises:
+            PosError: a field is missing or of the wrong type, or the figures are not allowed.
+        """
+        if not isinstance(data, dict):
+            raise PosError("A catalogue product must be an object.")
+        text = {key: data.get(key) for key in ("sku", "name", "tax_class")}
+        for key, value in text.items():
+            if not isinstance(value, str) or not value:
+                raise PosError(f"A catalogue product's {key} must be a non-empty string.")
+        price = data.get("price")
+        if type(price) is not int:
+            raise PosError(f"The price of catalogue product {text['sku']!r} must be a whole number.")
+        return cls(
+            sku=Sku(str(text["sku"])),
+            barcode=str(data.get("barcode") or ""),
+            name=str(text["name"]),
+            price=price,
+            tax_class=str(text["tax_class"]),
+            category=str(data.get("category") or ""),
+            sold_by=sold_by(data.get("sold_by", "each")),
+            tare_grams=data.get("tare_grams", 0),
+        )
 
     @property
     def weighed(self) -> bool:

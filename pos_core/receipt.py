@@ -10,7 +10,7 @@ from typing import Literal
 
 from pos_core.money import format_amount, rate_text
 from pos_core.sale import Sale, SaleLine
-from pos_core.weight import format_weight
+from pos_core.weight import format_net_weight
 
 Align = Literal["left", "center", "right"]
 Symbology = Literal["CODE128", "EAN13"]
@@ -103,7 +103,7 @@ def layout_receipt(
     for line in sale.lines:
         rows.append(ReceiptRow(_pair(line.name, format_amount(line.amount, cur), width)))
         if detail := _quantity_detail(line, cur):
-            rows.append(ReceiptRow(detail[:width]))
+            rows.extend(ReceiptRow(part[:width]) for part in _fit_detail(detail, width))
     rows.append(ReceiptRow("-" * width))
     if not sale.prices_include_tax:
         rows.append(ReceiptRow(_pair("Subtotal", format_amount(sale.subtotal, cur), width)))
@@ -161,9 +161,18 @@ def sale_id_from_code(scanned: str) -> str | None:
     return None
 
 
+def _fit_detail(detail: str, width: int) -> list[str]:
+    """A quantity detail too long for the paper (a tared weight on 58 mm) gets its price on a row of its own."""
+    weight, x, price = detail.rpartition(" x ")
+    if len(detail) <= width or not x:
+        return [detail]
+    return [weight, f"    x {price}"]
+
+
 def _quantity_detail(line: SaleLine, currency: str) -> str | None:
-    """``  0.534 kg x 2.99/kg`` for a weighed line, ``  2 x 3.89`` for several pieces."""
+    """``  0.534 kg x 2.99/kg`` for a weighed line (``  0.534 kg net (tare 0.012 kg) x 2.99/kg``
+    when the scale took off its container), ``  2 x 3.89`` for several pieces."""
     price = format_amount(line.unit_price, currency)
     if line.sold_by == "weight":
-        return f"  {format_weight(line.quantity)} x {price}/kg"
+        return f"  {format_net_weight(line.quantity, line.tare_grams)} x {price}/kg"
     return f"  {line.quantity} x {price}" if line.quantity != 1 else None

@@ -16,7 +16,7 @@ from pos_core.errors import InvalidSale, PosError
 from pos_core.money import exponent
 from pos_core.tax import TaxClass, TaxLine, compute_tax
 from pos_core.tender import Tender, card_fields, cash_change
-from pos_core.weight import SoldBy, line_amount, quantity_problem, sold_by
+from pos_core.weight import SoldBy, line_amount, quantity_problem, sold_by, tare_problem
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$")
@@ -27,7 +27,8 @@ MAX_TEXT = 200
 @dataclass(frozen=True, slots=True)
 class SaleLine:
     """One product of a sale: ``quantity`` pieces at ``unit_price``, or, sold by ``weight``,
-    ``quantity`` grams at ``unit_price`` per kilogram."""
+    ``quantity`` grams at ``unit_price`` per kilogram: the net weight, after the scale took off
+    the product's container, ``tare_grams`` (0 for none), which the receipt shows."""
 
     sku: str
     name: str
@@ -37,6 +38,7 @@ class SaleLine:
     tax_class: str
     tax_rate_ppm: int
     sold_by: SoldBy = "each"
+    tare_grams: int = 0
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
@@ -50,6 +52,8 @@ class SaleLine:
         }
         if self.sold_by != "each":  # absent means each: a cash sale of pieces keeps its old wire form and hash
             wire["sold_by"] = self.sold_by
+        if self.tare_grams:  # absent means none: an untared line keeps its old wire form and hash
+            wire["tare_grams"] = self.tare_grams
         return wire
 
 
@@ -121,6 +125,7 @@ class Sale:
                 tax_class=line.product.tax_class,
                 tax_rate_ppm=rules.classes[line.product.tax_class].rate_ppm,
                 sold_by=line.product.sold_by,
+                tare_grams=line.product.tare_grams,
             )
             for line in basket.lines
         )
@@ -198,6 +203,9 @@ def _decode_sale(d: dict[str, Any]) -> Sale:
         quantity = _int(ln, "quantity", where)
         if problem := quantity_problem(quantity, how):
             raise InvalidSale(f"{where}.quantity: {problem}")
+        tare = ln.get("tare_grams", 0)
+        if problem := tare_problem(tare, how):
+            raise InvalidSale(f"{where}.tare_grams: {problem}")
         unit_price = _int(ln, "unit_price", where)
         amount = _int(ln, "amount", where)
         if unit_price < 0 or amount != line_amount(unit_price, quantity, how):
@@ -217,6 +225,7 @@ def _decode_sale(d: dict[str, Any]) -> Sale:
                 tax_class=_str(ln, "tax_class", where),
                 tax_rate_ppm=_int(ln, "tax_rate_ppm", where),
                 sold_by=how,
+                tare_grams=tare,
             )
         )
     classes: dict[str, TaxClass] = {}

@@ -22,6 +22,9 @@ MAX_GRAMS = 100_000
 """100 kg on one line: far above any checkout scale, well below a mistyped barcode."""
 MAX_PIECES = 9_999
 """More than this on one line is almost certainly a typo (a barcode typed into quantity)."""
+MAX_TARE_GRAMS = 2_000
+"""A preset tare (a weighed product's container: a deli tub is about 12 g, a tray 30 g) above
+2 kg is not a container a checkout scale weighs goods in; it is a typo (a price keyed as tare)."""
 
 
 def sold_by(value: object) -> SoldBy:
@@ -62,7 +65,26 @@ def quantity_problem(quantity: object, how: SoldBy) -> str | None:
     return f"Quantity must be a whole number from 1 to {limit:,}."
 
 
+def tare_problem(tare_grams: object, how: SoldBy) -> str | None:
+    """Why ``tare_grams`` cannot be the preset tare of a product sold ``how``, as a sentence; None when it can.
+
+    A tare is whole grams from 0 (none) to ``MAX_TARE_GRAMS``, and only a product sold by weight has one.
+    """
+    if type(tare_grams) is not int or not 0 <= tare_grams <= MAX_TARE_GRAMS:
+        return f"A tare must be a whole number of grams from 0 to {MAX_TARE_GRAMS:,}, not {tare_grams!r}."
+    if tare_grams and how != "weight":
+        return "Only a product sold by weight has a tare; set the tare to 0 or sell it by weight."
+    return None
+
+
 def format_weight(grams: int) -> str:
     """``534`` -> ``"0.534 kg"``: how a weight reads on screens and receipts."""
     kg, rest = divmod(grams, GRAMS_PER_KG)
     return f"{kg}.{rest:03d} kg"
+
+
+def format_net_weight(grams: int, tare_grams: int) -> str:
+    """``"0.534 kg net (tare 0.012 kg)"`` with a preset tare, else ``"0.534 kg"``."""
+    if not tare_grams:
+        return format_weight(grams)
+    return f"{format_weight(grams)} net (tare {format_weight(tare_grams)})"

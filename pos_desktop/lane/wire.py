@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pos_core.catalogue import Product, Sku
+from pos_core.catalogue import Product
 from pos_core.errors import PosError
 from pos_core.protocol import PROTOCOL_VERSION
 from pos_core.tax import TaxClass
-from pos_core.weight import sold_by
 from pos_desktop.lane.errors import LaneError
 
 
@@ -119,18 +118,7 @@ def parse_products(message: dict[str, Any]) -> tuple[list[Product], str | None]:
     products: list[Product] = []
     try:
         for raw in _list(message.get("products"), "catalogue page"):
-            p = _obj(raw, "catalogue page")
-            products.append(
-                Product(
-                    sku=Sku(_str(p, "sku", "catalogue page")),
-                    barcode=str(p.get("barcode") or ""),
-                    name=_str(p, "name", "catalogue page"),
-                    price=_int(p, "price", "catalogue page"),
-                    tax_class=_str(p, "tax_class", "catalogue page"),
-                    category=str(p.get("category") or ""),
-                    sold_by=sold_by(p.get("sold_by", "each")),  # a server before weighed goods sends none
-                )
-            )
+            products.append(Product.from_wire(raw))  # a server before weighed goods sends no sold_by or tare
     except PosError as exc:
         raise LaneError(str(exc)) from None
     after = message.get("next")
