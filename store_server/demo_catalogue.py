@@ -19,6 +19,7 @@ Loose produce is sold by weight (price per kilogram, stock in grams) and comes l
 in-store barcodes (GS1 prefix 21), so the numbering of everything else stays as it was:
 
 * ``2100001000004``: Bananas loose, € 1,69/kg
+* ``2100007000008``: Cherry tomatoes (self-fill punnet), € 5,99/kg, net of its 15 g punnet
 
 Tax classes follow German practice: food, coffee, tea, dairy milk, pet food,
 period products and newspapers are reduced; drinks (water, juice, soft drinks,
@@ -54,6 +55,8 @@ class DemoProduct:
     tax_class: str
     on_hand: int
     sold_by: SoldBy = "each"
+    tare_grams: int = 0
+    """The container a weighed item comes to the till in (a punnet); the scale takes it off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,7 +539,8 @@ _CATALOGUE: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
-# Sold by weight: "name | price per kg in cents | grams on hand", in the "Fruit & vegetables" category.
+# Sold by weight: "name | price per kg in cents | grams on hand", in the "Fruit & vegetables" category,
+# with an optional "| tare in grams": the self-fill punnet the customer brings to the till, taken off by the scale.
 _LOOSE_PRODUCE = """
     Bananas loose | 169 | 18000
     Elstar apples loose | 249 | 25000
@@ -544,6 +548,8 @@ _LOOSE_PRODUCE = """
     Vine tomatoes loose | 399 | 12000
     Carrots loose | 129 | 15000
     Red onions loose | 199 | 8000
+    Cherry tomatoes (self-fill punnet) | 599 | 6000 | 15
+    Cherries (self-fill punnet) | 899 | 5000 | 18
 """
 _PRODUCE_CATEGORY = "Fruit & vegetables"
 
@@ -612,7 +618,7 @@ def demo_store() -> DemoStore:
                 )
             )
     for number, line in enumerate(_LOOSE_PRODUCE.strip().splitlines(), start=1):
-        produce, per_kg, grams = (field.strip() for field in line.split("|"))
+        produce, per_kg, grams, *tare = (field.strip() for field in line.split("|"))
         products.append(
             DemoProduct(
                 sku=f"SKU-{len(products) + 1:05d}",
@@ -623,6 +629,7 @@ def demo_store() -> DemoStore:
                 tax_class=REDUCED,
                 on_hand=int(grams),
                 sold_by="weight",
+                tare_grams=int(tare[0]) if tare else 0,
             )
         )
     return DemoStore(

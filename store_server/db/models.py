@@ -7,6 +7,8 @@ from typing import Annotated
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from pos_core.weight import MAX_TARE_GRAMS
+
 # Named constraints so Alembic produces the same names on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -24,6 +26,8 @@ Minor = Annotated[int, mapped_column(BigInteger)]
 Timestamp = Annotated[str, mapped_column(String(40))]
 """ISO 8601 with a time zone, as on the wire; text sorts correctly within one zone (UTC)."""
 SOLD_BY_CHECK = "sold_by IN ('each', 'weight')"
+TARE_CHECK = f"tare_grams >= 0 AND tare_grams <= {MAX_TARE_GRAMS} AND (tare_grams = 0 OR sold_by = 'weight')"
+"""A preset tare is whole grams up to ``pos_core.weight.MAX_TARE_GRAMS``, on a weighed product only."""
 
 
 def sold_by_column() -> Mapped[str]:
@@ -77,6 +81,10 @@ class ProductRow(Base):
     """This SKU's own safety stock; None: its category's, else the store's."""
     sold_by: Mapped[str] = sold_by_column()
     """``weight``: ``price`` is per kilogram and every quantity of this SKU (stock, sales) is grams."""
+    tare_grams: Mapped[int] = mapped_column(
+        CheckConstraint(TARE_CHECK, name="tare_grams_valid"), default=0, server_default="0"
+    )
+    """A weighed product's container (a deli tub), taken off by the scale; 0 for none."""
 
 
 class Location(Base):

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pos_core.weight import SoldBy
+from pos_core.weight import SoldBy, tare_problem
 from store_server.db.models import Category, ProductRow, TaxClassRow
+from store_server.errors import ProductRefused
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ def catalogue_page(session: Session, after: str, limit: int) -> CataloguePage:
             "tax_class": p.tax_class,
             "category": p.category or "",
             "sold_by": p.sold_by,
+            "tare_grams": p.tare_grams,
         }
         for p in rows
     ]
@@ -65,13 +67,20 @@ def add_product(
     price: int,
     tax_class: str,
     sold_by: SoldBy = "each",
+    tare_grams: int = 0,
 ) -> None:
     """Add a product (its category is created when missing).
 
     Args:
         price: minor units per piece, or per kilogram when ``sold_by`` is ``weight`` (then the
             SKU's stock and sale quantities are grams).
+        tare_grams: a weighed product's container, which the scale takes off; 0 for none.
+
+    Raises:
+        ProductRefused: a tare on a product sold each, or not whole grams from 0 to 2,000; nothing is added.
     """
+    if problem := tare_problem(tare_grams, sold_by):
+        raise ProductRefused(f"{sku}: {problem}")
     if category:
         add_category(session, category)
     session.add(
@@ -83,6 +92,7 @@ def add_product(
             price=price,
             tax_class=tax_class,
             sold_by=sold_by,
+            tare_grams=tare_grams,
         )
     )
     session.flush()

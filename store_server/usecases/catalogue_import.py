@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from pos_core.inventory import Reason
-from pos_core.weight import SoldBy
+from pos_core.weight import SoldBy, tare_problem
 from store_server.db.models import Category, ProductRow, StockLevel, StockMovement
+from store_server.errors import ProductRefused
 from store_server.usecases.clock import now_iso
 from store_server.usecases.rows import fetch_all, insert_rows
 from store_server.usecases.stock import DEFAULT_LOCATION, ON_HAND, SUPPLIER
@@ -37,6 +38,8 @@ class ImportedProduct:
     on_hand: int
     """Opening stock (grams for a product sold by weight); 0 for none."""
     sold_by: SoldBy = "each"
+    tare_grams: int = 0
+    """A weighed product's container, taken off by the scale; 0 for none."""
 
 
 def import_products(session: Session, products: Sequence[ImportedProduct], *, safety_stock: int = 0) -> None:
@@ -48,7 +51,14 @@ def import_products(session: Session, products: Sequence[ImportedProduct], *, sa
     Args:
         safety_stock: the resolved safety stock written on each new level row (the store's
             default; the products and categories imported set none of their own).
+
+    Raises:
+        ProductRefused: a product has a tare but is sold each, or a tare that is not whole grams
+            from 0 to 2,000; the sentence names the first such product, and nothing is written.
     """
+    for number, p in enumerate(products, start=1):  # all checked before the first row is written
+        if problem := tare_problem(p.tare_grams, p.sold_by):
+            raise ProductRefused(f"Nothing was imported: product {number} ({p.sku}): {problem[0].lower()}{problem[1:]}")
     known = {name for (name,) in fetch_all(session, "SELECT name FROM categories", {})}
     categories = sorted({p.category for p in products if p.category and p.category not in known})
     insert_rows(session, Category, [{"name": name, "safety_stock": None} for name in categories])
@@ -82,6 +92,7 @@ def _product(p: ImportedProduct) -> dict[str, object]:
         "active": True,
         "safety_stock": None,
         "sold_by": p.sold_by,
+        "tare_grams": p.tare_grams,
     }
 
 

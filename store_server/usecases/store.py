@@ -157,6 +157,7 @@ def load_seed(session: Session, seed: StoreSeed) -> None:
             price=p.price,
             tax_class=p.tax_class,
             sold_by=p.sold_by,
+            tare_grams=getattr(p, "tare_grams", 0),  # optional: a seed's product without it has no tare
         )
         if p.on_hand > 0:  # grams for a product sold by weight
             record_movement(

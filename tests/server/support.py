@@ -40,6 +40,7 @@ class SeedProduct:
     tax_class: str
     on_hand: int
     sold_by: SoldBy = "each"
+    tare_grams: int = 0
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,14 @@ def test_a_handful_of_loose_produce_is_sold_by_weight_with_stock_in_grams(store:
     assert store.products[-len(weighed) :] == weighed, "appended, so every other SKU and barcode is unchanged"
 
 
+def test_self_fill_punnets_are_weighed_net_of_a_realistic_tare_and_nothing_else_has_one(store: DemoStore) -> None:
+    tared = {p.name: p.tare_grams for p in store.products if p.tare_grams}
+    assert tared == {"Cherry tomatoes (self-fill punnet)": 15, "Cherries (self-fill punnet)": 18}
+    assert all(p.sold_by == "weight" for p in store.products if p.tare_grams)
+    cherry_tomatoes = next(p for p in store.products if p.name == "Cherry tomatoes (self-fill punnet)")
+    assert cherry_tomatoes.barcode == "2100007000008"  # the module docstring's
+
+
 def test_deterministic() -> None:
     first, second = demo_store(), demo_store()
     assert first == second

@@ -66,6 +66,7 @@ def test_catalogue_pages_in_sku_order(sqlite_url: str) -> None:
         "tax_class": "reduced",
         "category": "Dairy",
         "sold_by": "each",
+        "tare_grams": 0,
     }
 
 
