@@ -107,7 +107,7 @@ class DeviceController:
         said = ""
         while self._current_weighing == weighing.number:
             try:
-                reading = await asyncio.wrap_future(self.devices.scale.read())
+                reading = await asyncio.wrap_future(self.devices.scale.read(weighing.product.tare_grams))
             except PeripheralError as exc:
                 self.bridge.weighing_failed.emit(weighing, str(exc))
                 return

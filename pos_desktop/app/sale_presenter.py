@@ -13,7 +13,7 @@ from pos_core.basket import BasketLine
 from pos_core.catalogue import Product
 from pos_core.money import format_money, rate_text
 from pos_core.sale import Sale
-from pos_core.weight import format_weight
+from pos_core.weight import format_net_weight, format_weight
 from pos_desktop.lane.customer_display import Screen, idle_screen, item_screen, paid_screen
 from pos_desktop.lane.errors import LaneError
 from pos_desktop.lane.session import IN_DOUBT, LaneSession
@@ -103,9 +103,7 @@ class SalePresenter:
         target = self._target()
         return SaleDisplay(
             rows=rows,
-            weighing_text=None
-            if weighing is None
-            else f"Weighing {weighing.product.name} at {format_money(weighing.product.price, cur)}/kg",
+            weighing_text=None if weighing is None else _weighing_text(weighing.product, cur),
             selected=self._selected,
             item_count_text=f"{count} item{'s' if count != 1 else ''}",
             tax_lines=tuple(tax_lines),
@@ -190,7 +188,7 @@ class SalePresenter:
             self._say(str(exc), error=True)
             return None
         cur = self.lane.currency
-        weight = format_weight(verdict.grams)
+        weight = format_net_weight(verdict.grams, weighing.product.tare_grams)
         self._added(line, f"{weighing.product.name}  {weight}  {format_money(line.amount, cur)}")
         return line
 
@@ -341,6 +339,12 @@ class SalePresenter:
 
     def _say(self, message: str, *, error: bool) -> None:
         self._message, self._error = message, error
+
+
+def _weighing_text(product: Product, currency: str) -> str:
+    """``Weighing Bananas loose at €1.69/kg``; a product with a preset tare says what is taken off."""
+    text = f"Weighing {product.name} at {format_money(product.price, currency)}/kg"
+    return f"{text}, less its {format_weight(product.tare_grams)} container" if product.tare_grams else text
 
 
 def _row(line: BasketLine, currency: str) -> LineRow:

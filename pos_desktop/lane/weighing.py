@@ -1,6 +1,8 @@
 """Weighing loose goods: the scale on its own device thread, and what each reading means for the sale.
 
-Only a stable weight above zero may be charged (legal for trade). Every other reading is
+Only a stable weight above zero may be charged (legal for trade). A product with a preset tare
+(its container) is weighed net of it: the scale read takes the tare off, and a reading lighter
+than the container is refused like any unsellable one. Every other reading is
 answered with one sentence the cashier can act on, and the register keeps asking the scale
 until the weight is steady, the cashier cancels, or ``WEIGH_TIMEOUT_S`` passes.
 """
@@ -16,6 +18,7 @@ from peripherals.scale import Scale, open_scale
 from peripherals.scale_codec import ScaleReading, WeightState
 from peripherals.worker import DeviceWorker
 from pos_core.catalogue import Product
+from pos_core.weight import format_weight
 
 WEIGH_TIMEOUT_S = 20.0
 """How long the register waits for a steady weight before it stops asking."""
@@ -58,7 +61,17 @@ def judge(reading: ScaleReading, product: Product) -> Verdict:
         return Verdict(None, "The scale reports a fault; switch it off and on again.")
     if reading.state is WeightState.UNDER_ZERO or (reading.grams is not None and reading.grams < 0):
         return Verdict(None, "The scale reads below zero; take everything off and zero it.")
-    return Verdict(None, f"Put the {product.name} on the scale.", waiting=True)
+    # Lighter than the container (an empty plate reads so too) or nothing on it: keep asking, sell nothing.
+    below = reading.state is WeightState.BELOW_TARE
+    return Verdict(None, below_tare(product) if below else f"Put the {product.name} on the scale.", waiting=True)
+
+
+def below_tare(product: Product) -> str:
+    """Why a reading lighter than ``product``'s container (its preset tare) is not sold."""
+    return (
+        f"The scale reads less than the {product.name}'s {format_weight(product.tare_grams)} container; "
+        "put it on the scale in its container."
+    )
 
 
 class ScaleStation:
@@ -76,9 +89,13 @@ class ScaleStation:
         self.device.enable()
         self.worker = DeviceWorker("scale")
 
-    def read(self) -> concurrent.futures.Future[ScaleReading]:
-        """One weight request; the future raises ``PeripheralError`` when the scale does not answer."""
-        return self.worker.submit(self.device.run, self.scale.read_weight)
+    def read(self, tare_grams: int = 0) -> concurrent.futures.Future[ScaleReading]:
+        """One weight request, net of ``tare_grams`` (the product's container).
+
+        The future raises ``PeripheralError`` when the scale does not answer, or when it is tared
+        itself while a preset tare is asked (the container would be taken off twice).
+        """
+        return self.worker.submit(self.device.run, self.scale.read_weight, tare_grams)
 
     def close(self) -> None:
         self.worker.close(cancel_pending=True)

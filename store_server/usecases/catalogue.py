@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from pos_core.weight import SoldBy, tare_problem
 from store_server.db.models import Category, ProductRow, TaxClassRow
-from store_server.errors import ProductRefused
+from store_server.errors import StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +77,11 @@ def add_product(
         tare_grams: a weighed product's container, which the scale takes off; 0 for none.
 
     Raises:
-        ProductRefused: a tare on a product sold each, or not whole grams from 0 to 2,000; nothing is added.
+        StoreError: a tare on a product sold each, or not whole grams from 0 to 2,000; nothing is
+            added. (Not a ``RequestRefused``: no register or storefront request adds products.)
     """
     if problem := tare_problem(tare_grams, sold_by):
-        raise ProductRefused(f"{sku}: {problem}")
+        raise StoreError(f"{sku}: {problem}")
     if category:
         add_category(session, category)
     session.add(

@@ -91,6 +91,30 @@ def test_a_weighed_product_is_added_only_once_the_weight_is_steady_and_stale_ans
     assert p.customer_screen() == ("Elstar apples l 1.33", "Total       EUR 1.33")
 
 
+def test_a_tared_product_is_charged_its_net_weight_and_a_reading_lighter_than_its_container_is_not() -> None:
+    punnet = Product(
+        Sku("SKU-P"), "2100007000008", "Cherries (punnet)", 899, "reduced", sold_by="weight", tare_grams=18
+    )
+    below = judge(ScaleReading(WeightState.BELOW_TARE, None, net=True, tare_grams=18), punnet)
+    assert below.grams is None
+    assert below.sentence == (
+        "The scale reads less than the Cherries (punnet)'s 0.018 kg container; put it on the scale in its container."
+    )
+    p = SalePresenter(lane())
+    weighing = Weighing(1, punnet)
+    p.weighing_started(weighing)
+    assert p.display().weighing_text == "Weighing Cherries (punnet) at €8.99/kg, less its 0.018 kg container"
+    assert p.weighed(weighing, below) is None
+    assert p.display().rows == ()
+    assert p.display().message == below.sentence
+    net = judge(ScaleReading(WeightState.STABLE, 516, net=True, tare_grams=18), punnet)  # 534 g gross
+    assert p.weighed(weighing, net) is not None
+    assert [(r.quantity, r.amount) for r in p.display().rows] == [("0.516 kg", "€4.64")]  # 8.99 x 0.516 = 4.63884
+    assert p.display().message == "Cherries (punnet)  0.516 kg net (tare 0.018 kg)  €4.64"
+    sale = p.lane.pay(cash=500)
+    assert (sale.lines[0].quantity, sale.lines[0].tare_grams) == (516, 18)
+
+
 def test_the_customer_display_texts_fit_twenty_characters() -> None:
     session = lane()
     line = session.add(MILK)

@@ -49,6 +49,8 @@ __all__ = ["shots"]
 WAIT_MS = 15_000
 BANANAS = "SKU-00382"
 """Bananas loose, €1.69/kg: the demo catalogue's first product sold by weight."""
+CHERRY_TOMATOES = "2100007000008"
+"""Cherry tomatoes (self-fill punnet), €5.99/kg, weighed net of its 15 g punnet (a preset tare)."""
 FAST = DeviceTimings(
     print_retry_s=0.1, weigh_timeout_s=10, weigh_poll_s=0.05, drawer_poll_s=0.05,
     terminal=TerminalTimeouts(connect=1.0, answer=2.0, payment=5.0),
@@ -192,6 +194,38 @@ def test_a_weighed_item_waits_for_a_steady_weight_and_shows_on_the_customer_disp
     fakes.scale.reading = ScaleReading(WeightState.STABLE, 200)
     assert not view.weigh_bar.isVisible()
     assert [view.table.item(r, 1).text() for r in range(view.table.rowCount())] == ["0.534 kg", "1"]
+
+
+def test_a_tared_item_sells_its_net_weight_and_a_reading_lighter_than_its_container_is_refused(
+    qtbot: QtBot, open_register: Opener, fakes: Fakes
+) -> None:
+    window = open_register(fakes.lane())
+    view = log_in(qtbot, window)
+    fakes.scale.reading = ScaleReading(WeightState.STABLE, 10)  # gross: lighter than the 15 g punnet
+    scan(qtbot, view, CHERRY_TOMATOES)
+    below = (
+        "The scale reads less than the Cherry tomatoes (self-fill punnet)'s 0.015 kg container; "
+        "put it on the scale in its container."
+    )
+    qtbot.waitUntil(lambda: view.message.text() == below, timeout=WAIT_MS)
+    assert (
+        view.weighing_label.text()
+        == "Weighing Cherry tomatoes (self-fill punnet) at €5.99/kg, less its 0.015 kg container"
+    )
+    assert view.table.rowCount() == 0, "nothing is sold lighter than its container"
+    assert not view.pay_button.isEnabled()
+
+    fakes.scale.reading = ScaleReading(WeightState.STABLE, 549)  # gross: 534 g of tomatoes in the punnet
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=WAIT_MS)
+    cells = [view.table.item(0, c).text() for c in range(4)]
+    assert cells == ["Cherry tomatoes (self-fill punnet)", "0.534 kg", "€5.99/kg", "€3.20"]  # 5.99 x 0.534 = 3.19866
+    assert view.message.text() == "Cherry tomatoes (self-fill punnet)  0.534 kg net (tare 0.015 kg)  €3.20"
+
+    dialog = open_payment(qtbot, window, view)
+    qtbot.keyClicks(dialog.amount_field, "5")
+    click(qtbot, dialog.confirm_button)
+    (receipt,) = wait_for_receipts(qtbot, fakes.printer, 1)
+    assert "  0.534 kg net (tare 0.015 kg) x 5.99/kg" in receipt.texts
 
 
 def test_a_scale_that_does_not_answer_says_so_and_sells_nothing(

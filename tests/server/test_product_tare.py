@@ -16,7 +16,7 @@ from pos_core.catalogue import Product
 from pos_core.sale import Sale
 from store_server.db.engine import open_database
 from store_server.db.models import Category, FeedEventRow, ProductRow, StockLevel, StockMovement
-from store_server.errors import ProductRefused
+from store_server.errors import ProductRefused, StoreError
 from store_server.usecases.catalogue import add_product
 from store_server.usecases.catalogue_import import ImportedProduct, import_products
 from store_server.usecases.clock import now_iso
@@ -116,7 +116,7 @@ def test_adding_a_product_with_a_tare_but_sold_each_is_refused(sqlite_url: str) 
     init_store(sqlite_url, demo=False, seed=SEED)
     db = open_database(sqlite_url)
     try:
-        with pytest.raises(ProductRefused, match="X-1: Only a product sold by weight has a tare"), db.write() as s:
+        with pytest.raises(StoreError, match="X-1: Only a product sold by weight has a tare"), db.write() as s:
             add_product(s, sku="X-1", barcode=None, name="Soap", category=None, price=100, tax_class="reduced",
                         tare_grams=12)  # fmt: skip
     finally:
