@@ -84,7 +84,11 @@ class RegisterSession:
             return {"type": kind, "req": req, "products": page.products, "next": page.next}
         if kind == "cashiers.list":
             cashiers = await self.db.run(self._read, list_cashiers)
-            return {"type": kind, "req": req, "cashiers": [{"id": c.id, "name": c.name} for c in cashiers]}
+            return {
+                "type": kind,
+                "req": req,
+                "cashiers": [{"id": c.id, "name": c.name, "role": c.role} for c in cashiers],
+            }
         if kind == "cashier.login":
             cashier_id = field_str(message, "cashier_id")
             pin = field_str(message, "pin", max_len=20)

@@ -39,6 +39,17 @@ STARTING = "Asking the card terminal…"
 CardState = Literal["idle", "paying", "unknown", "approved"]
 
 
+NO_MANAGER = (
+    "No manager other than you is on the store's list, so nobody here can authorise settling it by hand; "
+    "ask the terminal again, or have the store make someone a manager (pos store cashier role NAME manager)."
+)
+
+
+def managers_other_than(cashiers: Sequence[Cashier], cashier_id: str | None) -> tuple[Cashier, ...]:
+    """Who may authorise an override for the cashier ``cashier_id``: the active managers but them."""
+    return tuple(c for c in cashiers if c.is_manager and c.id != cashier_id)
+
+
 @dataclass(frozen=True, slots=True)
 class CardDisplay:
     """The card half of the payment screen."""
@@ -64,7 +75,7 @@ class ApprovalDisplay:
 
     question: str
     managers: tuple[Cashier, ...]
-    """Who may be asked: everyone but the cashier (the server refuses who is not a manager)."""
+    """Who may be asked: the managers other than the cashier (never empty: with none, nobody is asked)."""
     can_send: bool
     """False while the store server checks the PIN."""
 
@@ -100,7 +111,8 @@ class PaymentPresenter:
         card_available: a card terminal is set up on this lane.
         blocked: an earlier card payment whose outcome is unknown; no new card payment until
             it is settled.
-        approvers: who may be asked to authorise settling it by hand (not the cashier).
+        approvers: who may be asked to authorise settling it by hand: the managers other than the
+            cashier (``managers_other_than``).
     """
 
     def __init__(
@@ -243,10 +255,10 @@ class PaymentPresenter:
         """The cashier read the terminal's journal: ask a manager to authorise settling it so."""
         if self.blocked is None or self._card not in ("idle", "unknown"):
             return
-        self._settling = charged
-        if not self.approvers:
-            self._said = ("Nobody but you is on the store's list of cashiers; ask the store's manager.", True)
+        if not self.approvers:  # a sentence, not an empty list to pick from
+            self._said = (NO_MANAGER, True)
             return
+        self._settling = charged
         outcome = "paid" if charged else "not paid"
         self._said = (f"A manager must authorise marking {self.blocked.money} as {outcome}: they pick their "
                       "name, type their PIN on the keypad and tap Authorise.", False)  # fmt: skip

@@ -25,7 +25,7 @@ from pos_desktop.app.login_presenter import LoginPresenter
 from pos_desktop.app.login_view import LoginView
 from pos_desktop.app.loop_thread import LoopThread
 from pos_desktop.app.payment_dialog import PaymentDialog
-from pos_desktop.app.payment_presenter import PaymentPresenter
+from pos_desktop.app.payment_presenter import PaymentPresenter, managers_other_than
 from pos_desktop.app.sale_presenter import SalePresenter
 from pos_desktop.app.sale_view import SaleView
 from pos_desktop.app.scan_router import ScanRouter
@@ -258,7 +258,9 @@ class RegisterWindow(QMainWindow):
             totals.currency,
             card_available=self.devices.devices.card is not None,
             blocked=self.card_blocked,
-            approvers=[c for c in self.login_presenter.display().cashiers if c != self.lane.cashier],
+            approvers=managers_other_than(
+                self.login_presenter.display().cashiers, self.lane.cashier.id if self.lane.cashier else None
+            ),
         )
         dialog = PaymentDialog(presenter, self)
         self.payment_dialog = dialog

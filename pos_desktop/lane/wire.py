@@ -37,6 +37,12 @@ class Welcome:
 class Cashier:
     id: str
     name: str
+    role: str | None = None
+    """``cashier`` or ``manager`` as ``cashiers.list`` says; None where a reply does not say (a login)."""
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +135,10 @@ def parse_products(message: dict[str, Any]) -> tuple[list[Product], str | None]:
 
 def parse_cashier(value: object) -> Cashier:
     c = _obj(value, "cashier")
-    return Cashier(id=_str(c, "id", "cashier"), name=_str(c, "name", "cashier"))
+    role = c.get("role")
+    if role is not None and not isinstance(role, str):
+        raise _bad("cashier")
+    return Cashier(id=_str(c, "id", "cashier"), name=_str(c, "name", "cashier"), role=role)
 
 
 def parse_cashiers(message: dict[str, Any]) -> list[Cashier]:

@@ -119,9 +119,9 @@ def add_cashier(session: Session, name: str, pin: str | NewPin, *, role: str = C
 
 
 def list_cashiers(session: Session) -> list[CashierInfo]:
-    """Active cashiers by name."""
+    """Active cashiers by name, with their role (a register's manager picker lists the managers)."""
     rows = session.scalars(select(Cashier).where(Cashier.active.is_(True)).order_by(Cashier.name, Cashier.id))
-    return [CashierInfo(c.id, c.name) for c in rows]
+    return [CashierInfo(c.id, c.name, c.role) for c in rows]
 
 
 def list_all_cashiers(session: Session) -> list[CashierListing]:

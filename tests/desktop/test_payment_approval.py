@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from peripherals.payment import UNKNOWN_MESSAGE, IntentKind, IntentState, IntentStore
-from pos_desktop.app.payment_presenter import OverrideRequest, PaymentPresenter
-from pos_desktop.lane.wire import Cashier
+from pos_desktop.app.payment_presenter import NO_MANAGER, OverrideRequest, PaymentPresenter, managers_other_than
+from pos_desktop.lane.wire import Cashier, parse_cashiers
 
-SAM = Cashier("sam-id", "Sam Patel")
+SAM = Cashier("sam-id", "Sam Patel", "manager")
 
 
 def blocked_presenter(tmp_path: Path, approvers: tuple[Cashier, ...] = (SAM,)) -> PaymentPresenter:
@@ -84,6 +84,24 @@ def test_back_returns_to_the_choice_and_without_anyone_else_it_says_so(tmp_path:
     alone = blocked_presenter(tmp_path / "alone", approvers=())
     alone.settle_requested(True)
     d = alone.display()
-    assert d.message == "Nobody but you is on the store's list of cashiers; ask the store's manager."
-    assert d.card.approval is not None
-    assert not d.card.approval.can_send
+    assert (d.message, d.message_is_error) == (NO_MANAGER, True)
+    assert d.card.approval is None, "a sentence, not an empty list of managers"
+    assert d.card.can_check, "asking the terminal again is still possible"
+    assert d.card.can_settle
+
+
+def test_the_picker_lists_only_the_managers_other_than_the_cashier() -> None:
+    listed = parse_cashiers(
+        {
+            "cashiers": [
+                {"id": "alex-id", "name": "Alex Morgan", "role": "cashier"},
+                {"id": "kim-id", "name": "Kim Ode", "role": "manager"},
+                {"id": "sam-id", "name": "Sam Patel", "role": "manager"},
+            ]
+        }
+    )
+    assert managers_other_than(listed, "alex-id") == (listed[1], listed[2])
+    assert [m.name for m in managers_other_than(listed, "sam-id")] == ["Kim Ode"], "never the cashier themself"
+    assert managers_other_than(listed[:2], "kim-id") == ()
+    old_server = parse_cashiers({"cashiers": [{"id": "sam-id", "name": "Sam Patel"}]})
+    assert managers_other_than(old_server, "alex-id") == (), "a list without roles names no manager"

@@ -84,6 +84,8 @@ def test_cashier_login_checks_the_pin(sqlite_url: str) -> None:
 
     listed, wrong, unknown, ok = run(scenario())
     assert [c["name"] for c in listed["cashiers"]] == ["Alex", "Sam"]
+    assert [c["role"] for c in listed["cashiers"]] == ["cashier", "cashier"]  # the seed makes no manager
+    assert set(listed["cashiers"][0]) == {"id", "name", "role"}, "never a PIN's hash"
     assert (wrong["type"], wrong["code"]) == ("error", "wrong_pin")
     assert (unknown["type"], unknown["code"]) == ("error", "unknown_cashier")
     assert ok["cashier"]["name"] == "Alex"
