@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store_server.db.checkpoint import BACKSTOP_PAGES, Checkpointer
+from store_server.db.savepoint import TransactionLost
 from store_server.db.writer import GroupWriter
 from store_server.errors import BadDatabaseUrl, DatabaseUnavailable, NotOurDatabase
 
@@ -76,6 +77,9 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on error."""
         with Session(self._write_engine, expire_on_commit=False, info=self._info()) as session, session.begin():
             yield session
+            transaction = session.get_transaction()
+            if transaction is None or not transaction.is_active:  # a failed flush rolled it back
+                raise TransactionLost("The transaction was rolled back by a failed write; nothing of it was kept.")
         if self._checkpointer is not None:
             self._checkpointer.wrote()
 

@@ -6,7 +6,13 @@ for every request of a group commit. ``savepoint`` sends ``SAVEPOINT``/``RELEASE
 TO`` itself and keeps the session true the way ``begin_nested`` would: the block's ORM changes
 are flushed inside the savepoint, and after a rollback the objects the block inserted are
 dropped from the session and every other object is expired, to be read again as the database
-has it (rows written with plain statements, ``usecases.rows``, are stale as well).
+has it (rows written with plain statements, ``usecases.rows``, are stale as well), and facts
+cached in ``Session.info`` during the block are forgotten.
+
+One failure a driver-level savepoint cannot contain: when an ORM flush fails, SQLAlchemy rolls
+back the whole transaction. ``savepoint`` then raises ``TransactionLost`` (nothing of the
+transaction is kept), and the group writer runs the block's neighbours again in a new
+transaction (``store_server.db.writer``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+
+class TransactionLost(Exception):
+    """The whole transaction was rolled back, not only a savepoint: SQLAlchemy does that when an
+    ORM flush fails, since it does not know of savepoints sent to the driver. Nothing of the
+    transaction was written; the exception's ``__cause__`` is what went wrong."""
+
 
 _INSERTED = "pos_savepoint_inserted"
 """``Session.info`` key: one list per open savepoint, of the objects inserted since it began."""
@@ -32,17 +45,25 @@ def savepoint(session: Session) -> Iterator[None]:
     name = f"pos_sp_{len(stack)}"
     inserted: list[object] = []
     stack.append(inserted)
+    cached = set(session.info)
     _run(driver, f"SAVEPOINT {name}")
     try:
         yield
         session.flush()
-    except BaseException:
+    except BaseException as exc:
+        transaction = session.get_transaction()
+        if transaction is None or not transaction.is_active:
+            raise TransactionLost("The transaction was rolled back by a failed write; nothing of it was kept.") from exc
         _run(driver, f"ROLLBACK TO SAVEPOINT {name}")
         _run(driver, f"RELEASE SAVEPOINT {name}")
         for obj in [*inserted, *session.new]:
             if obj in session:
                 session.expunge(obj)
         session.expire_all()
+        # Facts cached for the transaction inside the block went with it (a row lock taken in
+        # the savepoint, such as the feed counter's, is released by the rollback on PostgreSQL).
+        for key in set(session.info) - cached:
+            del session.info[key]
         raise
     else:
         _run(driver, f"RELEASE SAVEPOINT {name}")

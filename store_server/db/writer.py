@@ -9,7 +9,9 @@ event loop never blocks on the disk. Two kinds of work go to it, in the order th
   events never take a seq); the transaction is committed once, with one fsync for the lot,
   and only then is any request's result handed back. Nothing acknowledged is ever lost: a
   caller hears of its success only after the commit that made it durable, and if that
-  commit fails every request in it fails, having written nothing.
+  commit fails every request in it fails, having written nothing. One failure a savepoint
+  cannot hold, an ORM flush that fails (SQLAlchemy then rolls back the whole transaction),
+  fails that request alone; the others of its group, not yet answered, run again in a new one.
 * a **job** (``GroupWriter.run``): ``fn(*args)`` on its own, for anything that manages its own
   transactions (reads that must not race a write on an in-memory database, setup, timers).
 """
@@ -27,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from store_server.db.savepoint import savepoint
+from store_server.db.savepoint import TransactionLost, savepoint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -127,6 +129,7 @@ class GroupWriter:
         _deliver([call])
 
     def _commit(self, group: list[_Call[Any]]) -> None:
+        culprit: _Call[Any] | None = None
         try:
             with self._begin() as session:
                 if len(group) == 1:
@@ -135,20 +138,44 @@ class GroupWriter:
                     call.value = call.fn(session, *call.args)
                 else:
                     for call in group:
-                        _run_in_savepoint(session, call)
+                        try:
+                            _run_in_savepoint(session, call)
+                        except TransactionLost as lost:
+                            culprit, call.error = call, lost.__cause__ or lost
+                            raise
         except BaseException as exc:  # the commit (or the lone request) failed: nothing was written
+            if culprit is not None:
+                self._retry_without(group, culprit)
+                return
             for call in group:
                 if call.error is None:
                     call.error = exc
         self.groups += 1
         _deliver(group)
 
+    def _retry_without(self, group: list[_Call[Any]], culprit: _Call[Any]) -> None:
+        """One request's failure took the whole transaction down (``TransactionLost``): it fails
+        alone, and the others, none of which was written or answered, run again in a new group."""
+        log.warning("a request's failed write rolled back its group; running the other %d again", len(group) - 1)
+        _deliver([culprit])
+        others = [call for call in group if call is not culprit]
+        for call in others:
+            call.value, call.error = None, None
+        if others:
+            self._commit(others)
+
 
 def _run_in_savepoint(session: Session, call: _Call[Any]) -> None:
-    """Run one request of a group inside its own savepoint (``savepoint``)."""
+    """Run one request of a group inside its own savepoint (``savepoint``).
+
+    Raises:
+        TransactionLost: the request's failure rolled back the whole transaction.
+    """
     try:
         with savepoint(session):
             call.value = call.fn(session, *call.args)
+    except TransactionLost:
+        raise
     except Exception as exc:
         call.error = exc
 

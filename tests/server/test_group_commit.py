@@ -7,18 +7,23 @@ be committed together; ``writer.groups`` proves they were.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pos_core.sale import Sale
 from store_server.db.engine import Database, open_database
 from store_server.db.models import Category, FeedEventRow, RequestRecord, SaleRow
+from store_server.db.savepoint import TransactionLost
 from store_server.errors import IdempotencyConflict, UnknownSku
+from store_server.usecases.feed import lock_feed
 from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale
 from tests.server.support import make_sale, prepare_store, run
 
@@ -231,3 +236,57 @@ def test_jobs_and_write_requests_keep_their_order(db: Database) -> None:
 
     run(scenario())
     assert order == ["w1", "j1", "w2", "w3"]
+
+
+def test_a_request_whose_flush_fails_fails_alone_and_its_neighbours_are_written(db: Database) -> None:
+    """An ORM flush that fails makes SQLAlchemy roll back the whole transaction, savepoint or
+    not: the failing request is refused alone, and the others in its group, none of them
+    answered yet, are run again and committed; nothing answered is lost."""
+    run(_together(db, [(_add_category, "Dup")]))
+    before, after = _sale(), _sale()
+    results = run(_together(db, [(_submit, before), (_add_category, "Dup"), (_submit, after)]))
+
+    assert isinstance(results[0], SaleAccepted)
+    assert isinstance(results[1], IntegrityError)  # the duplicate category, as it was raised
+    assert isinstance(results[2], SaleAccepted)
+    assert _has_sale(db, before.id)
+    assert _has_sale(db, after.id)
+    assert _seqs(db) == list(range(1, 7))  # two 2-line sales: nothing lost, no gap
+
+
+def test_a_lone_request_that_hides_a_failed_flush_is_not_acknowledged(db: Database) -> None:
+    run(_together(db, [(_add_category, "Dup")]))
+
+    def swallow(session: Session) -> str:
+        with contextlib.suppress(IntegrityError):
+            _add_category(session, "Dup")
+        return "written?"
+
+    with pytest.raises(TransactionLost):
+        run(db.run_write(swallow))
+
+
+def test_the_feed_counter_stays_locked_after_a_refused_request_took_the_lock(db: Database) -> None:
+    """On PostgreSQL a rollback to a savepoint releases row locks taken inside it; the next
+    request must lock the counter again, not trust the lock the refused one had."""
+    if db.is_sqlite:
+        return  # SQLite's write lock is the whole database, held by BEGIN IMMEDIATE
+    dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    seen: dict[str, bool] = {}
+
+    def take_lock_then_fail(session: Session) -> None:
+        lock_feed(session)
+        raise Boom
+
+    def probe(session: Session) -> None:
+        lock_feed(session)
+        with psycopg.connect(dsn) as other:
+            other.execute("SET lock_timeout = '300ms'")
+            try:
+                other.execute("SELECT last_seq FROM feed_state WHERE id = 1 FOR UPDATE")
+                seen["other_got_the_lock"] = True
+            except psycopg.errors.LockNotAvailable:
+                seen["other_got_the_lock"] = False
+
+    run(_together(db, [(take_lock_then_fail,), (probe,)]))
+    assert seen == {"other_got_the_lock": False}
