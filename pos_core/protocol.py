@@ -91,7 +91,25 @@ def decode(frame: str | bytes) -> dict[str, Any]:
     kind = message.get("type")
     if not isinstance(kind, str) or not kind:
         raise ProtocolError(BAD_MESSAGE, "A message needs a string 'type'.", req)
+    if "\\u0000" in frame:  # looked for only when the frame spells one
+        try:
+            holds_nul = _holds_nul(message)
+        except RecursionError:
+            raise ProtocolError(BAD_JSON, "That frame nests too deeply to be a message.") from None
+        if holds_nul:
+            raise ProtocolError(BAD_MESSAGE, "Text in a message must not contain NUL characters (\\u0000).", req)
     return message
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a decoded JSON value has a NUL character in any string (PostgreSQL cannot store one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def encode(message: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -113,6 +114,13 @@ async def _send_in_order(
                 await connection.send(encode(reply))
         except ConnectionClosed:
             open_ = False
+        except Exception:  # a reply that cannot be made or sent must not stall the commands behind it
+            log.exception("storefront reply failed peer=%s", connection.remote_address)
+            if open_:
+                with contextlib.suppress(ConnectionClosed):
+                    await connection.send(
+                        encode(error_reply(INTERNAL, "The store server failed; send it again.", None))
+                    )
         finally:
             in_flight.release()
 

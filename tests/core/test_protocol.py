@@ -55,3 +55,21 @@ def test_deeply_nested_frames_are_bad_json_not_a_crash() -> None:
     with pytest.raises(ProtocolError) as err:
         decode("[" * 100_000 + "]" * 100_000)
     assert err.value.code == BAD_JSON
+
+
+def test_text_with_a_nul_character_is_refused_wherever_it_hides() -> None:
+    """PostgreSQL cannot store NUL in text: a message carrying one is refused at the door."""
+    for frame in (
+        r'{"type":"order.place","req":"r1","customer_name":"Bob\u0000"}',
+        r'{"type":"sale.submit","req":"r1","sale":{"lines":[{"name":"Tea\u0000"}]}}',
+        r'{"type":"x","req":"r1","d":{"k\u0000":1}}',
+    ):
+        with pytest.raises(ProtocolError, match="NUL") as err:
+            decode(frame)
+        assert (err.value.code, err.value.req) == (BAD_MESSAGE, "r1")
+    # A backslash followed by the letters u0000 is text like any other.
+    assert decode(r'{"type":"x","note":"\\u0000"}')["note"] == "\\u0000"
+    nested = r'{"type":"x","d":' + "[" * 5000 + r'"\u0000"' + "]" * 5000 + "}"
+    with pytest.raises(ProtocolError) as deep:
+        decode(nested)
+    assert deep.value.code in (BAD_JSON, BAD_MESSAGE)
