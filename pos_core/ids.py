@@ -1,10 +1,11 @@
 """Record ids: UUID version 7 (RFC 9562), made by whoever creates the record.
 
 A version 7 UUID starts with the Unix time in milliseconds, so ids made in different
-milliseconds sort in the order they were made (within one millisecond, at random). Every table keyed by an id keeps that key in a B-tree: random
-(version 4) ids land on a random page each, so every sale dirtied a page per table and
-wrote it to the log at commit; time-ordered ids fill the last page, as an invoice number
-would. The other 74 bits are random, so registers and servers need no coordination.
+milliseconds sort in the order they were made (within one millisecond, at random). Every
+table keyed by an id keeps that key in a B-tree: random (version 4) ids land on a random page
+each, so every sale dirtied a page per table and wrote it to the log at commit; time-ordered
+ids fill the last page, as an invoice number would. The other 74 bits are random, so
+registers and servers need no coordination.
 The store server accepts any UUID; old registers' version 4 ids still work.
 """
 
