@@ -110,8 +110,12 @@ class LaneSession:
             raise LaneError(str(exc)) from None
 
     def weighed_products(self) -> list[Product]:
-        """The products sold by weight, by name: the register's quick keys for loose goods."""
-        return sorted((p for p in self.catalogue.products() if p.weighed), key=lambda p: p.name)
+        """The products sold by weight, by name: the register's quick keys for loose goods.
+
+        Loose goods come first; goods weighed in a container (a tare) after them: they carry a
+        barcode on the container and are mostly scanned, so they take a quick key only if one
+        is left."""
+        return sorted((p for p in self.catalogue.products() if p.weighed), key=lambda p: (p.tare_grams > 0, p.name))
 
     def set_quantity(self, index: int, quantity: int) -> None:
         """Change line ``index`` (0-based) to ``quantity``; zero voids it.

@@ -232,3 +232,15 @@ def test_the_lane_empties_the_basket_when_the_sale_it_sent_is_accepted() -> None
     assert session.basket.is_empty()
     assert session.pending is None
     assert not session.sending
+
+
+def test_weigh_keys_offer_loose_goods_before_goods_in_a_container() -> None:
+    welcome = Welcome(StoreInfo("s", "Corner Shop", "EUR", True, ()), {"reduced": TaxClass("reduced", "R", 70_000)})
+    weighed = [
+        Product(Sku("W-1"), "2100001000003", "Apples", 299, "reduced", sold_by="weight"),
+        Product(Sku("W-2"), "2100002000002", "Cherries (punnet)", 999, "reduced", sold_by="weight", tare_grams=18),
+        Product(Sku("W-3"), "2100003000001", "Bananas", 169, "reduced", sold_by="weight"),
+        Product(Sku("P-1"), "4000000000017", "Oat milk 1 l", 189, "reduced"),
+    ]
+    session = LaneSession(welcome, Catalogue(weighed), "Till 1")
+    assert [p.name for p in session.weighed_products()] == ["Apples", "Bananas", "Cherries (punnet)"]
