@@ -65,6 +65,7 @@ def product_wire(row: ProductRow) -> dict[str, Any]:
         "active": row.active,
         "safety_stock": row.safety_stock,
         "sold_by": row.sold_by,
+        "tare_grams": row.tare_grams,
     }
 
 

@@ -164,6 +164,7 @@ def test_price_and_product_changes_reach_the_feed(shop: Shop) -> None:
     [(kind, data)] = shop.events(seq)
     assert kind == "product.changed"
     assert data["changed"] == ["price", "category"]
+    assert (data["sold_by"], data["tare_grams"]) == ("each", 0)  # the whole product, as registers page it
     unchanged = shop.write(change_product, ChangeProduct(rid(), MANAGER, "SKU-0001", price=199))
     assert unchanged.changed == ()
     assert shop.last_seq() == seq + 1
