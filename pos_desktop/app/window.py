@@ -273,6 +273,7 @@ class RegisterWindow(QMainWindow):
         dialog.card_settle_requested.connect(self._card_settle_by_hand)
         dialog.override_requested.connect(self.controller.authorise_override)
         self.scan_router.guard(dialog.amount_field, self._scan_in_payment)
+        self.scan_router.guard(dialog.manager_pin, self._scan_in_payment)  # a scan is no wrong PIN
         self.devices.show(due_screen(totals.total, totals.currency))
         dialog.open()
 

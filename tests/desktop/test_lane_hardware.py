@@ -386,6 +386,12 @@ def test_a_payment_left_unknown_by_a_crash_is_checked_at_start_and_a_manager_can
     QApplication.processEvents()  # the card box grows to the question, as on the till, before the picture
     save(dialog, shots / "manager-approval.png")
     assert window.card_blocked is not None
+    qtbot.keyClicks(dialog.manager_pin, "24")
+    wedge_scan(dialog.manager_pin, RYE)  # a scanner fires into the manager's PIN: no attempt is used up
+    assert dialog.manager_pin.text() == "24"
+    assert dialog.message.text() == f"That was a barcode ({RYE}); finish or cancel the payment before adding items."
+    assert overrides_logged(store) == []
+    dialog.manager_pin.clear()
     qtbot.keyClicks(dialog.manager_pin, "0000")
     click(qtbot, dialog.authorise_button)
     qtbot.waitUntil(lambda: dialog.message.text() == "That PIN is wrong; try again.", timeout=WAIT_MS)
