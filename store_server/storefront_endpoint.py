@@ -106,6 +106,7 @@ async def _send_in_order(
     closed, still see every command through (what it changed is committed all the same)."""
     open_ = True
     while (task := await replies.get()) is not None:
+        reply: dict[str, Any] | None = None
         try:
             reply, wrote = await task
             if wrote:
@@ -117,10 +118,10 @@ async def _send_in_order(
         except Exception:  # a reply that cannot be made or sent must not stall the commands behind it
             log.exception("storefront reply failed peer=%s", connection.remote_address)
             if open_:
+                req = reply.get("req") if reply is not None else None
+                failed = error_reply(INTERNAL, "The store server failed; send the same request again.", req)
                 with contextlib.suppress(ConnectionClosed):
-                    await connection.send(
-                        encode(error_reply(INTERNAL, "The store server failed; send it again.", None))
-                    )
+                    await connection.send(encode(failed))
         finally:
             in_flight.release()
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pos_core.inventory import StockLine
+from store_server import storefront_endpoint
 from store_server.db.engine import open_database
 from store_server.usecases.orders import OrderStep, mark_ready, start_picking
 from store_server.usecases.stock_ops import Receive, receive
@@ -270,3 +271,29 @@ def test_pipelined_commands_run_and_are_answered_in_the_order_sent(request: pyte
     assert seqs == sorted(seqs)  # committed in the order sent
     level = replies[5]["levels"][0]
     assert (level["on_hand"], level["reserved"]) == (3, 0)
+
+
+def test_a_reply_that_cannot_be_sent_is_an_internal_error_and_the_connection_goes_on(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipelined sender must outlive a reply it fails to make: the command behind it is
+    still answered (before, the sender stopped and the connection stalled)."""
+    real_encode = storefront_endpoint.encode
+    failures = iter([True])
+
+    def encode_once_badly(message: dict[str, Any]) -> str:
+        if message.get("type") == "stock.levels" and next(failures, False):
+            raise ValueError("cannot encode this reply")
+        return real_encode(message)
+
+    monkeypatch.setattr(storefront_endpoint, "encode", encode_once_badly)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with storefront_server(sqlite_url) as (server, tokens), storefront(server, tokens.storefront) as sf:
+            await sf.ws.send(json.dumps({"type": "stock.query", "req": "q1", "skus": ["SKU-0001"]}))
+            failed = await sf.receive()
+            return failed, await sf.request({"type": "stock.query", "skus": ["SKU-0001"]})
+
+    failed, answered = run(scenario())
+    assert (failed["type"], failed["code"], failed["req"]) == ("error", "internal", "q1")
+    assert answered["type"] == "stock.levels"
