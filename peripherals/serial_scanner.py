@@ -21,7 +21,7 @@ from peripherals.errors import ConfigurationError, DeviceUnavailable, Peripheral
 from peripherals.printer_status import Health
 from peripherals.scanner_codec import TERMINATORS, BadLine, ScanFramer, ScannerFraming, Terminator
 from peripherals.targets import parse_target
-from peripherals.transport import SERIAL_OPEN_ERRORS, SerialTransport
+from peripherals.transport import SerialTransport
 from peripherals.wedge import Scan
 
 log = logging.getLogger(__name__)
@@ -110,23 +110,10 @@ class SerialScanner(Device):
                 _close_quietly(port)
 
     def _open(self) -> serial.SerialBase:
-        t = self.transport
         try:
-            port: serial.SerialBase = serial.serial_for_url(
-                t.url,
-                baudrate=t.baudrate,
-                rtscts=t.rtscts,
-                bytesize=t.bytesize,
-                parity=t.parity,
-                timeout=READ_TIMEOUT_S,
-            )
-        except SERIAL_OPEN_ERRORS as exc:
-            log.info("%s: open failed: %s", self.describe(), exc)
-            raise DeviceUnavailable(
-                f"The {self.describe()} cannot be opened; check its cable is plugged in and no other program "
-                f"is using the port.{BACK_BY_ITSELF}"
-            ) from exc
-        return port
+            return self.transport.open_port(READ_TIMEOUT_S)
+        except DeviceUnavailable as exc:
+            raise DeviceUnavailable(f"{exc}{BACK_BY_ITSELF}") from exc.__cause__
 
     def _take(self, items: list[Scan | BadLine]) -> None:
         for item in items:

@@ -153,7 +153,8 @@ class SerialTransport:
     def describe(self) -> str:
         return f"on {self.url}"
 
-    def _open(self, read_timeout: float) -> serial.SerialBase:
+    def open_port(self, read_timeout: float) -> serial.SerialBase:
+        """The port, opened with these settings; a port that cannot be opened is one sentence."""
         try:
             port: serial.SerialBase = serial.serial_for_url(
                 self.url,
@@ -184,7 +185,7 @@ class SerialTransport:
             ) from exc
 
     def send(self, data: bytes) -> None:
-        port = self._open(read_timeout=0)
+        port = self.open_port(read_timeout=0)
         try:
             self._write(port, data)
         finally:
@@ -198,7 +199,7 @@ class SerialTransport:
         return self._ask(data, timeout, lambda port: port.read_until(terminator, max_len))
 
     def _ask(self, data: bytes, timeout: float, read: Callable[[serial.SerialBase], bytes]) -> bytes:
-        port = self._open(read_timeout=timeout)
+        port = self.open_port(read_timeout=timeout)
         try:
             port.reset_input_buffer()  # a late answer to an earlier question is not this answer
             self._write(port, data)

@@ -8,17 +8,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from store_server.db.models import FeedEventRow, FeedState, Reservation, ReservationLine, StockLevel
 from store_server.feed_event import FeedEvent, stored_event_frame
 from store_server.feed_protocol import LevelRow, LogPosition, OpenReservation, StockSnapshot
-from store_server.usecases.clock import now_iso
-from store_server.usecases.rows import execute, fetch_all, insert_rows
+from store_server.usecases.batch import WriteBatch
+from store_server.usecases.rows import fetch_all
 
 FEED_STATE_ID = 1
 _LOCKED = "pos_feed_locked"
-_ADVANCE = "UPDATE feed_state SET last_seq = :seq WHERE id = :id"
 _READ_EVENTS = "SELECT seq, type, occurred_at, payload FROM feed_events WHERE seq > :after ORDER BY seq LIMIT :limit"
 
 
@@ -39,15 +37,11 @@ def lock_feed(session: Session) -> FeedState:
 
 
 def append_event(session: Session, state: FeedState, kind: str, data: dict[str, Any]) -> FeedEvent:
-    """Number and store one event in the current transaction."""
-    seq = state.last_seq + 1
-    event = FeedEvent(seq, kind, now_iso(), data)
-    # Plain statements (rows.py): the counter moves with the event, and the ORM's copy is told.
-    insert_rows(
-        session, FeedEventRow, [{"seq": seq, "type": kind, "occurred_at": event.at, "payload": json.dumps(data)}]
-    )
-    execute(session, _ADVANCE, {"seq": seq, "id": state.id}).close()
-    set_committed_value(state, "last_seq", seq)
+    """Number and store one event in the current transaction (a write batch of one event: the
+    same statements, the counter moved with it and the ORM's copy told)."""
+    batch = WriteBatch(session, state)
+    event = batch.event(kind, data)
+    batch.flush()
     return event
 
 
