@@ -42,12 +42,18 @@ class Checkpointer:
         self._stopping = threading.Event()
         self.checkpoints = 0
         """Checkpoints run so far (for tests and benchmarks)."""
+        self._ran = threading.Condition()
         self._thread = threading.Thread(target=self._serve, name="store-db-checkpoint", daemon=True)
         self._thread.start()
 
     def wrote(self) -> None:
         """Note that a commit added to the log."""
         self._dirty.set()
+
+    def wait_for(self, count: int, timeout_s: float) -> bool:
+        """Wait until ``count`` checkpoints have run; False if ``timeout_s`` passed first."""
+        with self._ran:
+            return self._ran.wait_for(lambda: self.checkpoints >= count, timeout_s)
 
     def close(self) -> None:
         """Run a last checkpoint if one is due, then stop the thread."""
@@ -76,5 +82,7 @@ class Checkpointer:
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         busy, log_pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        self.checkpoints += 1
+        with self._ran:
+            self.checkpoints += 1
+            self._ran.notify_all()
         log.debug("checkpoint busy=%s log_pages=%s copied=%s", busy, log_pages, copied)

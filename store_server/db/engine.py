@@ -118,6 +118,10 @@ class Database:
             self._writer = GroupWriter(self.write)
         return self._writer
 
+    def wait_for_checkpoint(self, after: int, timeout_s: float) -> bool:
+        """Wait until more than ``after`` background checkpoints have run (for tests)."""
+        return self._checkpointer is not None and self._checkpointer.wait_for(after + 1, timeout_s)
+
     @property
     def checkpoints(self) -> int:
         """Background checkpoints run so far (``store_server.db.checkpoint``; 0 without a writer)."""

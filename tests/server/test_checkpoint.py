@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from pos_core.sale import Sale
@@ -14,15 +12,6 @@ from store_server.db.checkpoint import BACKSTOP_PAGES
 from store_server.db.engine import open_database
 from store_server.usecases.sales import payload_hash, submit_sale
 from tests.server.support import make_sale, prepare_store, run
-
-
-def _wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_sales_reach_the_database_file_while_the_store_runs(sqlite_url: str, tmp_path: Path) -> None:
@@ -37,10 +26,11 @@ def test_sales_reach_the_database_file_while_the_store_runs(sqlite_url: str, tmp
 
         before = path.stat().st_size
         run(sell())
-        # Only a checkpoint makes the database file itself grow; the writer's own is far off.
-        assert _wait_for(lambda: db.checkpoints > 0 and path.stat().st_size > before), (
-            f"no background checkpoint: {db.checkpoints} run, file {before} -> {path.stat().st_size} bytes"
-        )
+        seen = db.checkpoints
+        # The last commit asked for one more checkpoint; only a checkpoint makes the database file
+        # itself grow, and SQLite's own (the writer's backstop) is far off.
+        assert db.wait_for_checkpoint(seen, timeout_s=10), f"no background checkpoint after the sales ({seen} before)"
+        assert path.stat().st_size > before
         with db.write() as session:  # SQLite's own inline checkpoint is only a backstop
             raw = session.connection().connection.dbapi_connection
             assert raw is not None
