@@ -19,7 +19,12 @@ as ``--lanes`` registers and one storefront would, and prints one JSON object:
   database at the end (every grant's ``stock.changed`` event); must be 0.
 * ``sqlite_raw_commits_per_s``: a plain ``sqlite3`` loop inserting one row and committing, WAL
   and ``synchronous=FULL``, in the same temporary directory: the disk's ceiling.
-* ``rss_mb``: the server process's peak resident memory.
+* ``rss_mb``: the server's peak resident memory (its process and its database writer process,
+  each one's peak, added up); ``server_cpu_pct`` / ``client_cpu_pct``: the CPU the server (both
+  processes) and this load generator used in the unthrottled phase, in % of one core.
+* ``cpu_loop_ms``: a million Python additions on this machine, best of three, to compare runs
+  made on different machines (a slower core gives proportionally fewer sales a second).
+* ``writer``: where the server wrote from (``--writer``: ``process``, its default, or ``thread``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skus", type=int, default=10_000, help="products in the catalogue (default %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for the load (default %(default)s)")
     parser.add_argument("--rate", type=float, default=500.0, help="commands/s of the fixed load (default %(default)s)")
+    parser.add_argument(
+        "--writer",
+        choices=("process", "thread"),
+        default="process",
+        help="the server's database writer (`pos store serve --writer`; default %(default)s)",
+    )
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
@@ -50,6 +61,12 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     if args.lanes < 1 or args.skus < 100 or not args.duration > 0 or not args.rate > 0:
         raise PosError("--lanes must be at least 1, --skus at least 100, --duration and --rate above 0.")
     settings = BenchSettings(
-        db=args.db, lanes=args.lanes, duration_s=args.duration, skus=args.skus, seed=args.seed, rate=args.rate
+        db=args.db,
+        lanes=args.lanes,
+        duration_s=args.duration,
+        skus=args.skus,
+        seed=args.seed,
+        rate=args.rate,
+        writer=args.writer,
     )
     return run_bench(settings)

@@ -62,6 +62,7 @@ class BenchSettings:
     skus: int
     seed: int
     rate: float
+    writer: str = "process"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +83,22 @@ def run_bench(settings: BenchSettings) -> dict[str, object]:
     """Set up, run both phases, check the books; the figures as one dict."""
     with tempfile.TemporaryDirectory(prefix="pos-bench-") as tmp, _database(settings.db, Path(tmp)) as (url, kind):
         raw = sqlite_raw_commits_per_s(Path(tmp) / "raw.db", seconds=1.0)
+        loop_ms = cpu_loop_ms()
         products = _catalogue(settings.skus, random.Random(settings.seed))  # noqa: S311 - picks load data, not secrets
         tokens = _prepare(url, products)
-        with _server(url, Path(tmp)) as (server, port):
+        with _server(url, Path(tmp), settings.writer) as (server, port):
             figures = asyncio.run(_drive(settings, port, tokens, products, server.pid))
         figures.update(_books(url))
     return {
         **figures,
         "sqlite_raw_commits_per_s": round(raw, 1),
+        "cpu_loop_ms": loop_ms,
         "db": kind,
         "skus": settings.skus,
         "lanes": settings.lanes,
         "duration_s": settings.duration_s,
         "rate": settings.rate,
+        "writer": settings.writer,
     }
 
 
@@ -175,10 +179,10 @@ def _prepare(url: str, products: list[Product]) -> tuple[str, str]:
 
 
 @contextmanager
-def _server(url: str, tmp: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def _server(url: str, tmp: Path, writer: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """``pos store serve`` on 127.0.0.1, any free port, no mDNS; stopped with SIGINT at the end."""
     command = [sys.executable, "-m", "pos_cli.main", "store", "serve", "--db", url]
-    command += ["--data-dir", str(tmp), "--host", "127.0.0.1", "--port", "0", "--no-mdns"]
+    command += ["--data-dir", str(tmp), "--host", "127.0.0.1", "--port", "0", "--no-mdns", "--writer", writer]
     log = tmp / "server.log"
     with log.open("w") as errors:
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)  # noqa: S603
@@ -324,24 +328,49 @@ async def _settle(feed: FeedWatcher, timings: Timings) -> None:
 
 
 class _Cpu:
-    """CPU used by the server process and by this one since it was made, as % of one core."""
+    """CPU used by the server (its process and its writer process) and by this one since it was
+    made, as % of one core."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.wall = time.perf_counter()
-        self.server = _process_cpu_s(pid)
+        self.server = _server_cpu_s(pid)
         self.client = _own_cpu_s()
 
     def shares(self) -> tuple[float, float]:
         wall = time.perf_counter() - self.wall
-        server = (_process_cpu_s(self.pid) - self.server) / wall
+        server = (_server_cpu_s(self.pid) - self.server) / wall
         client = (_own_cpu_s() - self.client) / wall
         return round(server * 100, 1), round(client * 100, 1)
 
 
-def _process_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (field 3 onwards)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _server_pids(pid: int) -> list[int]:
+    """The server and the processes it started (its database writer)."""
+    found = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+    return found
+
+
+def _server_cpu_s(pid: int) -> float:
+    total = 0
+    for each in _server_pids(pid):
+        try:
+            fields = _stat(each)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _own_cpu_s() -> float:
@@ -350,10 +379,28 @@ def _own_cpu_s() -> float:
 
 
 def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    """The server's peak resident memory: the sum of each of its processes' peaks."""
+    total_kib = 0
+    for each in _server_pids(pid):
+        try:
+            lines = Path(f"/proc/{each}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total_kib += sum(int(line.split()[1]) for line in lines if line.startswith("VmHWM:"))
+    return round(total_kib / 1024, 1)
+
+
+def cpu_loop_ms(rounds: int = 3) -> float:
+    """How long this machine takes for a fixed pure-Python loop (a million additions), best of
+    ``rounds``: to compare figures measured on different machines."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for n in range(1_000_000):
+            total += n
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
 
 
 def _percentile(values: list[float], pct: int) -> float:

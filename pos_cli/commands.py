@@ -199,6 +199,7 @@ def store_serve(args: argparse.Namespace) -> int:
             existing_store_url(args.data_dir, args.db),
             position_file=position_file(args.data_dir),
             expiry_interval_s=interval,
+            writer_process=args.writer == "process",
         )
         port = await server.start(args.host, args.port)
         advertiser = None

@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds between sweeps of expired reservations, above 0 and at most 3600 (default: %(default)s)",
     )
+    serve.add_argument(
+        "--writer",
+        choices=("process", "thread"),
+        default="process",
+        help="write the database from a process of its own, a core to itself (default), or from a "
+        "thread of the server's process (one core for everything; an in-memory database always does)",
+    )
 
     token = store_sub.add_parser("token", help="print a new register or storefront credential (stored hashed)")
     _add_store_location(token)

@@ -80,10 +80,10 @@ class RegisterSession:
             if not isinstance(after, str) or len(after) > 200:
                 raise ProtocolError(BAD_MESSAGE, "'after' must be a SKU or an empty string.", req)
             limit = field_int(message, "limit", default=DEFAULT_PAGE, low=1, high=MAX_PAGE)
-            page = await self.db.run(self._read, catalogue_page, after, limit)
+            page = await self.db.run_reader(self._read, catalogue_page, after, limit)
             return {"type": kind, "req": req, "products": page.products, "next": page.next}
         if kind == "cashiers.list":
-            cashiers = await self.db.run(self._read, list_cashiers)
+            cashiers = await self.db.run_reader(self._read, list_cashiers)
             return {
                 "type": kind,
                 "req": req,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import sys
 import weakref
@@ -65,6 +66,8 @@ class StoreServer:
         position_interval_s: seconds between writes of the mark while events are committed.
         credential_check_s: seconds between checks that open connections' credentials are still
             live; a connection whose credential was revoked (``pos store revoke``) is closed.
+        writer_process: write the database from a process of its own
+            (``store_server.db.writer_process``) instead of a thread of this one.
     """
 
     def __init__(
@@ -78,8 +81,10 @@ class StoreServer:
         position_file: Path | None = None,
         position_interval_s: float = POSITION_INTERVAL_S,
         credential_check_s: float = CREDENTIAL_CHECK_S,
+        writer_process: bool = False,
     ) -> None:
         self._db_url = db_url
+        self._writer_process = writer_process
         self._heartbeat_s = heartbeat_s
         self._feed = feed if feed is not None else FeedSettings()
         self._expiry_interval_s = expiry_interval_s
@@ -126,7 +131,8 @@ class StoreServer:
         # time: with Python's default 5 ms switch interval it waited up to 5 ms behind the event
         # loop for each of a sale's statements; at 0.1 ms it waits little (docs/benchmarks.md).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        db = await asyncio.to_thread(open_database, self._db_url)
+        opening = functools.partial(open_database, self._db_url, writer_process=self._writer_process)
+        db = await asyncio.to_thread(opening)
         try:
             self._store = await db.run(_load_store, db)
             if self._position_file is None and db.is_sqlite:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from store_server.db.checkpoint import BACKSTOP_PAGES, Checkpointer
 from store_server.db.savepoint import TransactionLost
 from store_server.db.writer import GroupWriter
+from store_server.db.writer_process import ProcessWriter
 from store_server.errors import BadDatabaseUrl, DatabaseUnavailable, NotOurDatabase
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,14 @@ class Database:
     thread, and ``await db.run_reader(fn)`` a read-only one on the readers' thread.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, writer_process: bool = False) -> None:
         self.engine = engine
         self.url: URL = engine.url
+        self.writer_process = writer_process
+        """Whether ``run_write`` and ``run`` go to a writer process (``store_server.db.writer_process``)
+        instead of a thread of this one."""
         self._write_engine = engine.execution_options(**{_WRITE: True})
-        self._writer: GroupWriter | None = None
+        self._writer: GroupWriter | ProcessWriter | None = None
         self._checkpointer: Checkpointer | None = None
         self._reader: ThreadPoolExecutor | None = None
         self._cache: dict[str, Any] = {}
@@ -110,8 +114,10 @@ class Database:
                 session.rollback()
 
     @property
-    def writer(self) -> GroupWriter:
-        """The one database thread (started on first use)."""
+    def writer(self) -> GroupWriter | ProcessWriter:
+        """The one database writer, a thread or a process (started on first use)."""
+        if self._writer is None and self.writer_process:
+            self._writer = ProcessWriter(self.url.render_as_string(hide_password=False), self)
         if self._writer is None:
             if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
                 self._checkpointer = Checkpointer(str(self.url.database), busy_timeout_ms=BUSY_TIMEOUT_MS)
@@ -167,11 +173,13 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, *, writer_process: bool = False) -> Database:
     """Open (without changing) the database at ``url``.
 
     Args:
         url: a SQLAlchemy URL, ``sqlite:///path/store.db`` or ``postgresql+psycopg://...``.
+        writer_process: write from a process of its own (``store_server.db.writer_process``);
+            ignored for an in-memory SQLite database, which exists in this process only.
 
     Returns:
         The database, ready for ``migrate.upgrade`` or use.
@@ -196,6 +204,7 @@ def open_database(url: str) -> Database:
             _refuse_foreign_sqlite(Path(path))
         engine = _create_engine(url, parsed)
         _tune_sqlite(engine)
+        writer_process = writer_process and bool(path) and path != ":memory:"
     else:
         engine = _create_engine(url, parsed, pool_pre_ping=True)
         try:
@@ -209,7 +218,7 @@ def open_database(url: str) -> Database:
         if names and ALEMBIC_TABLE not in names:
             engine.dispose()
             raise NotOurDatabase(parsed.render_as_string(hide_password=True))
-    return Database(engine)
+    return Database(engine, writer_process=writer_process)
 
 
 def _create_engine(url: str, parsed: URL, **kwargs: Any) -> Engine:

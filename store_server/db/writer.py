@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -38,17 +38,41 @@ MAX_GROUP = 256
 """Write requests committed together at most; more wait for the next commit."""
 
 
+class Sink(Protocol):
+    """Where finished calls are handed back (an event loop's futures, or a pipe to the server)."""
+
+    def deliver(self, calls: list[Call]) -> None:
+        """Take the outcome of ``calls`` (each has ``value`` or ``error``); called on the database
+        thread, once for all the calls of this sink that finished together."""
+
+
 @dataclass(slots=True)
-class _Call(Generic[T]):
+class Call:
     """One piece of work and where its outcome goes."""
 
-    fn: Callable[..., T]
+    fn: Callable[..., Any]
     args: tuple[Any, ...]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[T]
+    sink: Sink
     grouped: bool
+    tag: Any = None
+    """The submitter's own handle on the call (its future, or its request number)."""
     value: Any = None
     error: BaseException | None = field(default=None)
+
+
+class _LoopSink:
+    """Resolves futures on one event loop: one wake-up of the loop per delivery."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def deliver(self, calls: list[Call]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(_resolve, calls)
+        except RuntimeError:  # the loop closed while we worked: nobody is waiting
+            log.debug("dropped %d results for a closed event loop", len(calls))
 
 
 class GroupWriter:
@@ -62,7 +86,8 @@ class GroupWriter:
 
     def __init__(self, begin: Callable[[], AbstractContextManager[Session]], name: str = "store-db") -> None:
         self._begin = begin
-        self._queue: queue.SimpleQueue[_Call[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._sinks: dict[asyncio.AbstractEventLoop, _LoopSink] = {}
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
         self.groups = 0
@@ -94,14 +119,21 @@ class GroupWriter:
             self._queue.put(None)
             self._thread.join()
 
+    def submit(self, call: Call) -> None:
+        """Queue ``call``; its outcome goes to ``call.sink`` (from any thread)."""
+        self._queue.put(call)
+
     def _submit(self, fn: Callable[..., T], args: tuple[Any, ...], *, grouped: bool) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
+        sink = self._sinks.get(loop)
+        if sink is None:
+            sink = self._sinks[loop] = _LoopSink(loop)
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Call(fn, args, loop, future, grouped))
+        self._queue.put(Call(fn, args, sink, grouped, future))
         return future
 
     def _serve(self) -> None:
-        held: list[_Call[Any] | None] = []  # taken from the queue while grouping, not yet run
+        held: list[Call | None] = []  # taken from the queue while grouping, not yet run
         while True:
             call = held.pop() if held else self._queue.get()
             if call is None:
@@ -121,15 +153,15 @@ class GroupWriter:
                 group.append(nxt)
             self._commit(group)
 
-    def _run_alone(self, call: _Call[Any]) -> None:
+    def _run_alone(self, call: Call) -> None:
         try:
             call.value = call.fn(*call.args)
         except BaseException as exc:  # handed to the awaiting caller, like run_in_executor
             call.error = exc
         _deliver([call])
 
-    def _commit(self, group: list[_Call[Any]]) -> None:
-        culprit: _Call[Any] | None = None
+    def _commit(self, group: list[Call]) -> None:
+        culprit: Call | None = None
         try:
             with self._begin() as session:
                 if len(group) == 1:
@@ -153,7 +185,7 @@ class GroupWriter:
         self.groups += 1
         _deliver(group)
 
-    def _retry_without(self, group: list[_Call[Any]], culprit: _Call[Any]) -> None:
+    def _retry_without(self, group: list[Call], culprit: Call) -> None:
         """One request's failure took the whole transaction down (``TransactionLost``): it fails
         alone, and the others, none of which was written or answered, run again in a new group."""
         log.warning("a request's failed write rolled back its group; running the other %d again", len(group) - 1)
@@ -165,7 +197,7 @@ class GroupWriter:
             self._commit(others)
 
 
-def _run_in_savepoint(session: Session, call: _Call[Any]) -> None:
+def _run_in_savepoint(session: Session, call: Call) -> None:
     """Run one request of a group inside its own savepoint (``savepoint``).
 
     Raises:
@@ -180,23 +212,24 @@ def _run_in_savepoint(session: Session, call: _Call[Any]) -> None:
         call.error = exc
 
 
-def _deliver(calls: list[_Call[Any]]) -> None:
-    """Hand each outcome to its caller's loop, one wake-up per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Call[Any]]] = {}
+def _deliver(calls: list[Call]) -> None:
+    """Hand each outcome to its caller's sink, one delivery per sink."""
+    by_sink: dict[int, tuple[Sink, list[Call]]] = {}
     for call in calls:
-        by_loop.setdefault(call.loop, []).append(call)
-    for loop, done in by_loop.items():
+        by_sink.setdefault(id(call.sink), (call.sink, []))[1].append(call)
+    for sink, done in by_sink.values():
         try:
-            loop.call_soon_threadsafe(_resolve, done)
-        except RuntimeError:  # the loop closed while we worked: nobody is waiting
-            log.debug("dropped %d results for a closed event loop", len(done))
+            sink.deliver(done)
+        except Exception:  # a sink that cannot take its results must not stop the database thread
+            log.exception("could not hand back %d results", len(done))
 
 
-def _resolve(calls: list[_Call[Any]]) -> None:
+def _resolve(calls: list[Call]) -> None:
     for call in calls:
-        if call.future.cancelled():
+        future: asyncio.Future[Any] = call.tag
+        if future.cancelled():
             continue
         if call.error is not None:
-            call.future.set_exception(call.error)
+            future.set_exception(call.error)
         else:
-            call.future.set_result(call.value)
+            future.set_result(call.value)

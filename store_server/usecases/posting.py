@@ -125,6 +125,10 @@ class Posting:
             )
         return level
 
+    def seen(self, sku: str, location: str) -> LevelLike | None:
+        """The level as this posting last read or left it (None if it never met it)."""
+        return self._levels.get((sku, location)) or self._loaded.get((sku, location))
+
     def grant(self, sku: str, quantity: int, *, location: str) -> LevelLike | None:
         """Reserve ``quantity`` of ``sku`` if available (one conditional UPDATE); None if not."""
         move = self._move(sku, quantity, ROUTES[Reason.RESERVATION], Reason.RESERVATION, location=location, count=None)

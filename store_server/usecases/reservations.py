@@ -130,7 +130,8 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
         posting.prefetch((line.sku for line in lines), cmd.location)
         for sku, quantity in demand_by_sku(lines).items():
             if posting.grant(sku, quantity, location=cmd.location) is None:
-                level = session.get(StockLevel, (sku, cmd.location))
+                # A refused grant changed nothing, so the level read before it is the level now.
+                level = posting.seen(sku, cmd.location) or session.get(StockLevel, (sku, cmd.location))
                 short.append({"sku": sku, "requested": quantity, "available": max(0, level.available) if level else 0})
         if short:
             what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)

@@ -35,6 +35,8 @@ FIGURES = {
     "reservations": str,
     "python": str,
     "machine": str,
+    "cpu_loop_ms": float,
+    "writer": str,
 }
 
 
@@ -50,10 +52,11 @@ def _bench(*extra: str) -> dict[str, object]:
     return figures
 
 
-def _check(figures: dict[str, object], db: str) -> None:
+def _check(figures: dict[str, object], db: str, writer: str = "process") -> None:
     for key, kind in FIGURES.items():
         assert isinstance(figures[key], kind), (key, figures[key])
     assert figures["db"] == db
+    assert figures["writer"] == writer
     assert figures["oversells"] == 0
     assert figures["ledger_mismatches"] == 0
     assert figures["feed_gaps"] == 0
@@ -62,6 +65,10 @@ def _check(figures: dict[str, object], db: str) -> None:
 
 def test_bench_store_prints_one_json_object_and_never_oversells() -> None:
     _check(_bench(), "sqlite")
+
+
+def test_bench_store_runs_with_the_writer_on_a_thread_of_the_server() -> None:
+    _check(_bench("--writer", "thread"), "sqlite", "thread")
 
 
 @pytest.mark.postgres

@@ -58,7 +58,7 @@ def fingerprint(url: str) -> dict[str, Any]:
 
 @asynccontextmanager
 async def storefront_server(
-    url: str, *, clock: FakeClock | None = None, expiry_interval_s: float = 5.0
+    url: str, *, clock: FakeClock | None = None, expiry_interval_s: float = 5.0, writer_process: bool = False
 ) -> AsyncIterator[tuple[StoreServer, Tokens]]:
     """The test store, served; its storefront token has every scope.
 
@@ -66,7 +66,13 @@ async def storefront_server(
     (or the expiry timer) woke the feed, not because a heartbeat tick looked again.
     """
     tokens = await asyncio.to_thread(prepare_store, url)
-    server = StoreServer(url, heartbeat_s=30.0, expiry_interval_s=expiry_interval_s, clock=clock or FakeClock())
+    server = StoreServer(
+        url,
+        heartbeat_s=30.0,
+        expiry_interval_s=expiry_interval_s,
+        clock=clock or FakeClock(),
+        writer_process=writer_process,
+    )
     await server.start()
     try:
         yield server, tokens

@@ -142,9 +142,11 @@ def prepare_store(url: str) -> Tokens:
 
 
 @asynccontextmanager
-async def running_server(url: str, *, heartbeat_s: float = 5.0) -> AsyncIterator[tuple[StoreServer, Tokens]]:
+async def running_server(
+    url: str, *, heartbeat_s: float = 5.0, writer_process: bool = False
+) -> AsyncIterator[tuple[StoreServer, Tokens]]:
     tokens = await asyncio.to_thread(prepare_store, url)
-    server = StoreServer(url, heartbeat_s=heartbeat_s)
+    server = StoreServer(url, heartbeat_s=heartbeat_s, writer_process=writer_process)
     await server.start()
     try:
         yield server, tokens

@@ -81,12 +81,16 @@ async def _read_all(feed: FeedWatch, url: str) -> list[dict[str, Any]]:
     return await feed.through(latest, wait_s=15)
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 @pytest.mark.parametrize("kind", DATABASES)
-def test_storefronts_and_lanes_race_for_the_last_units(request: pytest.FixtureRequest, kind: str) -> None:
+def test_storefronts_and_lanes_race_for_the_last_units(request: pytest.FixtureRequest, kind: str, writer: str) -> None:
+    """On both databases, with the server writing from a thread of its own process or from a
+    writer process (``pos store serve``'s default)."""
     url = shop_url(request, kind)
 
     async def scenario() -> None:
-        async with storefront_server(url) as (server, tokens), watch_feed(server, tokens.storefront) as feed:
+        serving = storefront_server(url, writer_process=writer == "process")
+        async with serving as (server, tokens), watch_feed(server, tokens.storefront) as feed:
             start = asyncio.Barrier(STOREFRONTS + LANES)  # all connected and logged in, then all at once
             clients = [
                 asyncio.create_task(_storefront_client(server, tokens.storefront, n, start)) for n in range(STOREFRONTS)

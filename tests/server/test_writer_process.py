@@ -1,0 +1,208 @@
+"""The database writer in a process of its own (store_server/db/writer_process.py).
+
+Every test runs a real child process on a real SQLite file. The functions sent to it live at
+module level here, as the server's do in its use cases: the child imports them by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from store_server.db.engine import Database, open_database
+from store_server.db.migrate import upgrade
+from store_server.db.writer import GroupWriter
+from store_server.db.writer_process import ProcessWriter, WriterError
+from store_server.errors import DatabaseUnavailable, InsufficientStock
+from tests.server.support import make_sale, register, run, running_server
+
+_NOTE = "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, pid INTEGER NOT NULL)"
+
+
+def _note(session: Session, body: str) -> tuple[int, int]:
+    """Write a note; the writer's process id and the note's id."""
+    session.execute(text(_NOTE))
+    row = session.execute(
+        text("INSERT INTO notes (body, pid) VALUES (:body, :pid) RETURNING id"), {"body": body, "pid": os.getpid()}
+    ).one()
+    return os.getpid(), int(row[0])
+
+
+def _refuse(session: Session, sku: str) -> None:
+    session.execute(text(_NOTE))
+    session.execute(text("INSERT INTO notes (body, pid) VALUES ('refused', 0)"))
+    raise InsufficientStock(f"Only 1 of {sku} is free.", [{"sku": sku, "requested": 3, "available": 1}])
+
+
+class _Unsendable(Exception):
+    def __init__(self) -> None:
+        super().__init__("carries a lock")
+        self.lock = threading.Lock()
+
+
+def _fail_with_unsendable(session: Session) -> None:
+    raise _Unsendable()
+
+
+def _job(db: Database, body: str) -> tuple[bool, str]:
+    """A job that opens its own transaction on the database it was handed."""
+    with db.write() as session:
+        _note(session, body)
+    return isinstance(db, Database) and db.writer_process is False, body
+
+
+def _sleep_then_note(session: Session, seconds: float) -> tuple[int, int]:
+    import time
+
+    time.sleep(seconds)
+    return _note(session, "slow")
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> Any:
+    upgrade(sqlite_url)
+    opened = open_database(sqlite_url, writer_process=True)
+    yield opened
+    opened.close()
+
+
+def _notes(db: Database) -> list[tuple[str, int]]:
+    with db.read() as session:
+        return [(r[0], r[1]) for r in session.execute(text("SELECT body, pid FROM notes ORDER BY id"))]
+
+
+def test_writes_are_made_by_another_process_and_read_back_here(db: Database) -> None:
+    async def scenario() -> list[tuple[int, int]]:
+        return list(await asyncio.gather(*(db.run_write(_note, f"n{i}") for i in range(40))))
+
+    results = run(scenario())
+    assert isinstance(db.writer, ProcessWriter)
+    child = db.writer.pid
+    assert child is not None
+    assert child != os.getpid()
+    assert {pid for pid, _ in results} == {child}
+    assert sorted(n for _, n in results) == list(range(1, 41))
+    assert len(_notes(db)) == 40
+    assert 1 <= db.writer.groups < 40, "concurrent requests were meant to share commits in the child"
+
+
+def test_a_refusal_comes_back_as_the_same_exception_with_its_fields_and_writes_nothing(db: Database) -> None:
+    async def scenario() -> tuple[BaseException, tuple[int, int]]:
+        refused, kept = await asyncio.gather(
+            db.run_write(_refuse, "SKU-1"), db.run_write(_note, "kept"), return_exceptions=True
+        )
+        assert isinstance(refused, BaseException)
+        assert isinstance(kept, tuple)
+        return refused, kept
+
+    refused, _ = run(scenario())
+    assert type(refused) is InsufficientStock
+    assert str(refused) == "Only 1 of SKU-1 is free."
+    assert refused.short == [{"sku": "SKU-1", "requested": 3, "available": 1}]
+    assert [body for body, _ in _notes(db)] == ["kept"], "the refused request's savepoint was rolled back"
+
+
+def test_what_cannot_be_sent_fails_alone_with_a_reason(db: Database) -> None:
+    async def scenario() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                db.run_write(lambda session: None),
+                db.run_write(_note, "sent"),
+                db.run_write(_fail_with_unsendable),
+                return_exceptions=True,
+            )
+        )
+
+    lam, sent, unsendable = run(scenario())
+    assert isinstance(lam, TypeError)
+    assert "cannot be sent to the database writer process" in str(lam)
+    assert isinstance(sent, tuple)
+    assert isinstance(unsendable, WriterError)
+    assert "_Unsendable: carries a lock" in str(unsendable)
+
+
+def test_a_job_is_handed_the_writer_process_own_database(db: Database) -> None:
+    own_process, body = run(db.run(_job, db, "from a job"))
+    assert own_process, "the child's database writes from its own thread, it does not start another process"
+    assert body == "from a job"
+    assert [b for b, _ in _notes(db)] == ["from a job"]
+
+
+def test_if_the_writer_dies_waiting_requests_fail_and_the_next_starts_a_new_one(db: Database) -> None:
+    async def scenario() -> tuple[BaseException | None, int | None, tuple[int, int]]:
+        await db.run_write(_note, "before")
+        writer = db.writer
+        assert isinstance(writer, ProcessWriter)
+        first = writer.pid
+        assert first is not None
+        slow = asyncio.ensure_future(db.run_write(_sleep_then_note, 5.0))
+        await asyncio.sleep(0.5)  # it is in the child's hands
+        os.kill(first, signal.SIGKILL)
+        try:
+            await asyncio.wait_for(slow, 10)
+            error = None
+        except DatabaseUnavailable as exc:
+            error = exc
+        after = await db.run_write(_note, "after")
+        return error, first, after
+
+    error, first, (pid, _) = run(scenario())
+    assert isinstance(error, DatabaseUnavailable)
+    assert "Send it again" in str(error)
+    assert pid != first, "a new writer process took over"
+    assert [b for b, _ in _notes(db)] == ["before", "after"]
+
+
+def test_close_answers_what_was_in_flight_then_stops_the_child(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    db = open_database(sqlite_url, writer_process=True)
+
+    async def scenario() -> list[Any]:
+        pending = [asyncio.ensure_future(db.run_write(_sleep_then_note, 0.2)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        await asyncio.to_thread(db.close)  # as the server stops
+        return list(await asyncio.gather(*pending, return_exceptions=True))
+
+    writer = db.writer
+    assert isinstance(writer, ProcessWriter)
+    results = run(scenario())
+    assert all(isinstance(r, tuple) for r in results), results
+    assert writer.pid is None
+
+
+def test_an_in_memory_database_keeps_its_writer_on_a_thread() -> None:
+    db = open_database("sqlite://", writer_process=True)
+    try:
+        assert db.writer_process is False
+        assert isinstance(db.writer, GroupWriter)
+    finally:
+        db.close()
+
+
+def test_a_server_with_a_writer_process_takes_sales_over_the_socket(sqlite_url: str) -> None:
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], int | None]:
+        async with running_server(sqlite_url, writer_process=True) as (server, tokens):
+            async with register(server, tokens.register) as reg:
+                cashier = await reg.login()
+                sale = make_sale([("SKU-0001", 2)], cashier_id=cashier)
+                first = await reg.submit(sale)
+                again = await reg.submit(sale)
+            writer = server.database.writer
+            assert isinstance(writer, ProcessWriter)
+            return first, again, writer.pid
+
+    first, again, pid = run(scenario())
+    assert pid is not None
+    assert pid != os.getpid()
+    assert first["type"] == "sale.accepted"
+    assert first["duplicate"] is False
+    assert again["type"] == "sale.accepted"
+    assert again["duplicate"] is True
+    assert again["seq"] == first["seq"]
