@@ -31,6 +31,7 @@ import itertools
 import logging
 import multiprocessing
 import pickle
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -356,6 +357,9 @@ def serve_writer(url: str, conn: Connection, log_level: int) -> None:
     from store_server.db.engine import open_database
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [writer] %(message)s")
+    # Ctrl-C reaches every process of the terminal's group: the server decides when the writer
+    # stops (it sends _STOP after its last request), so the writer does not stop on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.setswitchinterval(CHILD_SWITCH_INTERVAL_S)
     db = open_database(url)
     writer = db.writer

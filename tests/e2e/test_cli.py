@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,3 +243,57 @@ def test_receipts_shows_what_the_printer_printed(tmp_path: Path) -> None:
     missing = pos("receipts", "--file", str(tmp_path / "none.escpos"))
     assert missing.returncode == 1
     assert "No receipts at" in missing.stderr
+
+
+def test_ctrl_c_in_a_terminal_stops_the_server_and_its_writer_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C signals the terminal's whole process group: the writer process must leave the
+    stopping to the server, which lets it commit what it holds, and neither prints a traceback."""
+    data = tmp_path / "store"
+    data.mkdir()
+    assert pos("store", "init", "--data-dir", str(data), "--demo").returncode == 0
+    token = pos("store", "token", "--data-dir", str(data), "--kind", "register", "--name", "Till 1").stdout.strip()
+    proc = subprocess.Popen(
+        [*POS, "store", "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", "0", "--no-mdns"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        found = re.search(r"listening on (ws://127\.0\.0\.1:\d+)", proc.stdout.readline())
+        assert found
+        sim = pos("sim", "lane", "--server", found.group(1), "--token", token, "--sales", "3", "--seed", "2")
+        assert "3 of 3 sales acknowledged" in sim.stdout, sim.stderr
+        children = _children(proc.pid)
+        assert children, "the server writes from a process of its own by default"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "Store server stopped." in out
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker leaves when it sees the server gone
+    while [pid for pid in children if _running(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if _running(pid)], "a process of the server outlived it"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
