@@ -169,7 +169,9 @@ class Database:
             self._checkpointer = None
         if self._reader is not None:
             self._reader.shutdown(wait=True)
-        self._writer, self._reader = None, None
+        if not isinstance(self._writer, ProcessWriter):  # a closed writer process refuses what comes later
+            self._writer = None
+        self._reader = None
         self.engine.dispose()
 
 

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ class GroupWriter:
     def __init__(self, begin: Callable[[], AbstractContextManager[Session]], name: str = "store-db") -> None:
         self._begin = begin
         self._queue: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
-        self._sinks: dict[asyncio.AbstractEventLoop, _LoopSink] = {}
+        self._sinks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSink] = weakref.WeakKeyDictionary()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
         self.groups = 0

@@ -7,33 +7,46 @@ core however many the machine has (docs/benchmarks.md). ``ProcessWriter`` has th
 process that opens the same database: the server's process keeps the connections, the
 validation and the feed, the child does the writing (group commit, savepoints, checkpoints).
 
-What crosses the pipe, pickled:
+What crosses the pipe, each request and each result pickled on its own (one that cannot be
+pickled or unpickled fails alone, with the reason, and never takes the others or the pipe down):
 
-* a request ``(number, grouped, fn, args)``. ``fn`` must be a module-level function (pickled by
-  its name) and ``args`` picklable; an argument that is this ``Database`` travels as ``DATABASE``
-  and arrives as the child's own. Something that cannot be sent fails that request alone, with
-  the reason.
-* a result ``(number, ok, value)``, or for an exception its class, ``args`` and attributes, so a
-  refusal arrives as the same exception with the same fields (``InsufficientStock.short``).
-  One whose state cannot be sent arrives as ``WriterError`` with its class name and message.
+* a request: ``(grouped, fn, args)``. ``fn`` must be a module-level function (pickled by its
+  name) and ``args`` picklable; an argument that is this ``Database`` travels as ``DATABASE``
+  and arrives as the child's own.
+* a result: the value, or the exception: pickled as itself when it comes back whole (the child
+  checks), else as its class, ``args`` and attributes (a refusal keeps its fields, such as
+  ``InsufficientStock.short``), else as ``WriterError`` with its class name and message.
+
+The server writes to the pipe from a thread of its own, so the event loop never waits for a
+child that is starting or busy. The child says ``ready`` once the database is open, or sends the
+error that stopped it (every waiting request fails with that error, and for
+``RESPAWN_BACKOFF_S`` new ones fail at once with it instead of starting child after child).
 
 Nothing acknowledged is lost: a request's result is sent only after the commit that made it
 durable, as on the thread. If the child dies, every request waiting on it fails with
 ``DatabaseUnavailable`` (it may or may not have been committed: a client sends it again with
 the same idempotency key and gets the first result) and the next request starts a new child.
+The child ignores SIGINT and SIGTERM (a terminal's Ctrl-C and a service manager's stop reach
+the whole process group): it stops when the server tells it to, after answering what it was
+sent, or when the server's end of the pipe closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import itertools
 import logging
 import multiprocessing
+import multiprocessing.util  # its exit hook first, so that ours (closing the pipes) runs before it
 import pickle
+import queue
 import signal
 import sys
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -47,9 +60,12 @@ T = TypeVar("T")
 
 CLOSE_TIMEOUT_S = 30.0
 """How long ``close`` waits for the child to finish what it was sent before killing it."""
+RESPAWN_BACKOFF_S = 5.0
+"""After a child failed to open the database, how long requests fail at once with its error."""
 CHILD_SWITCH_INTERVAL_S = 0.001
 """The child's GIL switch interval: its pipe reader holds the GIL only briefly."""
 _STOP = b"stop"
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 class WriterError(StoreError):
@@ -69,6 +85,53 @@ class _DatabaseArg:
 DATABASE = _DatabaseArg()
 
 
+class _Child:
+    """One writer process, the server's end of its pipe, and the thread that writes to it."""
+
+    def __init__(self, url: str, log_level: int) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(
+            target=serve_writer, args=(url, theirs, log_level), name="store-db-writer", daemon=True
+        )
+        self.process.start()
+        theirs.close()
+        self.ready = False
+        self.outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.sender = threading.Thread(target=self._send_all, name="store-db-writer-pipe", daemon=True)
+        self.sender.start()
+        _open_children.add(self)
+
+    def _send_all(self) -> None:
+        while (data := self.outgoing.get()) is not None:
+            try:
+                self.conn.send_bytes(data)
+            except OSError:  # the child is gone; the reader on the loop sees EOF and fails what waited
+                return
+
+    def stop_sending(self) -> None:
+        self.outgoing.put(None)
+        if self.sender is not threading.current_thread():
+            self.sender.join(CLOSE_TIMEOUT_S)
+
+    def close_pipe(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        _open_children.discard(self)
+
+
+_open_children: weakref.WeakSet[_Child] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_pipes() -> None:
+    """At exit, close the pipes a server left open: its writers see EOF, finish and leave (before
+    multiprocessing's own exit hook, registered earlier and so run later, waits for them)."""
+    for child in list(_open_children):
+        child.outgoing.put(None)
+        child.close_pipe()
+
+
 class ProcessWriter:
     """Sends write requests and jobs to a writer process; their results come back on the event loop.
 
@@ -82,10 +145,12 @@ class ProcessWriter:
         self._database = database
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._outbox: list[tuple[int, bool, Callable[..., Any], tuple[Any, ...]]] = []
+        self._outbox: list[tuple[int, bytes]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._conn: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._child: _Child | None = None
+        self._failed: tuple[bytes, float] | None = None
+        """The error a child could not start with, and until when new requests fail with it."""
+        self._closed = False
         self._lock = threading.Lock()
         self.groups = 0
         """Group commits the writer process has made (as of its last reply; for tests and benchmarks)."""
@@ -103,7 +168,8 @@ class ProcessWriter:
 
         Raises:
             Whatever ``fn`` raised, the commit's error, ``DatabaseUnavailable`` if the writer
-            process died before answering, or ``TypeError`` if the request cannot be pickled.
+            process died before answering or the server is stopping, the error a new writer
+            could not open the database with, or ``TypeError`` if the request cannot be pickled.
         """
         result: T = await self._send(fn, args, grouped=True)
         return result
@@ -115,35 +181,177 @@ class ProcessWriter:
     @property
     def pid(self) -> int | None:
         """The writer process's id while it runs."""
-        return None if self._process is None else self._process.pid
+        child = self._child
+        return None if child is None else child.process.pid
 
     def close(self) -> None:
         """Let the writer finish what it was sent, then stop it (killed after ``CLOSE_TIMEOUT_S``).
+        Requests made afterwards fail with ``DatabaseUnavailable``.
 
         Callable from the event loop or from another thread (``asyncio.to_thread(db.close)``):
         the answers still in flight are handed to the loop either way.
         """
         with self._lock:
-            conn, process = self._conn, self._process
-            self._conn, self._process = None, None
-        if conn is None or process is None:
+            self._closed = True
+            child, self._child = self._child, None
+        if child is None:
             return
         on_loop = self._on_loop()
-        on_loop(self._forget_reader, conn)
+        on_loop(self._forget_reader, child)
+        on_loop(self._flush_to, child)
+        child.outgoing.put(_STOP)
+        child.stop_sending()
         try:
-            on_loop(self._flush_to, conn)
-            conn.send_bytes(_STOP)
-            while conn.poll(CLOSE_TIMEOUT_S):  # answers to what was still in flight, then EOF
-                on_loop(self._take, conn.recv())
+            while child.conn.poll(CLOSE_TIMEOUT_S):  # answers to what was still in flight, then EOF
+                on_loop(self._take, child, child.conn.recv_bytes())
         except (EOFError, OSError):
             pass
-        process.join(CLOSE_TIMEOUT_S)
-        if process.is_alive():
+        child.process.join(CLOSE_TIMEOUT_S)
+        if child.process.is_alive():
             log.error("the database writer process did not stop in %s s; killing it", CLOSE_TIMEOUT_S)
-            process.kill()
-            process.join()
-        conn.close()
-        on_loop(self._fail_pending, "The store server is stopping; the request was not answered.")
+            child.process.kill()
+            child.process.join()
+        child.close_pipe()
+        on_loop(self._fail_pending, DatabaseUnavailable("The store server stopped before answering the request."))
+
+    # --- the server's side -------------------------------------------------------------
+
+    def _send(self, fn: Callable[..., Any], args: tuple[Any, ...], *, grouped: bool) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if self._closed:
+            future.set_exception(DatabaseUnavailable("The store server is stopping; send the request again later."))
+            return future
+        if self._failed is not None and time.monotonic() < self._failed[1]:
+            future.set_exception(_rebuild(self._failed[0]))
+            return future
+        sent = tuple(DATABASE if arg is self._database else arg for arg in args)
+        try:
+            data = pickle.dumps((grouped, fn, sent), _PROTOCOL)
+        except Exception as exc:
+            future.set_exception(_unsendable(fn, exc))
+            return future
+        self._ensure_started(loop)
+        number = next(self._ids)
+        self._pending[number] = future
+        if not self._outbox:
+            loop.call_soon(self._flush)
+        self._outbox.append((number, data))
+        return future
+
+    def _ensure_started(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            child = self._child
+            if child is not None and self._loop is not loop:
+                if self._loop is not None and not self._loop.is_closed() and self._loop.is_running():
+                    raise RuntimeError("The database writer process serves one event loop at a time.")
+                self._loop = loop  # the old loop has ended: answers go to this one now
+                loop.add_reader(child.conn.fileno(), self._on_readable, child)
+            if child is None:
+                child = self._child = _Child(self._url, logging.getLogger().getEffectiveLevel())
+                self._loop = loop
+                loop.add_reader(child.conn.fileno(), self._on_readable, child)
+                log.info("database writer process started pid=%s", child.process.pid)
+
+    def _flush(self) -> None:
+        child = self._child
+        if child is not None:
+            self._flush_to(child)
+
+    def _flush_to(self, child: _Child) -> None:
+        if self._outbox:
+            batch, self._outbox = self._outbox, []
+            child.outgoing.put(pickle.dumps(batch, _PROTOCOL))  # numbers and bytes: always loads
+
+    def _on_readable(self, child: _Child) -> None:
+        try:
+            while child.conn.poll():
+                self._take(child, child.conn.recv_bytes())
+        except (EOFError, OSError):
+            self._lost(child)
+
+    def _take(self, child: _Child, data: bytes) -> None:
+        message = pickle.loads(data)  # noqa: S301 - tuples of numbers and bytes, from our own child
+        kind = message[0]
+        if kind == "results":
+            _, groups, results = message
+            self.groups = groups
+            for number, ok, payload in results:
+                self._settle(number, ok, payload)
+        elif kind == "ready":
+            child.ready = True
+            self._failed = None
+        elif kind == "failed":
+            self._failed = (message[1], time.monotonic() + RESPAWN_BACKOFF_S)
+            error = _rebuild(message[1])
+            log.error("the database writer could not start: %s", error)
+            self._fail_pending_with(message[1])
+
+    def _settle(self, number: int, ok: bool, payload: bytes) -> None:
+        future = self._pending.pop(number, None)
+        if future is None or future.done():
+            return
+        if not ok:
+            future.set_exception(_rebuild(payload))
+            return
+        try:
+            value = pickle.loads(payload)  # noqa: S301 - from our own child, over a private pipe
+        except Exception as exc:
+            future.set_exception(WriterError(f"The writer's answer could not be read back ({exc}); it was recorded."))
+        else:
+            future.set_result(value)
+
+    def _lost(self, child: _Child) -> None:
+        """The child went away: fail what waited on it; the next request starts a new one."""
+        with self._lock:
+            if self._child is not child:
+                return
+            self._child = None
+        self._forget_reader(child)
+        child.stop_sending()
+        child.close_pipe()
+        child.process.join(0.1)  # it closed its end: it is leaving; do not hold the loop for it
+        if not child.ready:  # it never opened the database: fail fast for a while instead of respawning
+            if self._failed is None:
+                why = DatabaseUnavailable(
+                    f"The store's database writer could not start (exit code {child.process.exitcode}); "
+                    "see the server's log."
+                )
+                self._failed = (_portable(why), time.monotonic() + RESPAWN_BACKOFF_S)
+            self._fail_pending_with(self._failed[0])
+            return
+        log.error(
+            "the database writer process stopped (exit code %s); %d requests failed",
+            child.process.exitcode,
+            len(self._pending),
+        )
+        self._outbox = []
+        self._fail_pending(
+            DatabaseUnavailable(
+                "The store's database writer stopped; the request may not have been recorded. "
+                "Send it again (the same request id is safe to repeat)."
+            )
+        )
+
+    def _fail_pending(self, error: BaseException) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done() and not future.get_loop().is_closed():
+                future.set_exception(error)
+
+    def _fail_pending_with(self, portable: bytes) -> None:
+        pending, self._pending = self._pending, {}
+        self._outbox = []
+        for future in pending.values():
+            if not future.done() and not future.get_loop().is_closed():
+                future.set_exception(_rebuild(portable))
+
+    def _forget_reader(self, child: _Child) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(OSError, ValueError, RuntimeError):  # already closed
+            loop.remove_reader(child.conn.fileno())
 
     def _on_loop(self) -> Callable[..., None]:
         """A way to run a function on the event loop's thread now, from whichever thread calls close."""
@@ -165,152 +373,67 @@ class ProcessWriter:
                 finally:
                     done.set()
 
-            loop.call_soon_threadsafe(call)
+            try:
+                loop.call_soon_threadsafe(call)
+            except RuntimeError:  # the loop closed meanwhile: nobody is waiting on it any more
+                return
             done.wait(CLOSE_TIMEOUT_S)
 
         return run_there
 
-    # --- the server's side -------------------------------------------------------------
-
-    def _send(self, fn: Callable[..., Any], args: tuple[Any, ...], *, grouped: bool) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        self._ensure_started(loop)
-        future: asyncio.Future[Any] = loop.create_future()
-        number = next(self._ids)
-        self._pending[number] = future
-        sent = tuple(DATABASE if arg is self._database else arg for arg in args)
-        if not self._outbox:
-            loop.call_soon(self._flush)
-        self._outbox.append((number, grouped, fn, sent))
-        return future
-
-    def _ensure_started(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
-            if self._conn is not None and self._loop is not loop:
-                if self._loop is not None and not self._loop.is_closed() and self._loop.is_running():
-                    raise RuntimeError("The database writer process serves one event loop at a time.")
-                self._loop = loop  # the old loop has ended: answers go to this one now
-                loop.add_reader(self._conn.fileno(), self._on_readable, self._conn)
-            if self._conn is None:
-                context = multiprocessing.get_context("spawn")  # never fork a process with threads
-                ours, theirs = context.Pipe()
-                level = logging.getLogger().getEffectiveLevel()
-                process = context.Process(
-                    target=serve_writer, args=(self._url, theirs, level), name="store-db-writer", daemon=True
-                )
-                process.start()
-                theirs.close()
-                self._conn, self._process, self._loop = ours, process, loop
-                loop.add_reader(ours.fileno(), self._on_readable, ours)
-                log.info("database writer process started pid=%s", process.pid)
-
-    def _flush(self) -> None:
-        conn = self._conn
-        if conn is None or not self._outbox:
-            return
-        try:
-            self._flush_to(conn)
-        except OSError:
-            self._lost(conn)
-
-    def _flush_to(self, conn: Connection) -> None:
-        if not self._outbox:
-            return
-        batch, self._outbox = self._outbox, []
-        try:
-            data = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
-        except Exception:  # find which cannot be sent; they fail alone
-            good = []
-            for request in batch:
-                try:
-                    pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
-                except Exception as exc:
-                    self._settle(request[0], False, _unsendable(request[2], exc))
-                else:
-                    good.append(request)
-            if not good:
-                return
-            data = pickle.dumps(good, pickle.HIGHEST_PROTOCOL)
-        conn.send_bytes(data)
-
-    def _on_readable(self, conn: Connection) -> None:
-        try:
-            while conn.poll():
-                self._take(conn.recv())
-        except (EOFError, OSError):
-            self._lost(conn)
-
-    def _take(self, message: tuple[int, list[tuple[int, bool, Any]]]) -> None:
-        groups, results = message
-        self.groups = groups
-        for number, ok, value in results:
-            self._settle(number, ok, value if ok else _rebuild(value))
-
-    def _settle(self, number: int, ok: bool, value: Any) -> None:
-        future = self._pending.pop(number, None)
-        if future is None or future.done():
-            return
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-    def _lost(self, conn: Connection) -> None:
-        """The child went away: fail what waited on it; the next request starts a new one."""
-        with self._lock:
-            if self._conn is not conn:
-                return
-            process = self._process
-            self._conn, self._process = None, None
-        self._forget_reader(conn)
-        conn.close()
-        code = None
-        if process is not None:
-            process.join(1.0)
-            code = process.exitcode
-        log.error("the database writer process stopped (exit code %s); %d requests failed", code, len(self._pending))
-        self._outbox = []
-        self._fail_pending(
-            "The store's database writer stopped; the request may not have been recorded. "
-            "Send it again (the same request id is safe to repeat)."
-        )
-
-    def _fail_pending(self, message: str) -> None:
-        pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done() and not future.get_loop().is_closed():
-                future.set_exception(DatabaseUnavailable(message))
-
-    def _forget_reader(self, conn: Connection) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(OSError, ValueError, RuntimeError):  # already closed
-            loop.remove_reader(conn.fileno())
-
 
 def _unsendable(fn: Callable[..., Any], exc: Exception) -> TypeError:
     name = getattr(fn, "__qualname__", repr(fn))
-    return TypeError(f"{name} cannot be sent to the database writer process ({exc}); use a module-level function.")
+    return TypeError(
+        f"A request to {name} cannot be sent to the database writer process ({exc}); "
+        "use a module-level function and picklable arguments."
+    )
 
 
 def _portable(exc: BaseException) -> bytes:
-    """An exception as bytes that rebuild it on the other side (see ``_rebuild``)."""
+    """An exception as bytes that rebuild it on the other side (``_rebuild``): itself, if it
+    pickles and loads back; else its class, ``args`` and attributes; else a ``WriterError``."""
+    if not isinstance(exc, (PosError, StoreError)):  # ours rebuild from their state; others may not
+        try:
+            data = pickle.dumps(exc, _PROTOCOL)
+            pickle.loads(data)  # noqa: S301 - our own bytes
+        except Exception:  # noqa: S110 - try the next form
+            pass
+        else:
+            return pickle.dumps(("whole", data), _PROTOCOL)
     try:
-        return pickle.dumps((type(exc), exc.args, dict(getattr(exc, "__dict__", {}))), pickle.HIGHEST_PROTOCOL)
+        state = pickle.dumps((type(exc), exc.args, dict(getattr(exc, "__dict__", {}))), _PROTOCOL)
+        _from_state(state)
+    except Exception:  # noqa: S110 - fall back to the message
+        pass
+    else:
+        return pickle.dumps(("state", state), _PROTOCOL)
+    try:
+        text = f"{type(exc).__name__}: {exc}"
     except Exception:
-        return pickle.dumps((WriterError, (f"{type(exc).__name__}: {exc}",), {}), pickle.HIGHEST_PROTOCOL)
+        text = type(exc).__name__
+    return pickle.dumps(("message", text), _PROTOCOL)
+
+
+def _from_state(state: bytes) -> BaseException:
+    cls, args, attributes = pickle.loads(state)  # noqa: S301 - from our own child, over a private pipe
+    exc: BaseException = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(attributes)
+    return exc
 
 
 def _rebuild(data: bytes) -> BaseException:
     try:
-        cls, args, state = pickle.loads(data)  # noqa: S301 - from our own child, over a private pipe
-        exc: BaseException = cls.__new__(cls)
-        exc.args = args
-        exc.__dict__.update(state)
+        form, body = pickle.loads(data)  # noqa: S301 - from our own child, over a private pipe
+        if form == "whole":
+            rebuilt: BaseException = pickle.loads(body)  # noqa: S301 - checked by the child
+            return rebuilt
+        if form == "state":
+            return _from_state(body)
+        return WriterError(str(body))
     except Exception as failed:
         return WriterError(f"The database writer failed and its error could not be read back ({failed}).")
-    return exc
 
 
 # --- the writer process ------------------------------------------------------------------
@@ -325,59 +448,83 @@ class _PipeSink:
         self.lock = threading.Lock()
 
     def deliver(self, calls: list[Call]) -> None:
-        results = []
-        for call in calls:
-            if call.error is None:
-                results.append((call.tag, True, call.value))
-            else:
-                if not isinstance(call.error, (PosError, StoreError)):
-                    log.error("request %s failed in the writer process", call.fn, exc_info=call.error)
-                results.append((call.tag, False, _portable(call.error)))
-        try:
-            data = pickle.dumps((self.writer.groups, results), pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a result that cannot be sent: each is sent alone, the bad ones as errors
-            data = pickle.dumps((self.writer.groups, [_alone(r, exc) for r in results]), pickle.HIGHEST_PROTOCOL)
+        results = [_result(call) for call in calls]
+        self.send(("results", self.writer.groups, results))
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        data = pickle.dumps(message, _PROTOCOL)
         with self.lock:
             try:
                 self.conn.send_bytes(data)
             except OSError:  # the server is gone; nothing is waiting for this
-                log.debug("dropped %d results: the server closed the pipe", len(results))
+                log.debug("dropped a message: the server closed the pipe")
 
 
-def _alone(result: tuple[int, bool, Any], exc: Exception) -> tuple[int, bool, Any]:
-    try:
-        pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        return (result[0], False, _portable(WriterError(f"The result could not be sent back ({exc}).")))
-    return result
+def _result(call: Call) -> tuple[int, bool, bytes]:
+    if call.error is None:
+        try:
+            return call.tag, True, pickle.dumps(call.value, _PROTOCOL)
+        except Exception as exc:
+            error: BaseException = WriterError(
+                f"The request was recorded but its answer cannot be sent back ({exc}); "
+                "sending it again returns the same answer where it has an id."
+            )
+    else:
+        error = call.error
+        if not isinstance(error, (PosError, StoreError)):
+            log.error("request %s failed in the writer process", getattr(call.fn, "__qualname__", call.fn),
+                      exc_info=error)  # fmt: skip
+    return call.tag, False, _portable(error)
 
 
 def serve_writer(url: str, conn: Connection, log_level: int) -> None:
-    """The writer process: open the database, run what the server sends, until told to stop."""
+    """The writer process: open the database, run what the server sends, until told to stop or
+    until the server's end of the pipe closes; then answer what is left and leave."""
+    # Ctrl-C and a service manager's SIGTERM reach every process of the group: the server decides
+    # when the writer stops (it sends _STOP after its last request, or its end of the pipe closes).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [writer] %(message)s")
+    sys.setswitchinterval(CHILD_SWITCH_INTERVAL_S)
     from store_server.db.engine import open_database
 
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [writer] %(message)s")
-    # Ctrl-C reaches every process of the terminal's group: the server decides when the writer
-    # stops (it sends _STOP after its last request), so the writer does not stop on its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.setswitchinterval(CHILD_SWITCH_INTERVAL_S)
-    db = open_database(url)
-    writer = db.writer
-    assert isinstance(writer, GroupWriter)  # opened without a writer process of its own
-    sink = _PipeSink(conn, writer)
     try:
-        while True:
-            try:
-                data = conn.recv_bytes()
-            except (EOFError, OSError):
-                log.warning("the store server went away; the writer stops")
-                break
-            if data == _STOP:
-                break
-            batch = pickle.loads(data)  # noqa: S301 - from our own server, over a private pipe
-            for number, grouped, fn, sent in batch:
-                args = tuple(db if arg is DATABASE else arg for arg in sent)
-                writer.submit(Call(fn, args, sink, grouped, number))
+        db = open_database(url)
+        writer = db.writer
+        assert isinstance(writer, GroupWriter)  # opened without a writer process of its own
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            conn.send_bytes(pickle.dumps(("failed", _portable(exc)), _PROTOCOL))
+        conn.close()
+        return
+    sink = _PipeSink(conn, writer)
+    sink.send(("ready",))
+    try:
+        _serve_requests(conn, db, writer, sink)
     finally:
         db.close()  # finishes what was submitted, answering it, then stops the threads
         conn.close()
+
+
+def _serve_requests(conn: Connection, db: Any, writer: GroupWriter, sink: _PipeSink) -> None:
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            log.info("the store server closed the pipe; the writer finishes and stops")
+            return
+        if data == _STOP:
+            return
+        batch: list[tuple[int, bytes]] = pickle.loads(data)  # noqa: S301 - numbers and bytes, from our server
+        for number, request in batch:
+            try:
+                grouped, fn, sent = pickle.loads(request)  # noqa: S301 - from our own server
+            except Exception as exc:
+                sink.send(("results", writer.groups, [(number, False, _portable(_unreadable(exc)))]))
+                continue
+            args = tuple(db if arg is DATABASE else arg for arg in sent)
+            writer.submit(Call(fn, args, sink, grouped, number))
+
+
+def _unreadable(exc: Exception) -> WriterError:
+    return WriterError(f"The database writer could not read the request ({exc}); nothing was done.")

@@ -245,9 +245,11 @@ def test_receipts_shows_what_the_printer_printed(tmp_path: Path) -> None:
     assert "No receipts at" in missing.stderr
 
 
-def test_ctrl_c_in_a_terminal_stops_the_server_and_its_writer_cleanly(tmp_path: Path) -> None:
-    """Ctrl-C signals the terminal's whole process group: the writer process must leave the
-    stopping to the server, which lets it commit what it holds, and neither prints a traceback."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_the_process_group_stops_the_server_and_its_writer_cleanly(tmp_path: Path, sig: int) -> None:
+    """Ctrl-C in a terminal, and a service manager's stop, signal the whole process group: the
+    writer process must leave the stopping to the server, which lets it commit what it holds,
+    and neither prints a traceback."""
     data = tmp_path / "store"
     data.mkdir()
     assert pos("store", "init", "--data-dir", str(data), "--demo").returncode == 0
@@ -264,7 +266,7 @@ def test_ctrl_c_in_a_terminal_stops_the_server_and_its_writer_cleanly(tmp_path: 
         assert "3 of 3 sales acknowledged" in sim.stdout, sim.stderr
         children = _children(proc.pid)
         assert children, "the server writes from a process of its own by default"
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, sig)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

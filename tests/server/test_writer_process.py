@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,6 +57,19 @@ def _job(db: Database, body: str) -> tuple[bool, str]:
     with db.write() as session:
         _note(session, body)
     return isinstance(db, Database) and db.writer_process is False, body
+
+
+def _return_a_refusal(db: Database) -> InsufficientStock:
+    """A job whose answer pickles but cannot be unpickled (the class needs ``short``)."""
+    return InsufficientStock("none left", [])
+
+
+def _take(session: Session, anything: object) -> None:
+    return None
+
+
+def _missing_file(session: Session) -> None:
+    raise FileNotFoundError(2, "No such file or directory", "/no/such/file")
 
 
 def _sleep_then_note(session: Session, seconds: float) -> tuple[int, int]:
@@ -206,3 +220,76 @@ def test_a_server_with_a_writer_process_takes_sales_over_the_socket(sqlite_url: 
     assert again["type"] == "sale.accepted"
     assert again["duplicate"] is True
     assert again["seq"] == first["seq"]
+
+
+def test_an_answer_or_a_request_that_cannot_be_rebuilt_fails_alone(db: Database) -> None:
+    async def scenario() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                db.run(_return_a_refusal, db),
+                db.run_write(_take, InsufficientStock("none left", [])),  # pickles, but not back
+                db.run_write(_note, "fine"),
+                return_exceptions=True,
+            )
+        )
+
+    answer, request, fine = run(scenario())
+    assert isinstance(answer, WriterError)
+    assert "could not be read back" in str(answer)
+    assert isinstance(request, WriterError)
+    assert str(request).startswith("The database writer could not read the request")
+    assert str(request).endswith("nothing was done.")
+    assert isinstance(fine, tuple)
+    assert [b for b, _ in _notes(db)] == ["fine"]
+
+
+def test_other_errors_keep_their_type_and_fields(db: Database) -> None:
+    async def scenario() -> BaseException:
+        try:
+            await db.run_write(_missing_file)
+        except FileNotFoundError as exc:
+            return exc
+        raise AssertionError("the error was meant to come back")
+
+    error = run(scenario())
+    assert isinstance(error, FileNotFoundError)
+    assert (error.errno, error.strerror, error.filename) == (2, "No such file or directory", "/no/such/file")
+
+
+def test_a_writer_that_cannot_open_the_database_says_why_and_is_not_restarted_at_once(tmp_path: Path) -> None:
+    writer = ProcessWriter(f"sqlite:///{tmp_path / 'gone' / 'store.db'}", None)
+
+    async def scenario() -> tuple[object, object, int | None]:
+        first = await asyncio.gather(writer.write(_note, "x"), return_exceptions=True)
+        second = await asyncio.gather(writer.write(_note, "y"), return_exceptions=True)
+        return first[0], second[0], writer.pid
+
+    try:
+        first, second, pid = run(scenario())
+    finally:
+        writer.close()
+    assert isinstance(first, DatabaseUnavailable)
+    assert "its directory does not exist" in str(first)
+    assert isinstance(second, DatabaseUnavailable)
+    assert str(second) == str(first)
+    assert pid is None, "within the back-off no new writer was started"
+
+
+def test_after_close_requests_are_refused_and_no_writer_is_started(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    db = open_database(sqlite_url, writer_process=True)
+    run(db.run_write(_note, "before"))
+    db.close()
+
+    async def scenario() -> BaseException:
+        try:
+            await db.run_write(_note, "after")
+        except DatabaseUnavailable as exc:
+            return exc
+        raise AssertionError("a closed database must refuse writes")
+
+    error = run(scenario())
+    assert "stopping" in str(error)
+    writer = db.writer
+    assert isinstance(writer, ProcessWriter)
+    assert writer.pid is None
