@@ -65,6 +65,7 @@ RESPAWN_BACKOFF_S = 5.0
 CHILD_SWITCH_INTERVAL_S = 0.001
 """The child's GIL switch interval: its pipe reader holds the GIL only briefly."""
 _STOP = b"stop"
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
@@ -94,7 +95,13 @@ class _Child:
         self.process = context.Process(
             target=serve_writer, args=(url, theirs, log_level), name="store-db-writer", daemon=True
         )
-        self.process.start()
+        # Ctrl-C or a stop arriving while the child boots must not kill it: it starts with both
+        # signals blocked (the mask survives the spawn) and ignores them from then on.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         self.ready = False
         self.outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -125,11 +132,19 @@ _open_children: weakref.WeakSet[_Child] = weakref.WeakSet()
 
 @atexit.register
 def _close_pipes() -> None:
-    """At exit, close the pipes a server left open: its writers see EOF, finish and leave (before
-    multiprocessing's own exit hook, registered earlier and so run later, waits for them)."""
-    for child in list(_open_children):
-        child.outgoing.put(None)
+    """At exit, close the pipes a server left open: its writers see EOF, finish and leave; one
+    that does not within ``CLOSE_TIMEOUT_S`` (stuck, or still opening the database) is killed,
+    so that multiprocessing's own exit hook, registered earlier and so run later, never waits
+    for ever on a child that ignores SIGTERM."""
+    children = list(_open_children)
+    for child in children:
+        child.stop_sending()
         child.close_pipe()
+    for child in children:
+        child.process.join(CLOSE_TIMEOUT_S)
+        if child.process.is_alive():
+            child.process.kill()
+            child.process.join()
 
 
 class ProcessWriter:
@@ -200,7 +215,7 @@ class ProcessWriter:
         on_loop(self._forget_reader, child)
         on_loop(self._flush_to, child)
         child.outgoing.put(_STOP)
-        child.stop_sending()
+        child.outgoing.put(None)  # the sender stops after _STOP; answers are read meanwhile
         try:
             while child.conn.poll(CLOSE_TIMEOUT_S):  # answers to what was still in flight, then EOF
                 on_loop(self._take, child, child.conn.recv_bytes())
@@ -211,6 +226,7 @@ class ProcessWriter:
             log.error("the database writer process did not stop in %s s; killing it", CLOSE_TIMEOUT_S)
             child.process.kill()
             child.process.join()
+        child.sender.join(CLOSE_TIMEOUT_S)
         child.close_pipe()
         on_loop(self._fail_pending, DatabaseUnavailable("The store server stopped before answering the request."))
 
@@ -225,13 +241,18 @@ class ProcessWriter:
         if self._failed is not None and time.monotonic() < self._failed[1]:
             future.set_exception(_rebuild(self._failed[0]))
             return future
-        sent = tuple(DATABASE if arg is self._database else arg for arg in args)
+        database = self._database
+        sent = tuple(DATABASE if database is not None and arg is database else arg for arg in args)
         try:
             data = pickle.dumps((grouped, fn, sent), _PROTOCOL)
         except Exception as exc:
             future.set_exception(_unsendable(fn, exc))
             return future
-        self._ensure_started(loop)
+        try:
+            self._ensure_started(loop)
+        except DatabaseUnavailable as exc:
+            future.set_exception(exc)
+            return future
         number = next(self._ids)
         self._pending[number] = future
         if not self._outbox:
@@ -241,6 +262,8 @@ class ProcessWriter:
 
     def _ensure_started(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
+            if self._closed:  # close() ran since _send looked
+                raise DatabaseUnavailable("The store server is stopping; send the request again later.")
             child = self._child
             if child is not None and self._loop is not loop:
                 if self._loop is not None and not self._loop.is_closed() and self._loop.is_running():
@@ -248,6 +271,7 @@ class ProcessWriter:
                 self._loop = loop  # the old loop has ended: answers go to this one now
                 loop.add_reader(child.conn.fileno(), self._on_readable, child)
             if child is None:
+                self._failed = None  # the back-off is over; this child says anew whether it can start
                 child = self._child = _Child(self._url, logging.getLogger().getEffectiveLevel())
                 self._loop = loop
                 loop.add_reader(child.conn.fileno(), self._on_readable, child)
@@ -312,7 +336,7 @@ class ProcessWriter:
         child.close_pipe()
         child.process.join(0.1)  # it closed its end: it is leaving; do not hold the loop for it
         if not child.ready:  # it never opened the database: fail fast for a while instead of respawning
-            if self._failed is None:
+            if self._failed is None or time.monotonic() >= self._failed[1]:
                 why = DatabaseUnavailable(
                     f"The store's database writer could not start (exit code {child.process.exitcode}); "
                     "see the server's log."
@@ -484,6 +508,7 @@ def serve_writer(url: str, conn: Connection, log_level: int) -> None:
     # when the writer stops (it sends _STOP after its last request, or its end of the pipe closes).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [writer] %(message)s")
     sys.setswitchinterval(CHILD_SWITCH_INTERVAL_S)
     from store_server.db.engine import open_database

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from store_server.db import writer_process
 from store_server.db.engine import Database, open_database
 from store_server.db.migrate import upgrade
 from store_server.db.writer import GroupWriter
@@ -293,3 +294,60 @@ def test_after_close_requests_are_refused_and_no_writer_is_started(sqlite_url: s
     writer = db.writer
     assert isinstance(writer, ProcessWriter)
     assert writer.pid is None
+
+
+def test_a_writer_signalled_while_it_starts_carries_on(sqlite_url: str) -> None:
+    """Ctrl-C or a stop reaching the process group while the writer boots must not kill it."""
+    upgrade(sqlite_url)
+    writer = ProcessWriter(sqlite_url, None)
+
+    async def scenario() -> tuple[int, int]:
+        task = asyncio.ensure_future(writer.write(_note, "signalled"))
+        await asyncio.sleep(0)  # the request is sent and the child spawned, still booting
+        pid = writer.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signal.SIGTERM)
+        return await task
+
+    try:
+        pid, _ = run(scenario())
+    finally:
+        writer.close()
+    assert pid > 0
+
+
+def test_the_back_off_starts_again_after_each_failed_start(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that dies before it is ready (killed while it boots) fails its requests and holds
+    off new writers for a while, every time: never one spawn per request."""
+    upgrade(sqlite_url)
+    monkeypatch.setattr(writer_process, "RESPAWN_BACKOFF_S", 0.5)
+    started: list[int] = []
+    real = writer_process._Child
+
+    class KilledAtBirth(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            started.append(self.process.pid)
+            os.kill(self.process.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(writer_process, "_Child", KilledAtBirth)
+    writer = ProcessWriter(sqlite_url, None)
+
+    async def attempt() -> object:
+        return (await asyncio.gather(writer.write(_note, "x"), return_exceptions=True))[0]
+
+    async def scenario() -> list[object]:
+        failures = [await attempt()]
+        await asyncio.sleep(0.7)  # the back-off is over: one more writer is tried
+        failures.append(await attempt())
+        failures.append(await attempt())  # within the new back-off: no writer is started
+        return failures
+
+    try:
+        failures = run(scenario())
+    finally:
+        writer.close()
+    assert all(isinstance(f, DatabaseUnavailable) for f in failures), failures
+    assert "could not start (exit code -9)" in str(failures[0])
+    assert len(started) == 2, started
