@@ -344,18 +344,19 @@ class _Cpu:
         return round(server * 100, 1), round(client * 100, 1)
 
 
-def _stat(pid: int) -> list[str]:
+def proc_stat(pid: int) -> list[str]:
     """The fields of ``/proc/PID/stat`` after the command name (field 3 onwards)."""
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def _server_pids(pid: int) -> list[int]:
-    """The server and the processes it started (its database writer)."""
+def server_processes(pid: int) -> list[int]:
+    """The server and the processes it started (its database writer, multiprocessing's
+    resource tracker), read from ``/proc``."""
     found = [pid]
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int(_stat(int(entry.name))[1]) == pid:
+                if int(proc_stat(int(entry.name))[1]) == pid:
                     found.append(int(entry.name))
             except (OSError, IndexError, ValueError):  # gone meanwhile
                 continue
@@ -364,9 +365,9 @@ def _server_pids(pid: int) -> list[int]:
 
 def _server_cpu_s(pid: int) -> float:
     total = 0
-    for each in _server_pids(pid):
+    for each in server_processes(pid):
         try:
-            fields = _stat(each)
+            fields = proc_stat(each)
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])
@@ -381,7 +382,7 @@ def _own_cpu_s() -> float:
 def _peak_rss_mb(pid: int) -> float:
     """The server's peak resident memory: the sum of each of its processes' peaks."""
     total_kib = 0
-    for each in _server_pids(pid):
+    for each in server_processes(pid):
         try:
             lines = Path(f"/proc/{each}/status").read_text().splitlines()
         except OSError:

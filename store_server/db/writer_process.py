@@ -309,7 +309,7 @@ class ProcessWriter:
             self._failed = (message[1], time.monotonic() + RESPAWN_BACKOFF_S)
             error = _rebuild(message[1])
             log.error("the database writer could not start: %s", error)
-            self._fail_pending_with(message[1])
+            self._fail_pending(message[1])
 
     def _settle(self, number: int, ok: bool, payload: bytes) -> None:
         future = self._pending.pop(number, None)
@@ -342,14 +342,13 @@ class ProcessWriter:
                     "see the server's log."
                 )
                 self._failed = (_portable(why), time.monotonic() + RESPAWN_BACKOFF_S)
-            self._fail_pending_with(self._failed[0])
+            self._fail_pending(self._failed[0])
             return
         log.error(
             "the database writer process stopped (exit code %s); %d requests failed",
             child.process.exitcode,
             len(self._pending),
         )
-        self._outbox = []
         self._fail_pending(
             DatabaseUnavailable(
                 "The store's database writer stopped; the request may not have been recorded. "
@@ -357,18 +356,14 @@ class ProcessWriter:
             )
         )
 
-    def _fail_pending(self, error: BaseException) -> None:
-        pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done() and not future.get_loop().is_closed():
-                future.set_exception(error)
-
-    def _fail_pending_with(self, portable: bytes) -> None:
+    def _fail_pending(self, error: BaseException | bytes) -> None:
+        """Fail every request waiting (and any not sent yet) with ``error``, or with the exception
+        rebuilt from its portable bytes (``_portable``), one instance each."""
         pending, self._pending = self._pending, {}
         self._outbox = []
         for future in pending.values():
             if not future.done() and not future.get_loop().is_closed():
-                future.set_exception(_rebuild(portable))
+                future.set_exception(_rebuild(error) if isinstance(error, bytes) else error)
 
     def _forget_reader(self, child: _Child) -> None:
         loop = self._loop

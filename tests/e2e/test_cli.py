@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from pos_cli.bench_store_run import proc_stat, server_processes
+
 POS = [sys.executable, "-m", "pos_cli.main"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -264,7 +266,7 @@ def test_stopping_the_process_group_stops_the_server_and_its_writer_cleanly(tmp_
         assert found
         sim = pos("sim", "lane", "--server", found.group(1), "--token", token, "--sales", "3", "--seed", "2")
         assert "3 of 3 sales acknowledged" in sim.stdout, sim.stderr
-        children = _children(proc.pid)
+        children = server_processes(proc.pid)[1:]
         assert children, "the server writes from a process of its own by default"
         os.killpg(proc.pid, sig)
         out, err = proc.communicate(timeout=30)
@@ -283,19 +285,7 @@ def test_stopping_the_process_group_stops_the_server_and_its_writer_cleanly(tmp_
 
 def _running(pid: int) -> bool:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = proc_stat(pid)[0]
     except (OSError, IndexError):
         return False
     return state != "Z"  # a zombie has exited; only its parent's wait is missing
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found

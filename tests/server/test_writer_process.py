@@ -73,9 +73,13 @@ def _missing_file(session: Session) -> None:
     raise FileNotFoundError(2, "No such file or directory", "/no/such/file")
 
 
-def _sleep_then_note(session: Session, seconds: float) -> tuple[int, int]:
+def _sleep_then_note(session: Session, seconds: float, started: str | None = None) -> tuple[int, int]:
+    """A slow write (the request's own work takes ``seconds``); says so on the FIFO ``started`` as
+    it begins."""
     import time
 
+    if started is not None:
+        Path(started).write_text("started")
     time.sleep(seconds)
     return _note(session, "slow")
 
@@ -150,15 +154,17 @@ def test_a_job_is_handed_the_writer_process_own_database(db: Database) -> None:
     assert [b for b, _ in _notes(db)] == ["from a job"]
 
 
-def test_if_the_writer_dies_waiting_requests_fail_and_the_next_starts_a_new_one(db: Database) -> None:
+def test_if_the_writer_dies_waiting_requests_fail_and_the_next_starts_a_new_one(db: Database, tmp_path: Path) -> None:
     async def scenario() -> tuple[BaseException | None, int | None, tuple[int, int]]:
         await db.run_write(_note, "before")
         writer = db.writer
         assert isinstance(writer, ProcessWriter)
         first = writer.pid
         assert first is not None
-        slow = asyncio.ensure_future(db.run_write(_sleep_then_note, 5.0))
-        await asyncio.sleep(0.5)  # it is in the child's hands
+        started = tmp_path / "started"
+        os.mkfifo(started)
+        slow = asyncio.ensure_future(db.run_write(_sleep_then_note, 5.0, str(started)))
+        assert await asyncio.to_thread(started.read_text) == "started"  # the child is running it
         os.kill(first, signal.SIGKILL)
         try:
             await asyncio.wait_for(slow, 10)
@@ -181,7 +187,7 @@ def test_close_answers_what_was_in_flight_then_stops_the_child(sqlite_url: str) 
 
     async def scenario() -> list[Any]:
         pending = [asyncio.ensure_future(db.run_write(_sleep_then_note, 0.2)) for _ in range(3)]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # one turn of the loop: the three are sent
         await asyncio.to_thread(db.close)  # as the server stops
         return list(await asyncio.gather(*pending, return_exceptions=True))
 
