@@ -17,6 +17,7 @@ from pos_cli.lane_options import lane_settings
 from pos_core.errors import PosError
 from pos_core.protocol import FEED_PATH, REGISTER_PATH
 from pos_desktop.lane.errors import LaneError
+from store_server import heap
 from store_server.errors import StoreError
 
 ACTIONABLE_ERRORS: tuple[type[Exception], ...] = (PosError, StoreError, PeripheralError, LaneError)
@@ -202,6 +203,7 @@ def store_serve(args: argparse.Namespace) -> int:
             writer_process=args.writer == "process",
         )
         port = await server.start(args.host, args.port)
+        heap.settle()  # started: what exists now lives as long as the server
         advertiser = None
         try:
             if not args.no_mdns:

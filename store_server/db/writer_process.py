@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import importlib
 import itertools
 import logging
 import multiprocessing
@@ -51,7 +52,10 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import configure_mappers
+
 from pos_core.errors import PosError
+from store_server import heap
 from store_server.db.writer import Call, GroupWriter
 from store_server.errors import DatabaseUnavailable, StoreError
 
@@ -66,6 +70,8 @@ CHILD_SWITCH_INTERVAL_S = 0.001
 """The child's GIL switch interval: its pipe reader holds the GIL only briefly."""
 _STOP = b"stop"
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_OUR_PACKAGES = frozenset({"pos_core", "store_server"})
+"""Packages whose modules the writer imports before it says ready (``_warm_up``)."""
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
@@ -93,7 +99,7 @@ class _Child:
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
         self.conn, theirs = context.Pipe()
         self.process = context.Process(
-            target=serve_writer, args=(url, theirs, log_level), name="store-db-writer", daemon=True
+            target=serve_writer, args=(url, theirs, log_level, _our_modules()), name="store-db-writer", daemon=True
         )
         # Ctrl-C or a stop arriving while the child boots must not kill it: it starts with both
         # signals blocked (the mask survives the spawn) and ignores them from then on.
@@ -496,7 +502,7 @@ def _result(call: Call) -> tuple[int, bool, bytes]:
     return call.tag, False, _portable(error)
 
 
-def serve_writer(url: str, conn: Connection, log_level: int) -> None:
+def serve_writer(url: str, conn: Connection, log_level: int, modules: tuple[str, ...] = ()) -> None:
     """The writer process: open the database, run what the server sends, until told to stop or
     until the server's end of the pipe closes; then answer what is left and leave."""
     # Ctrl-C and a service manager's SIGTERM reach every process of the group: the server decides
@@ -509,6 +515,7 @@ def serve_writer(url: str, conn: Connection, log_level: int) -> None:
     from store_server.db.engine import open_database
 
     try:
+        _warm_up(modules)
         db = open_database(url)
         writer = db.writer
         assert isinstance(writer, GroupWriter)  # opened without a writer process of its own
@@ -518,12 +525,31 @@ def serve_writer(url: str, conn: Connection, log_level: int) -> None:
         conn.close()
         return
     sink = _PipeSink(conn, writer)
+    heap.settle()  # what exists now lives as long as the writer
     sink.send(("ready",))
     try:
         _serve_requests(conn, db, writer, sink)
     finally:
         db.close()  # finishes what was submitted, answering it, then stops the threads
         conn.close()
+
+
+def _our_modules() -> tuple[str, ...]:
+    """Our modules the server has imported: the ones a job it sends may come from."""
+    return tuple(sorted(name for name in sys.modules if name.partition(".")[0] in _OUR_PACKAGES))
+
+
+def _warm_up(modules: tuple[str, ...]) -> None:
+    """Import what the server's jobs will need and build SQLAlchemy's mappers.
+
+    Unpickling a job imports its module and a first query builds the mappers; done here, the
+    first sales do not wait on either, and what they make is there when the writer settles its
+    heap (``store_server.heap``) instead of being walked by every full collection while the
+    store sells.
+    """
+    for name in modules:
+        importlib.import_module(name)
+    configure_mappers()
 
 
 def _serve_requests(conn: Connection, db: Any, writer: GroupWriter, sink: _PipeSink) -> None:

@@ -84,6 +84,15 @@ def _sleep_then_note(session: Session, seconds: float, started: str | None = Non
     return _note(session, "slow")
 
 
+def _heap_of_the_writer(session: Session) -> tuple[int, bool]:
+    """How many objects the writer froze, and whether the transfers use case was imported before
+    this job (neither this module nor what it imports imports it)."""
+    import gc
+    import sys
+
+    return gc.get_freeze_count(), "store_server.usecases.transfers" in sys.modules
+
+
 @pytest.fixture
 def db(sqlite_url: str) -> Any:
     upgrade(sqlite_url)
@@ -152,6 +161,14 @@ def test_a_job_is_handed_the_writer_process_own_database(db: Database) -> None:
     assert own_process, "the child's database writes from its own thread, it does not start another process"
     assert body == "from a job"
     assert [b for b, _ in _notes(db)] == ["from a job"]
+
+
+def test_the_writer_imports_the_servers_modules_and_settles_its_heap_before_it_is_ready(db: Database) -> None:
+    import store_server.usecases.transfers  # noqa: F401 - one of the server's modules, as a running server has them
+
+    frozen, imported = run(db.run_write(_heap_of_the_writer))
+    assert imported, "a use case's module would be imported while its first request waits"
+    assert frozen > 10_000, "the objects of start-up would be walked by every full collection"
 
 
 def test_if_the_writer_dies_waiting_requests_fail_and_the_next_starts_a_new_one(db: Database, tmp_path: Path) -> None:
