@@ -24,6 +24,8 @@ def test_sqlite_is_tuned_for_a_till(sqlite_url: str) -> None:
             assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert s.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
             assert s.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+            # MEMORY: each request's savepoint journal stays in memory, not spilled to a temp file
+            assert s.execute(text("PRAGMA temp_store")).scalar() == 2
     finally:
         db.close()
 
