@@ -36,7 +36,7 @@ from store_server.register_overrides import override_fields
 from store_server.usecases.cashiers import CashierInfo, list_cashiers, pin_hash_of, pin_matches
 from store_server.usecases.catalogue import catalogue_page
 from store_server.usecases.login_guard import CONNECTION_FAILURES, LOCKOUT_S, LoginGuard, guard_for
-from store_server.usecases.sales import payload_hash, submit_sale
+from store_server.usecases.sales import canonical_sale, hash_of, submit_sale
 from store_server.usecases.store import StoreInfo
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,10 @@ class RegisterSession:
                     "log its cashier in and send it again.",
                     req,
                 )
-            # The fingerprint is made here, outside the database thread, which is the bottleneck.
-            accepted = await self.db.run_write(submit_sale, sale, payload_hash(sale))
+            # The fingerprint and the event's payload are made here, outside the database
+            # thread, which is the bottleneck.
+            canonical = canonical_sale(sale)
+            accepted = await self.db.run_write(submit_sale, sale, hash_of(canonical), None, canonical)
             log.info(
                 "sale accepted peer=%s sale=%s seq=%s duplicate=%s",
                 self.peer,

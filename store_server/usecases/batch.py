@@ -65,10 +65,18 @@ class WriteBatch:
 
     def event(self, kind: str, data: dict[str, Any]) -> FeedEvent:
         """Number an event now, in order after every event already added or written."""
+        seq = self._number(kind, json.dumps(data))
+        return FeedEvent(seq, kind, self.now, data)
+
+    def encoded_event(self, kind: str, payload: str) -> int:
+        """``event`` for a payload already encoded as a JSON object; its seq."""
+        return self._number(kind, payload)
+
+    def _number(self, kind: str, payload: str) -> int:
         seq = self.state.last_seq + 1
         set_committed_value(self.state, "last_seq", seq)
-        self._events.append({"seq": seq, "type": kind, "occurred_at": self.now, "payload": data})
-        return FeedEvent(seq, kind, self.now, data)
+        self._events.append({"seq": seq, "type": kind, "occurred_at": self.now, "payload": payload})
+        return seq
 
     @property
     def pending(self) -> bool:
@@ -85,8 +93,7 @@ class WriteBatch:
             if self._levels:
                 cursor.executemany(convert(SET_LEVEL), list(self._levels.values()))
             if self._events:
-                rows = [{**e, "payload": json.dumps(e["payload"])} for e in self._events]
-                cursor.executemany(convert(insert_sql(FeedEventRow)), rows)
+                cursor.executemany(convert(insert_sql(FeedEventRow)), self._events)
                 last = self._events[-1]["seq"]
                 if last != self._written_seq:
                     cursor.execute(convert(_ADVANCE), {"seq": last, "id": self.state.id})

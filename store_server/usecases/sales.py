@@ -67,13 +67,25 @@ class SaleAccepted:
         return cls(data["sale_id"], data["seq"], exceptions=tuple(data.get("exceptions", ())))
 
 
-def payload_hash(sale: Sale) -> str:
-    """A stable fingerprint of a sale's content, to tell a resend from a conflict."""
-    canonical = json.dumps(sale.to_wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_sale(sale: Sale) -> str:
+    """The sale's wire form as canonical JSON (sorted keys, no spaces): what its fingerprint is
+    made of, and the payload of its ``sale.completed`` event."""
+    return json.dumps(sale.to_wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def hash_of(canonical: str) -> str:
+    """The fingerprint of a sale's canonical JSON (``canonical_sale``)."""
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def submit_sale(session: Session, sale: Sale, sale_hash: str, now: datetime | None = None) -> SaleAccepted:
+def payload_hash(sale: Sale) -> str:
+    """A stable fingerprint of a sale's content, to tell a resend from a conflict."""
+    return hash_of(canonical_sale(sale))
+
+
+def submit_sale(
+    session: Session, sale: Sale, sale_hash: str, now: datetime | None = None, canonical: str | None = None
+) -> SaleAccepted:
     """Record ``sale`` in the caller's write transaction, exactly once.
 
     Writes the sale with its tenders (a card's reference, auth code, brand and last 4 digits),
@@ -93,18 +105,24 @@ def submit_sale(session: Session, sale: Sale, sale_hash: str, now: datetime | No
             another rate than the store's for it, or a line sells a product by weight that
             the store sells by the piece (or the reverse). A unit price other than the
             catalogue's is accepted: an offline lane may still carry an old price.
+
+    Args:
+        canonical: ``canonical_sale(sale)``, if the caller already made it for the fingerprint
+            (the register endpoint does, off the database thread); else it is made here.
     """
     request = Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
     return run_once(
         session,
         request,
         SaleAccepted,
-        lambda state: _accept(session, state, sale, sale_hash, now or utc_now()),
+        lambda state: _accept(session, state, sale, sale_hash, now or utc_now(), canonical=canonical),
         checked=True,
     )
 
 
-def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now: datetime) -> SaleAccepted:
+def _accept(
+    session: Session, state: FeedState, sale: Sale, sale_hash: str, now: datetime, *, canonical: str | None
+) -> SaleAccepted:
     try:
         occurred_at = utc_timestamp(sale.created_at, "sale time")
     except InvalidTimestamp as exc:
@@ -130,7 +148,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
             )
 
     batch = WriteBatch(session, state)
-    completed = batch.event("sale.completed", sale.to_wire())
+    completed = batch.encoded_event("sale.completed", canonical_sale(sale) if canonical is None else canonical)
     # Core inserts, parents first: these rows are never read back in this transaction.
     sale_row = {
         "id": sale.id,
@@ -144,7 +162,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
         "total": sale.total,
         "change": sale.change,
         "payload_hash": sale_hash,
-        "accepted_seq": completed.seq,
+        "accepted_seq": completed,
     }
     order_row = {
         "id": sale.id,
@@ -218,7 +236,7 @@ def _accept(session: Session, state: FeedState, sale: Sale, sale_hash: str, now:
     if stale:
         levels = {level.sku: level for level in posting.levels if level.location == DEFAULT_LOCATION}
         exceptions += [_flag_stale(session, sale, levels[sku]) for sku in stale]
-    return SaleAccepted(sale.id, completed.seq, exceptions=tuple(exceptions))
+    return SaleAccepted(sale.id, completed, exceptions=tuple(exceptions))
 
 
 def _flag_stale(session: Session, sale: Sale, level: LevelLike) -> str:

@@ -175,7 +175,7 @@ def _use_case_refusals(tree: ast.AST) -> set[str]:
 
 def _appended_events() -> set[str]:
     """Event types the use cases hand to ``append_event(session, state, kind, data)`` or to a
-    write batch's ``.event(kind, data)`` as literals.
+    write batch's ``.event(kind, data)`` or ``.encoded_event(kind, payload)`` as literals.
 
     Partial by design: a type passed through a variable is not seen. Guessing from every
     event-shaped string instead mistakes command names and idempotency keys for events.
@@ -188,7 +188,7 @@ def _appended_events() -> set[str]:
             func = node.func
             if isinstance(func, ast.Name) and func.id == "append_event" and len(node.args) >= 3:
                 kind = node.args[2]
-            elif isinstance(func, ast.Attribute) and func.attr == "event" and len(node.args) == 2:
+            elif isinstance(func, ast.Attribute) and func.attr in ("event", "encoded_event") and len(node.args) == 2:
                 kind = node.args[0]
             else:
                 continue
