@@ -308,6 +308,12 @@ class StoreServer:
         refused = refusal(path, access)
         if refused is not None:
             return _refuse(connection, *refused)
+        if path == REGISTER_PATH:
+            # A register sits on the shop's LAN and sends small frames: compressing them costs
+            # both ends CPU for nothing (~7 % of the store's sales a second under full load,
+            # docs/benchmarks.md). The storefront's feed and commands, which cross the internet
+            # and carry whole snapshots, keep permessage-deflate when the client offers it.
+            connection.protocol.available_extensions = []
         self._access[connection] = access
         return None
 

@@ -13,7 +13,7 @@ from pos_core.protocol import MAX_MESSAGE_BYTES
 from store_server.db.engine import open_database
 from store_server.db.models import Cashier, StockLevel
 from store_server.usecases.cashiers import pin_matches
-from tests.server.support import PIN, counts, make_sale, register, run, running_server
+from tests.server.support import PIN, counts, feed, make_sale, register, run, running_server
 
 
 def on_hand(url: str, sku: str) -> int:
@@ -40,6 +40,23 @@ def test_welcome_describes_the_store(sqlite_url: str) -> None:
         {"code": "reduced", "name": "Reduced rate", "rate_ppm": 70_000},
         {"code": "standard", "name": "Standard rate", "rate_ppm": 190_000},
     ]
+
+
+def test_registers_are_not_compressed_and_the_storefront_feed_is(sqlite_url: str) -> None:
+    """Both clients offer permessage-deflate (websockets does by default); only the feed,
+    which crosses the internet and carries snapshots, takes it."""
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        async with (
+            running_server(sqlite_url) as (server, tokens),
+            register(server, tokens.register) as reg,
+            feed(server, tokens.storefront) as ws,
+        ):
+            return [e.name for e in reg.ws.protocol.extensions], [e.name for e in ws.protocol.extensions]
+
+    lane, storefront = run(scenario())
+    assert lane == []
+    assert storefront == ["permessage-deflate"]
 
 
 def test_catalogue_pages_in_sku_order(sqlite_url: str) -> None:
