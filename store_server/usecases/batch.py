@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from store_server.db.models import FeedEventRow, FeedState
 from store_server.feed_event import FeedEvent
 from store_server.usecases.clock import now_iso
-from store_server.usecases.rows import insert_sql, raw_cursor
+from store_server.usecases.rows import insert_sql, statement_batch
 from store_server.usecases.stock import SET_LEVEL
 
 _ADVANCE = "UPDATE feed_state SET last_seq = :seq WHERE id = :id"
@@ -86,18 +86,15 @@ class WriteBatch:
         """Write everything added since the last flush, in the caller's transaction."""
         if not self.pending:
             return
-        cursor, convert = raw_cursor(self.session)
-        try:
+        last = self._events[-1]["seq"] if self._events else self._written_seq
+        with statement_batch(self.session) as (cursor, convert):
             for model, rows in self._rows.items():
                 cursor.executemany(convert(insert_sql(model)), rows)
             if self._levels:
                 cursor.executemany(convert(SET_LEVEL), list(self._levels.values()))
             if self._events:
                 cursor.executemany(convert(insert_sql(FeedEventRow)), self._events)
-                last = self._events[-1]["seq"]
-                if last != self._written_seq:
-                    cursor.execute(convert(_ADVANCE), {"seq": last, "id": self.state.id})
-                    self._written_seq = last
-        finally:
-            cursor.close()
+            if last != self._written_seq:
+                cursor.execute(convert(_ADVANCE), {"seq": last, "id": self.state.id})
+        self._written_seq = last
         self._rows, self._levels, self._events = {}, {}, []

@@ -15,8 +15,10 @@ session (``store_server.db.writer`` and ``requests.run_once`` do).
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
@@ -59,11 +61,27 @@ def execute(session: Session, sql: str, params: Mapping[str, Any] | Sequence[Map
     return cursor
 
 
-def raw_cursor(session: Session) -> tuple[Any, Callable[[str], str]]:
+@contextmanager
+def statement_batch(session: Session) -> Iterator[tuple[Any, Callable[[str], str]]]:
     """A cursor of the driver's connection inside the session's transaction, and the function
-    that rewrites ``:name`` parameters for it (for many statements in a row; close the cursor)."""
+    that rewrites ``:name`` parameters for it, for many writes in a row.
+
+    On PostgreSQL (psycopg) the writes go in one pipeline: sent together and answered with one
+    round trip when the block ends, where an error in any of them is raised. Each
+    ``executemany`` alone would wait for its own answer; a sale's dozen waits were most of
+    its time on PostgreSQL (docs/benchmarks.md). Read nothing back inside the block.
+    """
     session.flush()
-    return _driver(session).cursor(), (_same if _named(session) else _pyformat)
+    driver = _driver(session)
+    pipeline = driver.pipeline() if hasattr(driver, "pipeline") else contextlib.nullcontext()
+    cursor = None
+    try:
+        with pipeline:
+            cursor = driver.cursor()
+            yield cursor, (_same if _named(session) else _pyformat)
+    finally:
+        if cursor is not None:
+            cursor.close()
 
 
 def fetch_all(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
