@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,16 +185,21 @@ async def serve_register(
     db: Database,
     store: StoreInfo,
     on_commit: Callable[[], None],
+    *,
     guard: LoginGuard | None = None,
+    sessions: MutableMapping[ServerConnection, RegisterSession] | None = None,
 ) -> None:
     """Talk to one register until it goes away.
 
     ``on_commit`` is called after every sale that changed the feed, to wake consumers.
     ``guard`` limits PIN guessing (default: the one shared guard of ``db``). After
     ``CONNECTION_FAILURES`` wrong PINs in a row the connection is closed (1008).
+    ``sessions`` holds this connection's session while it lasts (who is logged in on it).
     """
     peer = str(connection.remote_address)
     session = RegisterSession(db, peer, guard=guard or guard_for(db))
+    if sessions is not None:
+        sessions[connection] = session
     try:
         await connection.send(encode(welcome(store)))
         async for frame in connection:
@@ -208,6 +213,9 @@ async def serve_register(
                 break
     except ConnectionClosed:
         pass
+    finally:
+        if sessions is not None:
+            sessions.pop(connection, None)
     log.info("register disconnected peer=%s", peer)
 
 

@@ -30,8 +30,9 @@ from store_server.errors import PortInUse, StoreError, StoreNotInitialised
 from store_server.expiry_timer import DEFAULT_INTERVAL_S, ExpiryTimer
 from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
 from store_server.feed_position import FeedMark, is_restored, position_file_for, read_mark, write_mark
-from store_server.register_endpoint import serve_register
+from store_server.register_endpoint import RegisterSession, serve_register
 from store_server.storefront_endpoint import serve_storefront
+from store_server.usecases.cashiers import inactive_among
 from store_server.usecases.clock import utc_now
 from store_server.usecases.credentials import credential_scopes, revoked_among, verify_token
 from store_server.usecases.feed import feed_position, rotate_epoch
@@ -43,6 +44,8 @@ CLOSE_TIMEOUT_S = 2.0
 CREDENTIAL_CHECK_S = 30.0
 """How often open connections' credentials are checked again; a revoked one is closed within this."""
 REVOKED_CLOSE_CODE = 1008
+DEACTIVATED_CLOSE_CODE = 1008
+"""Closes a register connection whose logged-in cashier was deactivated (reason ``cashier deactivated``)."""
 POSITION_INTERVAL_S = 2.0
 """How often, while events are committed, the feed's high-water mark is written outside the database."""
 SWITCH_INTERVAL_S = 0.0001
@@ -91,6 +94,7 @@ class StoreServer:
         self._clock = clock
         self._expiry: ExpiryTimer | None = None
         self._access: weakref.WeakKeyDictionary[ServerConnection, Access] = weakref.WeakKeyDictionary()
+        self._registers: dict[ServerConnection, RegisterSession] = {}
         self._db: Database | None = None
         self._store: StoreInfo | None = None
         self._server: Server | None = None
@@ -220,13 +224,39 @@ class StoreServer:
             self._signal.notify()
 
     async def _check_credentials(self) -> None:
-        """Every ``credential_check_s``, close the open connections whose credential was revoked."""
+        """Every ``credential_check_s``, close the open connections whose credential was revoked,
+        and the registers whose cashier was deactivated."""
         while True:
             await asyncio.sleep(self._credential_check_s)
-            try:
-                await self.close_revoked()
-            except Exception:  # a database hiccup must not end the checks
-                log.exception("checking credentials failed; trying again in %s s", self._credential_check_s)
+            for check in (self.close_revoked, self.close_deactivated):
+                try:
+                    await check()
+                except Exception:  # a database hiccup must not end the checks
+                    log.exception("checking credentials failed; trying again in %s s", self._credential_check_s)
+
+    async def close_deactivated(self) -> int:
+        """Close the register connections whose logged-in cashier is deactivated now; how many.
+
+        A manager deactivates a cashier with ``pos store cashier deactivate``, from another
+        process. The register reconnects by itself, its cashier's login is refused and it goes
+        back to the login screen (docs/register.md); a sale in flight is answered or, if its
+        answer is lost, sent again by the next cashier under the same id.
+        """
+        logged_in = {s.cashier.id for c, s in list(self._registers.items()) if c.state is State.OPEN and s.cashier}
+        if not logged_in or self._db is None:
+            return 0
+        gone = await self._db.run_reader(_inactive_among, self._db, logged_in)
+        doomed = []
+        for connection, session in list(self._registers.items()):  # who is logged in now, after the read
+            if session.cashier is not None and session.cashier.id in gone and connection.state is State.OPEN:
+                log.warning("closing peer=%s: cashier %s was deactivated", connection.remote_address,
+                            session.cashier.id)  # fmt: skip
+                session.cashier = None  # nothing more is taken in their name on this connection
+                doomed.append(connection)
+        await asyncio.gather(
+            *(c.close(DEACTIVATED_CLOSE_CODE, "cashier deactivated") for c in doomed), return_exceptions=True
+        )
+        return len(doomed)
 
     async def close_revoked(self) -> int:
         """Close the open connections whose credential is revoked now; how many were closed."""
@@ -322,7 +352,7 @@ class StoreServer:
         db, signal = self.database, self._signal
         assert signal is not None  # set by start() before serving
         if path == REGISTER_PATH:
-            await serve_register(connection, db, self.store, self.notify_committed)
+            await serve_register(connection, db, self.store, self.notify_committed, sessions=self._registers)
         elif path == STOREFRONT_PATH:
             await serve_storefront(connection, db, self._access[connection], self.notify_committed, self._clock)
         else:
@@ -347,6 +377,11 @@ def _load_store(db: Database) -> StoreInfo:
 def _read_position(db: Database) -> tuple[str, int]:
     with db.read() as session:
         return feed_position(session)
+
+
+def _inactive_among(db: Database, ids: set[str]) -> set[str]:
+    with db.read() as session:
+        return inactive_among(session, ids)
 
 
 def _revoked_among(db: Database, ids: set[str]) -> set[str]:

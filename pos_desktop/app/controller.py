@@ -69,6 +69,16 @@ class LaneController:
         self.bridge.catalogue_loaded.emit(welcome, catalogue)
         self.bridge.cashiers_loaded.emit(cashiers)
 
+    async def _reload_cashiers(self) -> None:
+        """Read the store's cashiers again for the login screen: a login refused after a
+        reconnect usually means one was deactivated meanwhile, and must not be offered."""
+        try:
+            cashiers = await self.client.cashiers()
+        except LaneError:
+            logger.info("could not read the cashiers again; the login screen keeps its list", exc_info=True)
+            return
+        self.bridge.cashiers_loaded.emit(cashiers)
+
     async def _log_in(self, cashier_id: str, pin: str) -> None:
         try:
             cashier = await self.client.login(cashier_id, pin)
@@ -93,6 +103,7 @@ class LaneController:
         except LoginRefused as exc:  # the cashier could not log in again: the outcome is still unknown
             self.bridge.sale_failed.emit(sale, str(exc))
             self.bridge.connected.emit(self.client.welcome)
+            await self._reload_cashiers()
             self.bridge.relogin_refused.emit(str(exc))
             return
         except RequestRefused as exc:
@@ -124,6 +135,7 @@ class LaneController:
                 return
             except LoginRefused as exc:
                 self.bridge.connected.emit(self.client.welcome)
+                await self._reload_cashiers()
                 self.bridge.relogin_refused.emit(str(exc))
                 return
             except LaneError:

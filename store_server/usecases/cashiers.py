@@ -218,6 +218,14 @@ def _lock_cashiers(session: Session) -> None:
     session.execute(select(Store.id).with_for_update())
 
 
+def inactive_among(session: Session, ids: set[str]) -> set[str]:
+    """Which of the cashiers ``ids`` can no longer log in (deactivated, or not known at all)."""
+    if not ids:
+        return set()
+    active = session.scalars(select(Cashier.id).where(Cashier.id.in_(sorted(ids)), Cashier.active.is_(True)))
+    return ids - set(active)
+
+
 def pin_hash_of(session: Session, cashier_id: str) -> tuple[CashierInfo, str]:
     """An active cashier and their stored PIN hash, to check a PIN off the database threads.
 

@@ -156,7 +156,7 @@ def test_cashier_logs_in_rings_up_pays_and_gets_a_receipt(
 
 def log_in(qtbot: QtBot, window: RegisterWindow, name: str = "Alex Morgan", pin: str = "1234") -> SaleView:
     login = window.login_view
-    qtbot.waitUntil(lambda: len(login.cashier_buttons) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: name in [b.text() for b in login.cashier_buttons.values()], timeout=WAIT_MS)
     click(qtbot, next(b for b in login.cashier_buttons.values() if b.text() == name))
     qtbot.keyClicks(login, pin)
     qtbot.keyClick(login, Qt.Key.Key_Return)
@@ -408,6 +408,7 @@ def test_a_refused_login_after_a_reconnect_returns_to_the_login_screen_keeping_t
         assert window.login_view.message.text() == (
             "Please log in again: There is no active cashier with that id; pick a name from the list."
         )
+        assert [b.text() for b in window.login_view.cashier_buttons.values()] == ["Sam Patel"], "Alex is not offered"
         sam = log_in(qtbot, window, "Sam Patel", "2468")
         assert sam.table.rowCount() == 1, "the sale in doubt is still there"
         assert sam.pay_button.text() == "Send sale again"
@@ -418,3 +419,26 @@ def test_a_refused_login_after_a_reconnect_returns_to_the_login_screen_keeping_t
     finally:
         window.shutdown()
         store.loop.submit(again.stop()).result(timeout=30)
+
+
+def test_a_cashier_deactivated_while_logged_in_is_sent_back_to_the_login_screen(
+    qtbot: QtBot, window: RegisterWindow, store: RunningStore, shots: Path
+) -> None:
+    view = log_in(qtbot, window)
+    scan(qtbot, view, SOURDOUGH)
+    pay_exact(qtbot, window, view)
+    qtbot.waitUntil(view.completed.isVisible, timeout=WAIT_MS)
+    deactivate(store, "Alex Morgan")  # a manager runs `pos store cashier deactivate` in the office
+
+    closed = store.loop.submit(store.server.close_deactivated()).result(timeout=30)  # the server's periodic check
+    assert closed == 1
+    qtbot.waitUntil(lambda: window.sale_view is None, timeout=WAIT_MS)  # it reconnects; Alex's login is refused
+    assert window.stack.currentWidget() is window.login_view
+    assert window.login_view.message.text() == (
+        "Please log in again: There is no active cashier with that id; pick a name from the list."
+    )
+    assert [b.text() for b in window.login_view.cashier_buttons.values()] == ["Sam Patel"], "Alex is not offered"
+    save(window, shots / "register-cashier-deactivated.png")
+    assert stored_sales(store) == 1, "the sale Alex finished stays recorded"
+    sam = log_in(qtbot, window, "Sam Patel", "2468")
+    assert sam.table.rowCount() == 0

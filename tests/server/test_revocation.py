@@ -1,16 +1,20 @@
-"""A revoked credential loses its open connections within the server's check interval."""
+"""A revoked credential loses its open connections, and a deactivated cashier their registers,
+within the server's check interval."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 
+from sqlalchemy import select
 from websockets.asyncio.client import connect
 
 from store_server.db.engine import open_database
-from store_server.server import REVOKED_CLOSE_CODE, StoreServer
+from store_server.db.models import SaleRow
+from store_server.server import DEACTIVATED_CLOSE_CODE, REVOKED_CLOSE_CODE, StoreServer
+from store_server.usecases.cashiers import deactivate_cashier
 from store_server.usecases.credentials import revoke_named
-from tests.server.support import feed_url, prepare_store, register, run
+from tests.server.support import feed_url, make_sale, prepare_store, register, run
 
 
 def _revoke(url: str, name: str) -> None:
@@ -49,5 +53,54 @@ def test_open_connections_of_a_revoked_credential_are_closed(sqlite_url: str) ->
                 assert reg.ws.close_code == REVOKED_CLOSE_CODE
         finally:
             await server.stop()
+
+    run(scenario())
+
+
+def _deactivate(url: str, name: str) -> None:
+    db = open_database(url)
+    try:
+        with db.write() as session:
+            deactivate_cashier(session, name)
+    finally:
+        db.close()
+
+
+def test_a_register_whose_cashier_is_deactivated_is_closed_and_the_others_keep_working(sqlite_url: str) -> None:
+    async def scenario() -> None:
+        tokens = await asyncio.to_thread(prepare_store, sqlite_url)
+        server = StoreServer(sqlite_url, credential_check_s=0.2)
+        await server.start()
+        try:
+            async with (
+                register(server, tokens.register) as sams,
+                register(server, tokens.register) as alexs,
+                register(server, tokens.register) as nobodys,
+            ):
+                sam = await sams.login("Sam", "1357")
+                await alexs.login("Alex")
+                sold = await sams.submit(make_sale([("SKU-0001", 1)], cashier_id=sam))
+                assert sold["type"] == "sale.accepted"
+                await asyncio.sleep(0.5)  # a few checks pass: every cashier is still active
+                assert await server.close_deactivated() == 0
+                await asyncio.to_thread(_deactivate, sqlite_url, "Sam")
+                async with asyncio.timeout(5):
+                    await sams.ws.wait_closed()
+                assert (sams.ws.close_code, sams.ws.close_reason) == (DEACTIVATED_CLOSE_CODE, "cashier deactivated")
+                for other in (alexs, nobodys):
+                    reply = await other.request({"type": "cashiers.list"})
+                    assert [c["name"] for c in reply["cashiers"]] == ["Alex"]
+                # Sam's sale made before stays recorded; logging Sam in again is refused
+                async with register(server, tokens.register) as again:
+                    reply = await again.request({"type": "cashier.login", "cashier_id": sam, "pin": "1357"})
+                    assert reply["code"] == "unknown_cashier"
+        finally:
+            await server.stop()
+        db = open_database(sqlite_url)
+        try:
+            with db.read() as session:
+                assert session.scalars(select(SaleRow.cashier_id)).all() == [sam]
+        finally:
+            db.close()
 
     run(scenario())
