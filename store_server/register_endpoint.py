@@ -33,7 +33,7 @@ from store_server.db.engine import Database
 from store_server.errors import RequestRefused, WrongPin
 from store_server.register_lanes import lane_config_fields
 from store_server.register_overrides import override_fields
-from store_server.usecases.cashiers import CashierInfo, list_cashiers, pin_hash_of, pin_matches
+from store_server.usecases.cashiers import CashierInfo, is_deactivated, list_cashiers, pin_hash_of, pin_matches
 from store_server.usecases.catalogue import catalogue_page
 from store_server.usecases.login_guard import CONNECTION_FAILURES, LOCKOUT_S, LoginGuard, guard_for
 from store_server.usecases.sales import canonical_sale, hash_of, submit_sale
@@ -64,8 +64,11 @@ class RegisterSession:
     guard: LoginGuard = field(default_factory=LoginGuard)
     failures: int = 0
     """Wrong PINs in a row on this connection."""
-    closing: bool = False
-    """Set when the connection must close after this reply (too many wrong PINs on it)."""
+    closing: str | None = None
+    """Set to the reason when the connection must close with 1008 after this reply (too many
+    wrong PINs on it, its cashier deactivated)."""
+    busy: bool = False
+    """A request of this connection is being answered."""
 
     async def handle(self, message: dict[str, Any]) -> dict[str, Any]:
         """The reply to one decoded request.
@@ -105,19 +108,7 @@ class RegisterSession:
             except InvalidSale as exc:
                 raise ProtocolError(INVALID_SALE, str(exc), req) from None
             if sale.cashier_id != self.cashier.id:
-                log.warning(
-                    "sale refused: cashier mismatch peer=%s sale=%s sale_cashier=%s logged_in=%s",
-                    self.peer,
-                    sale.id,
-                    sale.cashier_id,
-                    self.cashier.id,
-                )
-                raise ProtocolError(
-                    WRONG_CASHIER,
-                    f"This sale was made by another cashier than {self.cashier.name}, who is logged in here; "
-                    "log its cashier in and send it again.",
-                    req,
-                )
+                await self._check_maker(sale, req)
             # The fingerprint and the event's payload are made here, outside the database
             # thread, which is the bottleneck.
             canonical = canonical_sale(sale)
@@ -142,6 +133,39 @@ class RegisterSession:
             return {"type": kind, "req": req, **await override_fields(self, message, req)}
         raise ProtocolError(UNKNOWN_TYPE, f"This server does not know {kind!r} on /register.", req)
 
+    async def _check_maker(self, sale: Sale, req: str | None) -> None:
+        """A sale made by another cashier than the one logged in is taken only if its cashier was
+        deactivated since: then it can never be sent under their own login, and it is a sale the
+        till already made (one in doubt, sent again by the next cashier).
+
+        Raises:
+            ProtocolError: ``wrong_cashier``; its cashier can log in and send it.
+        """
+        assert self.cashier is not None
+        if await self.db.run_reader(self._read, is_deactivated, sale.cashier_id):
+            log.warning(
+                "sale of a deactivated cashier taken from the cashier logged in peer=%s sale=%s sale_cashier=%s "
+                "logged_in=%s",
+                self.peer,
+                sale.id,
+                sale.cashier_id,
+                self.cashier.id,
+            )
+            return
+        log.warning(
+            "sale refused: cashier mismatch peer=%s sale=%s sale_cashier=%s logged_in=%s",
+            self.peer,
+            sale.id,
+            sale.cashier_id,
+            self.cashier.id,
+        )
+        raise ProtocolError(
+            WRONG_CASHIER,
+            f"This sale was made by another cashier than {self.cashier.name}, who is logged in here; "
+            "log its cashier in and send it again.",
+            req,
+        )
+
     async def _login(self, cashier_id: str, pin: str, req: str | None) -> CashierInfo:
         """Check a PIN with the guard's delay and lockout; scrypt runs on a worker thread,
         never on the database's (sales would wait behind guesses)."""
@@ -165,7 +189,7 @@ class RegisterSession:
         self.failures += 1
         locked = self.guard.failed(cashier.id, self.peer)
         if self.failures >= CONNECTION_FAILURES:
-            self.closing = True
+            self.closing = "too many wrong PINs"
         if locked:
             raise ProtocolError(
                 CASHIER_LOCKED,
@@ -203,13 +227,17 @@ async def serve_register(
     try:
         await connection.send(encode(welcome(store)))
         async for frame in connection:
-            reply = await _reply(session, frame)
+            session.busy = True
+            try:
+                reply = await _reply(session, frame)
+            finally:
+                session.busy = False
             if reply.get("type") == "sale.accepted" and not reply["duplicate"]:
                 on_commit()
             await connection.send(encode(reply))
-            if session.closing:
-                log.warning("closing register connection after repeated wrong PINs peer=%s", peer)
-                await connection.close(1008, "too many wrong PINs")
+            if session.closing is not None:
+                log.warning("closing register connection peer=%s: %s", peer, session.closing)
+                await connection.close(1008, session.closing)
                 break
     except ConnectionClosed:
         pass

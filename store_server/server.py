@@ -45,7 +45,8 @@ CREDENTIAL_CHECK_S = 30.0
 """How often open connections' credentials are checked again; a revoked one is closed within this."""
 REVOKED_CLOSE_CODE = 1008
 DEACTIVATED_CLOSE_CODE = 1008
-"""Closes a register connection whose logged-in cashier was deactivated (reason ``cashier deactivated``)."""
+"""Closes a register connection whose logged-in cashier was deactivated (``DEACTIVATED_REASON``)."""
+DEACTIVATED_REASON = "cashier deactivated"
 POSITION_INTERVAL_S = 2.0
 """How often, while events are committed, the feed's high-water mark is written outside the database."""
 SWITCH_INTERVAL_S = 0.0001
@@ -239,24 +240,30 @@ class StoreServer:
 
         A manager deactivates a cashier with ``pos store cashier deactivate``, from another
         process. The register reconnects by itself, its cashier's login is refused and it goes
-        back to the login screen (docs/register.md); a sale in flight is answered or, if its
-        answer is lost, sent again by the next cashier under the same id.
+        back to the login screen (docs/register.md). A connection answering a request is closed
+        right after its reply, so a sale in flight gets its answer; one whose answer was lost
+        anyway is taken from the next cashier under the same id (``wrong_cashier`` spares a
+        deactivated cashier's sales).
         """
         logged_in = {s.cashier.id for c, s in list(self._registers.items()) if c.state is State.OPEN and s.cashier}
         if not logged_in or self._db is None:
             return 0
         gone = await self._db.run_reader(_inactive_among, self._db, logged_in)
-        doomed = []
+        now = []
+        closed = 0
         for connection, session in list(self._registers.items()):  # who is logged in now, after the read
-            if session.cashier is not None and session.cashier.id in gone and connection.state is State.OPEN:
-                log.warning("closing peer=%s: cashier %s was deactivated", connection.remote_address,
-                            session.cashier.id)  # fmt: skip
-                session.cashier = None  # nothing more is taken in their name on this connection
-                doomed.append(connection)
+            if session.cashier is None or session.cashier.id not in gone or connection.state is not State.OPEN:
+                continue
+            log.warning("closing peer=%s: cashier %s was deactivated", connection.remote_address, session.cashier.id)
+            closed += 1
+            if session.busy:
+                session.closing = DEACTIVATED_REASON  # serve_register closes after this reply
+            else:
+                now.append(connection)
         await asyncio.gather(
-            *(c.close(DEACTIVATED_CLOSE_CODE, "cashier deactivated") for c in doomed), return_exceptions=True
+            *(c.close(DEACTIVATED_CLOSE_CODE, DEACTIVATED_REASON) for c in now), return_exceptions=True
         )
-        return len(doomed)
+        return closed
 
     async def close_revoked(self) -> int:
         """Close the open connections whose credential is revoked now; how many were closed."""

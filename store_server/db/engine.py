@@ -260,8 +260,9 @@ def _tune_sqlite(engine: Engine) -> None:
         # temp_store=MEMORY: every request of a group commit runs in a savepoint, whose journal
         # (the pages it changed, as they were) SQLite spills to a temp file past 64 KiB; on the
         # sale path that was ~4,500 pwrite calls a second into a deleted file in /var/tmp and
-        # ~11 % of the writer's time per sale (docs/benchmarks.md). Temp tables and big sorts
-        # stay in memory too; the store's queries make small ones.
+        # ~11 % of the writer's time per sale (docs/benchmarks.md). Temp tables and sorts stay
+        # in memory too (the store's queries make small ones), and a big command in a savepoint
+        # (a catalogue import) holds its changed pages' old images in memory until it ends.
         pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}",
                    f"wal_autocheckpoint={BACKSTOP_PAGES}", f"cache_size=-{CACHE_KIB}", "temp_store=MEMORY")  # fmt: skip
         for pragma in pragmas:

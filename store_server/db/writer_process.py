@@ -536,7 +536,8 @@ def serve_writer(url: str, conn: Connection, log_level: int, modules: tuple[str,
 
 def _our_modules() -> tuple[str, ...]:
     """Our modules the server has imported: the ones a job it sends may come from."""
-    return tuple(sorted(name for name in sys.modules if name.partition(".")[0] in _OUR_PACKAGES))
+    loaded = list(sys.modules)  # one step: another thread may import meanwhile
+    return tuple(sorted(name for name in loaded if name.partition(".")[0] in _OUR_PACKAGES))
 
 
 def _warm_up(modules: tuple[str, ...]) -> None:
@@ -548,7 +549,10 @@ def _warm_up(modules: tuple[str, ...]) -> None:
     store sells.
     """
     for name in modules:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # gone from disk since the server imported it: a job needing it fails alone
+            log.warning("the writer could not import %s ahead of its jobs: %s", name, exc)
     configure_mappers()
 
 

@@ -226,6 +226,12 @@ def inactive_among(session: Session, ids: set[str]) -> set[str]:
     return ids - set(active)
 
 
+def is_deactivated(session: Session, cashier_id: str) -> bool:
+    """Whether ``cashier_id`` is a cashier of this store who was deactivated."""
+    cashier = session.get(Cashier, cashier_id)
+    return cashier is not None and not cashier.active
+
+
 def pin_hash_of(session: Session, cashier_id: str) -> tuple[CashierInfo, str]:
     """An active cashier and their stored PIN hash, to check a PIN off the database threads.
 

@@ -73,7 +73,7 @@ def statement_batch(session: Session) -> Iterator[tuple[Any, Callable[[str], str
     """
     session.flush()
     driver = _driver(session)
-    pipeline = driver.pipeline() if hasattr(driver, "pipeline") else contextlib.nullcontext()
+    pipeline = driver.pipeline() if _pipelines(driver) else contextlib.nullcontext()
     cursor = None
     try:
         with pipeline:
@@ -82,6 +82,15 @@ def statement_batch(session: Session) -> Iterator[tuple[Any, Callable[[str], str
     finally:
         if cursor is not None:
             cursor.close()
+
+
+def _pipelines(driver: Any) -> bool:
+    """Whether the driver's connection takes pipelines (psycopg on a libpq of 14 or later)."""
+    if not hasattr(driver, "pipeline"):
+        return False
+    import psycopg  # only a psycopg connection has ``pipeline``
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def fetch_all(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:

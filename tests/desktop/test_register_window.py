@@ -416,6 +416,10 @@ def test_a_refused_login_after_a_reconnect_returns_to_the_login_screen_keeping_t
         assert not sam.logout_button.isEnabled()
         scan(qtbot, sam, RYE)
         assert sam.table.rowCount() == 1
+        click(qtbot, sam.pay_button)  # Alex's sale, sent again by Sam: taken, as Alex can no longer send it
+        qtbot.waitUntil(sam.completed.isVisible, timeout=WAIT_MS)
+        assert sam.logout_button.isEnabled()
+        assert stored_sales(store) == 1, "the same sale id: recorded once"
     finally:
         window.shutdown()
         store.loop.submit(again.stop()).result(timeout=30)

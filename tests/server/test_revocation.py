@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import connect
+from websockets.protocol import State
 
 from store_server.db.engine import open_database
 from store_server.db.models import SaleRow
+from store_server.register_endpoint import RegisterSession
 from store_server.server import DEACTIVATED_CLOSE_CODE, REVOKED_CLOSE_CODE, StoreServer
 from store_server.usecases.cashiers import deactivate_cashier
 from store_server.usecases.credentials import revoke_named
@@ -79,7 +83,8 @@ def test_a_register_whose_cashier_is_deactivated_is_closed_and_the_others_keep_w
             ):
                 sam = await sams.login("Sam", "1357")
                 await alexs.login("Alex")
-                sold = await sams.submit(make_sale([("SKU-0001", 1)], cashier_id=sam))
+                earlier = make_sale([("SKU-0001", 1)], cashier_id=sam)
+                sold = await sams.submit(earlier)
                 assert sold["type"] == "sale.accepted"
                 await asyncio.sleep(0.5)  # a few checks pass: every cashier is still active
                 assert await server.close_deactivated() == 0
@@ -94,13 +99,64 @@ def test_a_register_whose_cashier_is_deactivated_is_closed_and_the_others_keep_w
                 async with register(server, tokens.register) as again:
                     reply = await again.request({"type": "cashier.login", "cashier_id": sam, "pin": "1357"})
                     assert reply["code"] == "unknown_cashier"
+                # Sales Sam made that are sent again by the next cashier (in doubt) are taken, once
+                in_doubt = make_sale([("SKU-0002", 1)], cashier_id=sam)
+                first, repeat, before = (
+                    await alexs.submit(in_doubt),
+                    await alexs.submit(in_doubt),
+                    await alexs.submit(earlier),
+                )
+                assert (first["type"], first["duplicate"]) == ("sale.accepted", False)
+                assert (repeat["type"], repeat["duplicate"]) == ("sale.accepted", True)
+                assert (before["type"], before["duplicate"]) == ("sale.accepted", True)
         finally:
             await server.stop()
         db = open_database(sqlite_url)
         try:
             with db.read() as session:
-                assert session.scalars(select(SaleRow.cashier_id)).all() == [sam]
+                assert session.scalars(select(SaleRow.cashier_id)).all() == [sam, sam]
         finally:
             db.close()
+
+    run(scenario())
+
+
+def test_a_register_answering_a_sale_is_closed_after_its_reply(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check lands while Sam's sale is being answered: the sale gets its answer, then the close."""
+    entered, gate = asyncio.Event(), asyncio.Event()
+    handle = RegisterSession.handle
+
+    async def slow_sale(self: RegisterSession, message: dict[str, Any]) -> dict[str, Any]:
+        if message["type"] == "sale.submit":
+            entered.set()
+            await gate.wait()
+        return await handle(self, message)
+
+    monkeypatch.setattr(RegisterSession, "handle", slow_sale)
+
+    async def scenario() -> None:
+        tokens = await asyncio.to_thread(prepare_store, sqlite_url)
+        server = StoreServer(sqlite_url)
+        await server.start()
+        try:
+            async with register(server, tokens.register) as sams:
+                sam = await sams.login("Sam", "1357")
+                sale = make_sale([("SKU-0001", 1)], cashier_id=sam)
+                answer = asyncio.create_task(sams.submit(sale))
+                async with asyncio.timeout(5):
+                    await entered.wait()  # the sale is being answered
+                await asyncio.to_thread(_deactivate, sqlite_url, "Sam")
+                assert await server.close_deactivated() == 1
+                assert sams.ws.state is State.OPEN, "not closed while the sale is being answered"
+                gate.set()
+                reply = await answer
+                assert (reply["type"], reply["sale_id"]) == ("sale.accepted", sale["id"])
+                async with asyncio.timeout(5):
+                    await sams.ws.wait_closed()
+                assert (sams.ws.close_code, sams.ws.close_reason) == (DEACTIVATED_CLOSE_CODE, "cashier deactivated")
+        finally:
+            await server.stop()
 
     run(scenario())
