@@ -238,10 +238,22 @@ def pin_hash_of(session: Session, cashier_id: str) -> tuple[CashierInfo, str]:
     Raises:
         UnknownCashier: no active cashier has that id.
     """
-    cashier = session.get(Cashier, cashier_id)
-    if cashier is None or not cashier.active:
-        raise UnknownCashier("There is no active cashier with that id; pick a name from the list.")
+    cashier = _active(session, cashier_id)
     return CashierInfo(cashier.id, cashier.name, cashier.role), cashier.pin_hash
+
+
+def _active(session: Session, cashier_id: str) -> Cashier:
+    """The active cashier with that id.
+
+    Raises:
+        UnknownCashier: there is none; the sentence says so by name if they were deactivated.
+    """
+    cashier = session.get(Cashier, cashier_id)
+    if cashier is None:
+        raise UnknownCashier("There is no active cashier with that id; pick a name from the list.")
+    if not cashier.active:
+        raise UnknownCashier(f"{cashier.name} was deactivated by a manager; pick another name.")
+    return cashier
 
 
 def login(session: Session, cashier_id: str, pin: str) -> CashierInfo:
@@ -251,9 +263,7 @@ def login(session: Session, cashier_id: str, pin: str) -> CashierInfo:
         UnknownCashier: no active cashier has that id.
         WrongPin: the PIN does not match.
     """
-    cashier = session.get(Cashier, cashier_id)
-    if cashier is None or not cashier.active:
-        raise UnknownCashier("There is no active cashier with that id; pick a name from the list.")
+    cashier = _active(session, cashier_id)
     if not pin_matches(pin, cashier.pin_hash):
         raise WrongPin("That PIN is wrong; try again.")
     return CashierInfo(cashier.id, cashier.name)

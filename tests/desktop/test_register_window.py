@@ -406,7 +406,7 @@ def test_a_refused_login_after_a_reconnect_returns_to_the_login_screen_keeping_t
         qtbot.waitUntil(lambda: window.sale_view is None, timeout=WAIT_MS)
         assert window.stack.currentWidget() is window.login_view
         assert window.login_view.message.text() == (
-            "Please log in again: There is no active cashier with that id; pick a name from the list."
+            "Please log in again: Alex Morgan was deactivated by a manager; pick another name."
         )
         assert [b.text() for b in window.login_view.cashier_buttons.values()] == ["Sam Patel"], "Alex is not offered"
         sam = log_in(qtbot, window, "Sam Patel", "2468")
@@ -439,7 +439,7 @@ def test_a_cashier_deactivated_while_logged_in_is_sent_back_to_the_login_screen(
     qtbot.waitUntil(lambda: window.sale_view is None, timeout=WAIT_MS)  # it reconnects; Alex's login is refused
     assert window.stack.currentWidget() is window.login_view
     assert window.login_view.message.text() == (
-        "Please log in again: There is no active cashier with that id; pick a name from the list."
+        "Please log in again: Alex Morgan was deactivated by a manager; pick another name."
     )
     assert [b.text() for b in window.login_view.cashier_buttons.values()] == ["Sam Patel"], "Alex is not offered"
     save(window, shots / "register-cashier-deactivated.png")

@@ -98,7 +98,10 @@ def test_a_register_whose_cashier_is_deactivated_is_closed_and_the_others_keep_w
                 # Sam's sale made before stays recorded; logging Sam in again is refused
                 async with register(server, tokens.register) as again:
                     reply = await again.request({"type": "cashier.login", "cashier_id": sam, "pin": "1357"})
-                    assert reply["code"] == "unknown_cashier"
+                    assert (reply["code"], reply["message"]) == (
+                        "unknown_cashier",
+                        "Sam was deactivated by a manager; pick another name.",
+                    )
                 # Sales Sam made that are sent again by the next cashier (in doubt) are taken, once
                 in_doubt = make_sale([("SKU-0002", 1)], cashier_id=sam)
                 first, repeat, before = (
