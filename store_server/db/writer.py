@@ -12,6 +12,11 @@ event loop never blocks on the disk. Two kinds of work go to it, in the order th
   commit fails every request in it fails, having written nothing. One failure a savepoint
   cannot hold, an ORM flush that fails (SQLAlchemy then rolls back the whole transaction),
   fails that request alone; the others of its group, not yet answered, run again in a new one.
+  A write request whose function was marked with ``runs_together`` runs, with the other
+  requests of its group for that function, as one call of the function it was marked with,
+  inside one savepoint, where the first of them stood in the group: the requests of a group
+  all wait for the same commit and none is answered before it, so any order is one they could
+  have arrived in. If that call raises, its savepoint is rolled back and they run one by one.
 * a **job** (``GroupWriter.run``): ``fn(*args)`` on its own, for anything that manages its own
   transactions (reads that must not race a write on an in-memory database, setup, timers).
 """
@@ -37,6 +42,27 @@ T = TypeVar("T")
 
 MAX_GROUP = 256
 """Write requests committed together at most; more wait for the next commit."""
+F = TypeVar("F", bound=Callable[..., Any])
+Together = Callable[[Session, list[tuple[Any, ...]]], list[Any]]
+"""Runs many requests' ``args`` in one call: a result or the exception refusing it, for each."""
+TOGETHER = "pos_runs_together"
+"""The attribute ``runs_together`` sets on a function: the function its requests run together with."""
+
+
+def runs_together(many: Together) -> Callable[[F], F]:
+    """Mark a write request function ``fn(session, *args)`` whose requests of one group commit
+    run as one ``many(session, [args, ...])``.
+
+    ``many`` returns each request's result, or the exception that refused it (an exception it
+    returns must have written nothing); an exception it raises rolls back all it wrote, and
+    the requests then run one by one.
+    """
+
+    def mark(fn: F) -> F:
+        setattr(fn, TOGETHER, many)
+        return fn
+
+    return mark
 
 
 class Sink(Protocol):
@@ -161,8 +187,9 @@ class GroupWriter:
             call.error = exc
         _deliver([call])
 
-    def _commit(self, group: list[Call]) -> None:
+    def _commit(self, group: list[Call], *, together: bool = True) -> None:
         culprit: Call | None = None
+        lost_together = False
         try:
             with self._begin() as session:
                 if len(group) == 1:
@@ -170,13 +197,26 @@ class GroupWriter:
                     call = group[0]
                     call.value = call.fn(session, *call.args)
                 else:
-                    for call in group:
-                        try:
-                            _run_in_savepoint(session, call)
-                        except TransactionLost as lost:
-                            culprit, call.error = call, lost.__cause__ or lost
-                            raise
+                    for unit in _units(group) if together else [[call] for call in group]:
+                        if len(unit) > 1:
+                            try:
+                                if _ran_together(session, unit):
+                                    continue
+                            except TransactionLost:
+                                lost_together = True
+                                raise
+                        for call in unit:
+                            try:
+                                _run_in_savepoint(session, call)
+                            except TransactionLost as lost:
+                                culprit, call.error = call, lost.__cause__ or lost
+                                raise
         except BaseException as exc:  # the commit (or the lone request) failed: nothing was written
+            if lost_together:  # which request took the transaction down is not known: one by one
+                for call in group:
+                    call.value, call.error = None, None
+                self._commit(group, together=False)
+                return
             if culprit is not None:
                 self._retry_without(group, culprit)
                 return
@@ -196,6 +236,48 @@ class GroupWriter:
             call.value, call.error = None, None
         if others:
             self._commit(others)
+
+
+def _units(group: list[Call]) -> list[list[Call]]:
+    """The group in the order it runs: the requests of a ``runs_together`` function as one unit
+    where the first of them stood, every other request a unit of its own."""
+    units: list[list[Call]] = []
+    by_fn: dict[Callable[..., Any], list[Call]] = {}
+    for call in group:
+        if getattr(call.fn, TOGETHER, None) is None:
+            units.append([call])
+        elif call.fn in by_fn:
+            by_fn[call.fn].append(call)
+        else:
+            by_fn[call.fn] = [call]
+            units.append(by_fn[call.fn])
+    return units
+
+
+def _ran_together(session: Session, unit: list[Call]) -> bool:
+    """Run the requests of ``unit`` as one call (``runs_together``) in a savepoint; False if it
+    raised (it wrote nothing then, and the caller runs them one by one).
+
+    Raises:
+        TransactionLost: the call's failure rolled back the whole transaction.
+    """
+    many: Together = getattr(unit[0].fn, TOGETHER)
+    try:
+        with savepoint(session):
+            outcomes = many(session, [call.args for call in unit])
+            if len(outcomes) != len(unit):
+                raise RuntimeError(f"{many.__qualname__} answered {len(outcomes)} of {len(unit)} requests")
+    except TransactionLost:
+        raise
+    except Exception:
+        log.exception("%d requests run together failed; running them one by one", len(unit))
+        return False
+    for call, outcome in zip(unit, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            call.error = outcome
+        else:
+            call.value = outcome
+    return True
 
 
 def _run_in_savepoint(session: Session, call: Call) -> None:

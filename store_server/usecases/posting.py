@@ -55,6 +55,8 @@ class Posting:
         actor: str,
         occurred_at: str | None = None,
         batch: WriteBatch | None = None,
+        levels: dict[tuple[str, str], LevelLike] | None = None,
+        counts: dict[tuple[str, str], tuple[str, str]] | None = None,
     ) -> None:
         """
         Args:
@@ -62,6 +64,11 @@ class Posting:
             occurred_at: when the movements happened, if not now (UTC, ``pos_core.inventory.iso``).
             batch: collect the movements, level changes and events in it, written together
                 (``close`` flushes it); the caller then reads nothing between moves.
+            levels: levels already read (``prefetch`` adds to them), by SKU and location, shared
+                with whoever passed them: postings of one batch that share them see each
+                other's moves.
+            counts: the counts the count rule applies to this posting's movements
+                (``stock.counts_after(occurred_at)``), if the caller has read them.
         """
         self.session = session
         self.state = state
@@ -74,8 +81,8 @@ class Posting:
         self._n = 0
         self._before: dict[tuple[str, str], Level] = {}
         self._levels: dict[tuple[str, str], LevelLike] = {}
-        self._counts: dict[tuple[str, str], tuple[str, str]] | None = None
-        self._loaded: dict[tuple[str, str], LevelLike] = {}
+        self._counts = counts
+        self._loaded: dict[tuple[str, str], LevelLike] = {} if levels is None else levels
 
     def prefetch(self, skus: Iterable[str], location: str = DEFAULT_LOCATION) -> None:
         """Read the levels of ``skus`` in one query before moving them (else one query per move)."""
@@ -137,18 +144,24 @@ class Posting:
         granted = grant_movement(self.session, move, self._loaded.get((sku, location)))
         return None if granted is None else self._publish(granted)
 
-    def close(self) -> list[str]:
+    def close(self, *, flush: bool = True) -> list[str]:
         """Flag every level this posting left uncovered (or more uncovered); the exception ids.
 
         Later calls flag only what moved since the last one.
+
+        Args:
+            flush: write the batch now; else only when a level is flagged (an exception's
+                event is written directly, so the batch's go first), and the caller flushes.
         """
-        if self.batch is not None:
-            self.batch.flush()  # an exception's event is written directly, after these
+        if flush and self.batch is not None:
+            self.batch.flush()
         flagged = []
         for key, level in self._levels.items():
             before = self._before[key]
             after = Level(level.on_hand, level.reserved, level.safety_stock)
             if after.shortfall > before.shortfall:
+                if self.batch is not None:
+                    self.batch.flush()  # the exception's event is written directly, after these
                 flagged.append(
                     flag_uncovered(
                         self.session,

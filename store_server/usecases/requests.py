@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, TypeVar
 
@@ -23,9 +23,10 @@ from store_server.db.savepoint import savepoint
 from store_server.errors import IdempotencyConflict
 from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import lock_feed
-from store_server.usecases.rows import fetch_all, insert_rows
+from store_server.usecases.rows import fetch_all, in_list, insert_rows
 
 _FIND = 'SELECT kind, payload_hash, result FROM requests WHERE "key" = :key'
+_FIND_MANY = 'SELECT "key", kind, payload_hash, result FROM requests WHERE "key" IN (:keys)'
 
 
 class Replayable(Protocol):
@@ -73,21 +74,48 @@ def replay(session: Session, request: Request) -> dict[str, Any] | None:
         IdempotencyConflict: the id was used before for other content or another command.
     """
     rows = fetch_all(session, _FIND, {"key": request.key})
-    if not rows:
+    return first_result(request, rows[0] if rows else None)
+
+
+Stored = tuple[str, str, str]
+"""A remembered request: its kind, payload hash and result as JSON."""
+
+
+def stored_requests(session: Session, keys: Sequence[str]) -> dict[str, Stored]:
+    """The remembered requests among ``keys`` (one query for a batch of requests)."""
+    if not keys:
+        return {}
+    listed, params = in_list("key", keys)
+    rows = fetch_all(session, _FIND_MANY.replace("(:keys)", listed), params)
+    return {key: (kind, payload_hash, result) for key, kind, payload_hash, result in rows}
+
+
+def first_result(request: Request, stored: Stored | None) -> dict[str, Any] | None:
+    """The first result of ``request`` from its stored record, or None when it has none.
+
+    Raises:
+        IdempotencyConflict: the id was used before for other content or another command.
+    """
+    if stored is None:
         return None
-    [(kind, payload_hash, stored)] = rows
+    kind, payload_hash, result = stored
     if kind != request.kind or payload_hash != request.payload_hash:
         raise IdempotencyConflict(
             f"Request id {request.key} was already used for a {kind} with different content;"
             " make a new id for a new request."
         )
-    result: dict[str, Any] = json.loads(stored)
-    return result
+    first: dict[str, Any] = json.loads(result)
+    return first
 
 
 def remember(session: Session, request: Request, result: dict[str, Any]) -> None:
     """Store ``result`` as the answer to ``request`` in the current transaction."""
-    record = {
+    insert_rows(session, RequestRecord, [record_of(request, result)])
+
+
+def record_of(request: Request, result: dict[str, Any]) -> dict[str, Any]:
+    """The ``requests`` row remembering ``result`` as the answer to ``request``."""
+    return {
         "key": request.key,
         "kind": request.kind,
         "actor": request.actor,
@@ -95,7 +123,6 @@ def remember(session: Session, request: Request, result: dict[str, Any]) -> None
         "result": json.dumps(result, separators=(",", ":")),
         "created_at": now_iso(),
     }
-    insert_rows(session, RequestRecord, [record])
 
 
 def run_once(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Self
@@ -21,19 +23,30 @@ from store_server.db.models import (
     FeedState,
     InventoryException,
     OrderRow,
+    RequestRecord,
     SaleLineRow,
     SaleRow,
     SaleTaxRow,
     SaleTenderRow,
     Store,
 )
-from store_server.errors import SaleRefused, UnknownSku
+from store_server.db.writer import runs_together
+from store_server.errors import RequestRefused, SaleRefused, UnknownSku
 from store_server.usecases.batch import WriteBatch
 from store_server.usecases.clock import now_iso, utc_now
+from store_server.usecases.feed import lock_feed
 from store_server.usecases.posting import Posting
-from store_server.usecases.requests import Request, run_once
+from store_server.usecases.requests import Request, first_result, record_of, run_once, stored_requests
 from store_server.usecases.rows import cached, fetch_all
-from store_server.usecases.stock import DEFAULT_LOCATION, LevelLike, counts_after, units_sold_by
+from store_server.usecases.stock import (
+    DEFAULT_LOCATION,
+    CountRow,
+    LevelLike,
+    counts_since,
+    earliest_counts,
+    levels_for,
+    units_sold_by,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +96,51 @@ def payload_hash(sale: Sale) -> str:
     return hash_of(canonical_sale(sale))
 
 
+def submit_sales(
+    session: Session, calls: Sequence[tuple[Sale, str, datetime | None, str | None]]
+) -> list[SaleAccepted | RequestRefused]:
+    """``submit_sale`` for many sales at once, in the caller's write transaction: each sale's
+    result, or the refusal that left it unwritten.
+
+    What they are checked against (the store's currency and tax rates, their products and
+    levels, counts since the earliest) is read with one query each, what they write goes
+    out as one write batch, and their request records with it. A sale reads the levels as the
+    sales before it left them, and a resend of a sale earlier in the same call is answered
+    as a duplicate. Each refusal is decided before the sale adds anything to the batch, so
+    a refused sale writes nothing and the others go on. Anything else raised (a database
+    error) leaves the batch half written: the caller rolls back what this call wrote.
+    """
+    state = lock_feed(session)
+    requests = [_request(sale, sale_hash) for sale, sale_hash, _, _ in calls]
+    stored = stored_requests(session, [request.key for request in requests])
+    fresh = [sale for (sale, _, _, _), request in zip(calls, requests, strict=True) if request.key not in stored]
+    facts = _Facts.read(session, fresh)
+    batch = WriteBatch(session, state)
+    results: list[SaleAccepted | RequestRefused] = []
+    at = utc_now()
+    for (sale, sale_hash, now, canonical), request in zip(calls, requests, strict=True):
+        try:
+            first = first_result(request, stored.get(request.key))
+            if first is not None:
+                results.append(dataclasses.replace(SaleAccepted.from_wire(first), duplicate=True))
+                continue
+            accepted = _accept(batch, sale, sale_hash, now=now or at, canonical=canonical, facts=facts)
+        except RequestRefused as refused:
+            results.append(refused)
+            continue
+        record = record_of(request, accepted.to_wire())
+        batch.insert(RequestRecord, record)
+        stored[request.key] = (request.kind, request.payload_hash, record["result"])
+        results.append(accepted)
+    batch.flush()
+    return results
+
+
+def _request(sale: Sale, sale_hash: str) -> Request:
+    return Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
+
+
+@runs_together(submit_sales)
 def submit_sale(
     session: Session, sale: Sale, sale_hash: str, now: datetime | None = None, canonical: str | None = None
 ) -> SaleAccepted:
@@ -95,6 +153,8 @@ def submit_sale(
     of its SKU but synced after it is recorded with a count correction, not subtracted
     twice. If the sale leaves reserved stock uncovered, an inventory exception is recorded
     and ``reservation.at_risk`` emitted.
+
+    The group writer runs the sales of one group commit together (``submit_sales``).
 
     Raises:
         IdempotencyConflict: a sale with this id was accepted with different content.
@@ -110,19 +170,58 @@ def submit_sale(
         canonical: ``canonical_sale(sale)``, if the caller already made it for the fingerprint
             (the register endpoint does, off the database thread); else it is made here.
     """
-    request = Request(sale.id, SALE_SUBMIT, f"cashier:{sale.cashier_id}", sale_hash)
-    return run_once(
-        session,
-        request,
-        SaleAccepted,
-        lambda state: _accept(session, state, sale, sale_hash, now or utc_now(), canonical=canonical),
-        checked=True,
-    )
+
+    def accept(state: FeedState) -> SaleAccepted:
+        batch = WriteBatch(session, state)
+        facts = _Facts.read(session, [sale])
+        accepted = _accept(batch, sale, sale_hash, now=now or utc_now(), canonical=canonical, facts=facts)
+        batch.flush()
+        return accepted
+
+    return run_once(session, _request(sale, sale_hash), SaleAccepted, accept, checked=True)
+
+
+@dataclass(slots=True)
+class _Facts:
+    """What sales are checked and posted against, read once for all of them."""
+
+    currency: str
+    prices_include_tax: bool
+    tax_rates: dict[str, int]
+    sold_by: dict[str, str]
+    """``each`` or ``weight``, for each of the sales' SKUs the store has."""
+    levels: dict[tuple[str, str], LevelLike]
+    """The levels of the sales' SKUs at the store's location, shared by their postings."""
+    counts: list[CountRow]
+    """Applied counts made after the earliest sale, newest first."""
+
+    @classmethod
+    def read(cls, session: Session, sales: Sequence[Sale]) -> _Facts:
+        skus = {line.sku for sale in sales for line in sale.lines}
+        made = [at for at in map(_occurred_at, sales) if at is not None]
+        return cls(
+            cached(session, "store.currency", lambda: session.scalars(select(Store.currency)).one()),
+            cached(
+                session, "store.prices_include_tax", lambda: session.scalars(select(Store.prices_include_tax)).one()
+            ),
+            dict(fetch_all(session, _TAX_RATES, {})),
+            units_sold_by(session, skus),
+            {(sku, DEFAULT_LOCATION): level for sku, level in levels_for(session, skus, DEFAULT_LOCATION).items()},
+            counts_since(session, min(made)) if made else [],
+        )
+
+
+def _occurred_at(sale: Sale) -> str | None:
+    try:
+        return utc_timestamp(sale.created_at, "sale time")
+    except InvalidTimestamp:
+        return None
 
 
 def _accept(
-    session: Session, state: FeedState, sale: Sale, sale_hash: str, now: datetime, *, canonical: str | None
+    batch: WriteBatch, sale: Sale, sale_hash: str, *, now: datetime, canonical: str | None, facts: _Facts
 ) -> SaleAccepted:
+    """Check ``sale`` against ``facts`` and add what it writes to ``batch`` (nothing if refused)."""
     try:
         occurred_at = utc_timestamp(sale.created_at, "sale time")
     except InvalidTimestamp as exc:
@@ -130,24 +229,22 @@ def _accept(
     made = datetime.fromisoformat(occurred_at)
     if made > now + MAX_CLOCK_AHEAD:
         raise SaleRefused(CLOCK_AHEAD)
-    currency = cached(session, "store.currency", lambda: session.scalars(select(Store.currency)).one())
-    if sale.currency != currency:
-        raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {currency}.")
-    _check_taxes(session, sale)
+    if sale.currency != facts.currency:
+        raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {facts.currency}.")
+    _check_taxes(facts, sale)
     skus = {line.sku for line in sale.lines}
-    sold_by = units_sold_by(session, skus)
-    missing = sorted(skus - set(sold_by))
+    missing = sorted(skus - set(facts.sold_by))
     if missing:
         raise UnknownSku(f"The store has no product with SKU {', '.join(missing)}; update the register's catalogue.")
     for i, line in enumerate(sale.lines):
-        if line.sold_by != sold_by[line.sku]:  # grams counted as pieces (or the reverse) would corrupt stock
-            said, kept = _UNIT[line.sold_by], _UNIT[sold_by[line.sku]]
+        if line.sold_by != facts.sold_by[line.sku]:  # grams counted as pieces (or the reverse) would corrupt stock
+            said, kept = _UNIT[line.sold_by], _UNIT[facts.sold_by[line.sku]]
             raise SaleRefused(
                 f"sale.lines[{i}] sells {line.sku} {said}, but the store sells it {kept}; "
                 "update the register's catalogue."
             )
 
-    batch = WriteBatch(session, state)
+    # Checked: from here on nothing refuses, and the sale goes into the batch.
     completed = batch.encoded_event("sale.completed", canonical_sale(sale) if canonical is None else canonical)
     # Core inserts, parents first: these rows are never read back in this transaction.
     sale_row = {
@@ -215,27 +312,28 @@ def _accept(
     batch.insert(SaleLineRow, *lines)
     stale: list[str] = []
     if made < now - COUNT_ABSORB_WINDOW:
-        counted = counts_after(session, occurred_at)
+        counted = earliest_counts(facts.counts, occurred_at)
         stale = sorted(sku for sku in skus if (sku, DEFAULT_LOCATION) in counted)
         if stale:
             occurred_at = iso(now)  # too old to be absorbed: a normal sale, now
     posting = Posting(
-        session,
-        state,
+        batch.session,
+        batch.state,
         document_type="sale",
         document_id=sale.id,
         key=f"sale:{sale.id}",
         actor=f"cashier:{sale.cashier_id}",
         occurred_at=occurred_at,
         batch=batch,
+        levels=facts.levels,
+        counts=earliest_counts(facts.counts, occurred_at),
     )
-    posting.prefetch(skus)
     for line in sale.lines:
         posting.move(line.sku, line.quantity, Reason.SALE)  # grams for a weighed line, as its stock is kept
-    exceptions = posting.close()
+    exceptions = posting.close(flush=False)
     if stale:
         levels = {level.sku: level for level in posting.levels if level.location == DEFAULT_LOCATION}
-        exceptions += [_flag_stale(session, sale, levels[sku]) for sku in stale]
+        exceptions += [_flag_stale(batch.session, sale, levels[sku]) for sku in stale]
     return SaleAccepted(sale.id, completed, exceptions=tuple(exceptions))
 
 
@@ -269,20 +367,16 @@ def _flag_stale(session: Session, sale: Sale, level: LevelLike) -> str:
     return row.id
 
 
-def _check_taxes(session: Session, sale: Sale) -> None:
+def _check_taxes(facts: _Facts, sale: Sale) -> None:
     """Refuse a sale taxed otherwise than the store taxes: its tax would be wrong in the books."""
-    include = cached(
-        session, "store.prices_include_tax", lambda: session.scalars(select(Store.prices_include_tax)).one()
-    )
-    if sale.prices_include_tax != include:
+    if sale.prices_include_tax != facts.prices_include_tax:
         said, kept = ("include", "exclude") if sale.prices_include_tax else ("exclude", "include")
         raise SaleRefused(
             f"sale.prices_include_tax says the prices {said} tax, but this store's prices {kept} it; "
             "update the register's settings."
         )
-    rates: dict[str, int] = dict(fetch_all(session, _TAX_RATES, {}))
     for i, line in enumerate(sale.lines):
-        rate = rates.get(line.tax_class)
+        rate = facts.tax_rates.get(line.tax_class)
         if rate is None:
             raise SaleRefused(
                 f"sale.lines[{i}].tax_class {line.tax_class[:64]!r} ({line.sku}) is not one of this store's "

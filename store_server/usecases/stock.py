@@ -42,8 +42,8 @@ _READ_LEVELS = (
 )
 _UNITS = "SELECT sku, sold_by FROM products WHERE sku IN (:skus)"
 _COUNTS_AFTER = (
-    "SELECT sku, location, id, document_id FROM stock_counts WHERE status = :status AND counted_at > :occurred_at"
-    " ORDER BY counted_at DESC"
+    "SELECT sku, location, counted_at, id, document_id FROM stock_counts"
+    " WHERE status = :status AND counted_at > :occurred_at ORDER BY counted_at DESC"
 )
 
 
@@ -269,8 +269,26 @@ def counts_after(session: Session, occurred_at: str) -> dict[tuple[str, str], tu
 
     One query for a whole sale; usually empty (no count since the sale was made).
     """
-    rows = fetch_all(session, _COUNTS_AFTER, {"status": APPLIED, "occurred_at": occurred_at})
-    return {(sku, location): (count_id, document_id) for sku, location, count_id, document_id in rows}
+    return earliest_counts(counts_since(session, occurred_at), occurred_at)
+
+
+CountRow = tuple[str, str, str, str, str]
+"""An applied count: SKU, location, ``counted_at``, id, document id."""
+
+
+def counts_since(session: Session, occurred_at: str) -> list[CountRow]:
+    """The applied counts made after ``occurred_at``, newest first (one query for many sales:
+    ask for the earliest sale's time and pick each sale's with ``earliest_counts``)."""
+    return [tuple(row) for row in fetch_all(session, _COUNTS_AFTER, {"status": APPLIED, "occurred_at": occurred_at})]
+
+
+def earliest_counts(rows: Iterable[CountRow], occurred_at: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """Of ``rows`` (newest first), the earliest count after ``occurred_at`` per SKU and location."""
+    return {
+        (sku, location): (count_id, document_id)
+        for sku, location, counted_at, count_id, document_id in rows
+        if counted_at > occurred_at
+    }
 
 
 def level_wire(level: LevelLike) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from pos_core.catalogue import Product, Sku
 from pos_core.sale import Sale
 from pos_core.tax import TaxClass, tax_included
 from pos_core.weight import SoldBy
-from store_server.db.engine import open_database
+from store_server.db.engine import Database, open_database
 from store_server.db.models import FeedEventRow, SaleRow, StockMovement
 from store_server.server import StoreServer
 from store_server.usecases.cashiers import list_cashiers
@@ -74,6 +75,30 @@ PRODUCTS = {
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a test coroutine (the suite has no pytest-asyncio)."""
     return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+async def in_one_group(db: Database, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``(fn, *args)`` write requests in one group; their results or exceptions, in order."""
+    gate, entered = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        gate.wait(10)
+
+    held = asyncio.ensure_future(db.run(hold))
+    assert await asyncio.to_thread(entered.wait, 10), "the database thread never took the gate"
+    before = db.writer.groups
+    futures = [asyncio.ensure_future(db.run_write(fn, *args)) for fn, *args in calls]
+    for _ in range(1000):  # let each request reach the writer's queue behind the gate
+        if db.writer.queued() >= len(calls):
+            break
+        await asyncio.sleep(0)
+    assert db.writer.queued() == len(calls)
+    gate.set()
+    await held
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert db.writer.groups == before + 1, "the requests were meant to share one commit"
+    return results
 
 
 def make_sale(items: Sequence[tuple[str, int]], *, cashier_id: str = "c", sale_id: str | None = None) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -18,14 +20,28 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pos_core.ids import new_id
+from pos_core.inventory import StockLine
 from pos_core.sale import Sale
 from store_server.db.engine import Database, open_database
-from store_server.db.models import Category, FeedEventRow, RequestRecord, SaleRow
+from store_server.db.models import (
+    Category,
+    FeedEventRow,
+    FeedState,
+    InventoryException,
+    RequestRecord,
+    SaleRow,
+    StockLevel,
+    StockMovement,
+)
 from store_server.db.savepoint import TransactionLost
-from store_server.errors import IdempotencyConflict, UnknownSku
+from store_server.db.writer import TOGETHER
+from store_server.errors import IdempotencyConflict, SaleRefused, UnknownSku
 from store_server.usecases.feed import lock_feed
-from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale
-from tests.server.support import make_sale, prepare_store, run
+from store_server.usecases.reservations import Reserve, reserve
+from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale, submit_sales
+from store_server.usecases.stock import DEFAULT_LOCATION
+from tests.server.support import in_one_group, make_sale, prepare_store, run
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -56,30 +72,6 @@ def _submit_then_fail(session: Session, sale: Sale) -> SaleAccepted:
     raise Boom  # ... which must all go
 
 
-async def _together(db: Database, calls: list[tuple[Any, ...]]) -> list[Any]:
-    """Run ``(fn, *args)`` write requests in one group; their results or exceptions, in order."""
-    gate, entered = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        entered.set()
-        gate.wait(10)
-
-    held = asyncio.ensure_future(db.run(hold))
-    assert await asyncio.to_thread(entered.wait, 10), "the database thread never took the gate"
-    before = db.writer.groups
-    futures = [asyncio.ensure_future(db.run_write(fn, *args)) for fn, *args in calls]
-    for _ in range(1000):  # let each request reach the writer's queue behind the gate
-        if db.writer.queued() >= len(calls):
-            break
-        await asyncio.sleep(0)
-    assert db.writer.queued() == len(calls)
-    gate.set()
-    await held
-    results = await asyncio.gather(*futures, return_exceptions=True)
-    assert db.writer.groups == before + 1, "the requests were meant to share one commit"
-    return results
-
-
 def _seqs(db: Database) -> list[int]:
     with db.read() as session:
         return list(session.scalars(select(FeedEventRow.seq).order_by(FeedEventRow.seq)))
@@ -105,7 +97,7 @@ def test_a_refused_request_in_a_group_writes_nothing_and_takes_no_seq(db: Databa
         (_submit, good[2]),
         (_submit, good[3]),
     ]
-    results = run(_together(db, calls))
+    results = run(in_one_group(db, calls))
 
     assert isinstance(results[2], Boom)
     assert isinstance(results[3], UnknownSku)
@@ -150,7 +142,7 @@ def test_after_a_rolled_back_request_the_next_ones_in_its_group_see_the_database
         (_category, "Spirits"),  # must not find the rolled-back object in the session
         (_submit, later),
     ]
-    results = run(_together(db, calls))
+    results = run(in_one_group(db, calls))
 
     assert isinstance(results[0], Boom)
     assert isinstance(results[1], Boom)
@@ -167,7 +159,7 @@ def test_after_a_rolled_back_request_the_next_ones_in_its_group_see_the_database
 def test_a_repeat_inside_one_group_and_in_a_later_one_returns_the_first_result(db: Database) -> None:
     sale = _sale()
     conflicting = _sale([("SKU-0003", 1)], sale_id=sale.id)
-    first, again, conflict = run(_together(db, [(_submit, sale), (_submit, sale), (_submit, conflicting)]))
+    first, again, conflict = run(in_one_group(db, [(_submit, sale), (_submit, sale), (_submit, conflicting)]))
     assert isinstance(first, SaleAccepted)
     assert not first.duplicate
     assert isinstance(again, SaleAccepted)
@@ -175,7 +167,7 @@ def test_a_repeat_inside_one_group_and_in_a_later_one_returns_the_first_result(d
     assert again.seq == first.seq
     assert isinstance(conflict, IdempotencyConflict)
 
-    [later] = run(_together(db, [(_submit, sale)]))
+    [later] = run(in_one_group(db, [(_submit, sale)]))
     assert isinstance(later, SaleAccepted)
     assert later.duplicate
     assert later.seq == first.seq
@@ -242,9 +234,9 @@ def test_a_request_whose_flush_fails_fails_alone_and_its_neighbours_are_written(
     """An ORM flush that fails makes SQLAlchemy roll back the whole transaction, savepoint or
     not: the failing request is refused alone, and the others in its group, none of them
     answered yet, are run again and committed; nothing answered is lost."""
-    run(_together(db, [(_add_category, "Dup")]))
+    run(in_one_group(db, [(_add_category, "Dup")]))
     before, after = _sale(), _sale()
-    results = run(_together(db, [(_submit, before), (_add_category, "Dup"), (_submit, after)]))
+    results = run(in_one_group(db, [(_submit, before), (_add_category, "Dup"), (_submit, after)]))
 
     assert isinstance(results[0], SaleAccepted)
     assert isinstance(results[1], IntegrityError)  # the duplicate category, as it was raised
@@ -255,7 +247,7 @@ def test_a_request_whose_flush_fails_fails_alone_and_its_neighbours_are_written(
 
 
 def test_a_lone_request_that_hides_a_failed_flush_is_not_acknowledged(db: Database) -> None:
-    run(_together(db, [(_add_category, "Dup")]))
+    run(in_one_group(db, [(_add_category, "Dup")]))
 
     def swallow(session: Session) -> str:
         with contextlib.suppress(IntegrityError):
@@ -288,5 +280,197 @@ def test_the_feed_counter_stays_locked_after_a_refused_request_took_the_lock(db:
             except psycopg.errors.LockNotAvailable:
                 seen["other_got_the_lock"] = False
 
-    run(_together(db, [(take_lock_then_fail,), (probe,)]))
+    run(in_one_group(db, [(take_lock_then_fail,), (probe,)]))
     assert seen == {"other_got_the_lock": False}
+
+
+# Sales run together: ``submit_sale`` is marked ``runs_together(submit_sales)``, so the sales of
+# one group are checked and written as one batch. ``_direct`` calls it as the register endpoint does.
+
+
+def _direct(sale: Sale) -> tuple[Any, ...]:
+    return (submit_sale, sale, payload_hash(sale), None, None)
+
+
+class _Together:
+    """Stands in for ``submit_sales`` on ``submit_sale``'s mark: counts the calls, runs the real
+    one, then does ``after`` (a failure to provoke)."""
+
+    def __init__(self, after: Any = None) -> None:
+        self.sizes: list[int] = []
+        self.after = after
+
+    def __call__(self, session: Session, calls: list[tuple[Any, ...]]) -> list[Any]:
+        self.sizes.append(len(calls))
+        results = submit_sales(session, calls)
+        if self.after is not None:
+            self.after(session)
+        return results
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, after: Any = None) -> _Together:
+    spy = _Together(after)
+    assert getattr(submit_sale, TOGETHER) is submit_sales
+    monkeypatch.setattr(submit_sale, TOGETHER, spy)
+    return spy
+
+
+def _ahead(sale: Sale) -> Sale:
+    wire = sale.to_wire()
+    wire["created_at"] = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    return Sale.from_wire(wire)
+
+
+def _level(db: Database, sku: str) -> tuple[int, int]:
+    with db.read() as session:
+        level = session.get_one(StockLevel, (sku, DEFAULT_LOCATION))
+        return level.on_hand, level.reserved
+
+
+def _events(db: Database) -> list[tuple[int, str, dict[str, Any]]]:
+    with db.read() as session:
+        rows = session.scalars(select(FeedEventRow).order_by(FeedEventRow.seq))
+        return [(row.seq, row.type, json.loads(row.payload)) for row in rows]
+
+
+def _counter(db: Database) -> int:
+    with db.read() as session:
+        return session.get_one(FeedState, 1).last_seq
+
+
+def test_the_sales_of_a_group_run_together_and_each_gets_its_own_answer(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _spy(monkeypatch)
+    first = _sale([("SKU-0001", 2)])
+    second = _sale([("SKU-0001", 3), ("SKU-0002", 1)])
+    wire = _sale().to_wire()
+    wire["lines"][0]["sku"] = "NO-SUCH-SKU"
+    unknown = Sale.from_wire(wire)
+    conflicting = _sale([("SKU-0003", 1)], sale_id=first.id)
+    calls = [
+        _direct(first),
+        (_add_category, "Tea"),  # not a sale: runs on its own, after the sales
+        _direct(unknown),
+        _direct(second),
+        _direct(first),  # a resend while the first is still in the group
+        _direct(conflicting),
+        _direct(_ahead(_sale())),
+    ]
+    results = run(in_one_group(db, calls))
+
+    assert spy.sizes == [6]
+    accepted, tea, refused, other, again, conflict, ahead = results
+    assert isinstance(accepted, SaleAccepted)
+    assert (accepted.seq, accepted.duplicate) == (1, False)
+    assert tea == 5
+    assert isinstance(refused, UnknownSku)
+    assert isinstance(other, SaleAccepted)
+    assert other.seq == 3
+    assert isinstance(again, SaleAccepted)
+    assert (again.seq, again.duplicate) == (1, True)
+    assert isinstance(conflict, IdempotencyConflict)
+    assert isinstance(ahead, SaleRefused)
+    # The second sale saw the stock as the first left it, and the feed says so in order.
+    assert _level(db, "SKU-0001") == (10 - 2 - 3, 0)
+    assert _level(db, "SKU-0002") == (5 - 1, 0)
+    events = _events(db)
+    assert [(seq, kind) for seq, kind, _ in events] == [
+        (1, "sale.completed"),
+        (2, "stock.changed"),
+        (3, "sale.completed"),
+        (4, "stock.changed"),
+        (5, "stock.changed"),
+    ]
+    assert [data["on_hand"] for _, kind, data in events if kind == "stock.changed"] == [8, 5, 4]
+    assert _counter(db) == 5
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(SaleRow)) == 2
+        assert set(session.scalars(select(RequestRecord.key))) == {first.id, second.id}
+        sold = select(func.count()).select_from(StockMovement).where(StockMovement.document_type == "sale")
+        assert session.scalar(sold) == 3
+
+    [later] = run(in_one_group(db, [_direct(second)]))  # alone: the one-by-one path, same answer
+    assert isinstance(later, SaleAccepted)
+    assert (later.seq, later.duplicate) == (3, True)
+
+
+def test_sales_run_together_that_fail_are_rolled_back_and_run_one_by_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(_session: Session) -> None:
+        raise Boom
+
+    spy = _spy(monkeypatch, after=fail)
+    sales = [_sale([("SKU-0001", 1)]) for _ in range(3)]
+    results = run(in_one_group(db, [_direct(sale) for sale in sales]))
+
+    assert spy.sizes == [3]
+    assert all(isinstance(r, SaleAccepted) and not r.duplicate for r in results)
+    assert [r.seq for r in results] == [1, 3, 5]  # nothing of the failed batch took a seq
+    assert _seqs(db) == list(range(1, 7))
+    assert _counter(db) == 6
+    assert _level(db, "SKU-0001") == (7, 0)
+    assert all(_has_sale(db, sale.id) for sale in sales)
+
+
+def test_sales_run_together_that_lose_the_transaction_run_again_one_by_one_with_their_group(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed ORM flush inside the batch rolls back the whole transaction (``TransactionLost``):
+    the group, nothing of it answered, runs again with each request on its own."""
+    run(in_one_group(db, [(_add_category, "Dup")]))
+
+    def lose(session: Session) -> None:
+        session.add(Category(name="Dup", safety_stock=1))
+        session.flush()
+
+    spy = _spy(monkeypatch, after=lose)
+    sales = [_sale([("SKU-0002", 1)]) for _ in range(2)]
+    results = run(in_one_group(db, [_direct(sales[0]), (_add_category, "Tea"), _direct(sales[1])]))
+
+    assert spy.sizes == [2]  # once together; the second time each ran on its own
+    assert isinstance(results[0], SaleAccepted)
+    assert results[1] == 5
+    assert isinstance(results[2], SaleAccepted)
+    assert [results[0].seq, results[2].seq] == [1, 3]
+    assert _seqs(db) == [1, 2, 3, 4]
+    assert _level(db, "SKU-0002") == (3, 0)
+
+
+def test_a_sale_run_together_that_uncovers_a_reservation_flags_it_in_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.write() as session:
+        reserve(session, Reserve(new_id(), "storefront:test", (StockLine("SKU-0002", 4),), ttl_s=600))
+    reserved_seq = _counter(db)
+    spy = _spy(monkeypatch)
+    covered = _sale([("SKU-0002", 1)])  # on hand 4, reserved 4: still covered
+    uncovering = _sale([("SKU-0002", 2), ("SKU-0001", 1)])  # on hand 2 under reserved 4
+    before = _sale([("SKU-0003", 1)])
+    # The last sale flags: the counter must end at its exception's event, not before it.
+    results = run(in_one_group(db, [_direct(before), _direct(covered), _direct(uncovering)]))
+
+    assert spy.sizes == [3]
+    assert isinstance(results[1], SaleAccepted)
+    assert results[1].exceptions == ()
+    assert isinstance(results[2], SaleAccepted)
+    assert len(results[2].exceptions) == 1
+    kinds = [kind for seq, kind, _ in _events(db) if seq > reserved_seq]
+    assert kinds == [
+        "sale.completed",
+        "stock.changed",
+        "sale.completed",
+        "stock.changed",
+        "sale.completed",
+        "stock.changed",
+        "stock.changed",
+        "reservation.at_risk",
+    ]
+    assert _seqs(db) == list(range(1, reserved_seq + 9))
+    assert _counter(db) == reserved_seq + 8
+    assert _level(db, "SKU-0002") == (2, 4)
+    with db.read() as session:
+        [flagged] = session.scalars(select(InventoryException))
+        assert (flagged.document_id, flagged.sku) == (uncovering.id, "SKU-0002")
+        assert (flagged.on_hand, flagged.reserved) == (2, 4)
