@@ -41,3 +41,24 @@ def test_out_of_range_input_is_refused() -> None:
         uuid7_at(1 << 48, bytes(10))
     with pytest.raises(ValueError, match="10 bytes"):
         uuid7_at(0, bytes(9))
+
+
+@given(st.integers(0, (1 << 48) - 1), st.binary(min_size=10, max_size=10))
+def test_the_random_bytes_land_where_rfc_9562_puts_them(ms: int, random: bytes) -> None:
+    """74 of the 80 random bits are kept; the version and variant take the other 6."""
+    made = uuid7_at(ms, random)
+    assert made.version == 7
+    assert made.variant == uuid.RFC_4122
+    assert made.bytes[:6] == ms.to_bytes(6, "big")
+    assert made.bytes[6] & 0x0F == random[0] & 0x0F
+    assert made.bytes[7:8] == random[1:2]
+    assert made.bytes[8] & 0x3F == random[2] & 0x3F
+    assert made.bytes[9:] == random[3:]
+
+
+def test_new_ids_parse_as_the_uuids_they_print() -> None:
+    for _ in range(200):
+        made = new_id()
+        assert LOWER_UUID.match(made)
+        assert str(uuid.UUID(made)) == made
+        assert uuid.UUID(made).version == 7
