@@ -10,9 +10,10 @@ once, on one cursor.
 
 Rules that keep it true:
 
-- events are numbered when added (``state.last_seq`` moves in memory), so a seq is known at
-  once (the sale row records its ``sale.completed`` seq) and events keep the order they were
-  added in; the counter row is written by ``flush``;
+- events are numbered when added, after every event already added or written, so a seq is
+  known at once (the sale row records its ``sale.completed`` seq) and events keep the order
+  they were added in; ``flush`` writes the counter row and tells the ORM's copy
+  (``state.last_seq``), once rather than for every event;
 - anything that reads what the batch holds, or writes an event directly (``append_event``),
   must ``flush`` first: ``Posting`` does before a grant and before flagging exceptions;
 - tables are written in the order first added to, so parents (the sale) go before children;
@@ -53,7 +54,7 @@ class WriteBatch:
         self._rows: dict[type[DeclarativeBase], list[Mapping[str, Any]]] = {}
         self._levels: dict[tuple[str, str], dict[str, Any]] = {}
         self._events: list[dict[str, Any]] = []
-        self._written_seq = state.last_seq
+        self._written_seq = self._seq = state.last_seq
 
     def insert(self, model: type[DeclarativeBase], *rows: Mapping[str, Any]) -> None:
         """Add rows (every column name -> value) of ``model``'s table."""
@@ -73,8 +74,7 @@ class WriteBatch:
         return self._number(kind, payload)
 
     def _number(self, kind: str, payload: str) -> int:
-        seq = self.state.last_seq + 1
-        set_committed_value(self.state, "last_seq", seq)
+        seq = self._seq = max(self._seq, self.state.last_seq) + 1  # another batch may have written since
         self._events.append({"seq": seq, "type": kind, "occurred_at": self.now, "payload": payload})
         return seq
 
@@ -97,4 +97,6 @@ class WriteBatch:
             if last != self._written_seq:
                 cursor.execute(convert(_ADVANCE), {"seq": last, "id": self.state.id})
         self._written_seq = last
+        if self.state.last_seq != last:
+            set_committed_value(self.state, "last_seq", last)
         self._rows, self._levels, self._events = {}, {}, []
