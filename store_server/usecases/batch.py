@@ -96,7 +96,7 @@ class WriteBatch:
                 cursor.executemany(convert(insert_sql(FeedEventRow)), self._events)
             if last != self._written_seq:
                 cursor.execute(convert(_ADVANCE), {"seq": last, "id": self.state.id})
-        self._written_seq = last
-        if self.state.last_seq != last:
+        if self._events:  # else the counter is as the last writer left it, maybe another batch
             set_committed_value(self.state, "last_seq", last)
+        self._written_seq = last
         self._rows, self._levels, self._events = {}, {}, []

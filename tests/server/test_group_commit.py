@@ -438,6 +438,10 @@ def test_sales_run_together_that_lose_the_transaction_run_again_one_by_one_with_
     assert _level(db, "SKU-0002") == (3, 0)
 
 
+def _reserve(session: Session, sku: str, quantity: int) -> object:
+    return reserve(session, Reserve(new_id(), "storefront:test", (StockLine(sku, quantity),), ttl_s=600))
+
+
 def test_a_sale_run_together_that_uncovers_a_reservation_flags_it_in_order(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -448,8 +452,12 @@ def test_a_sale_run_together_that_uncovers_a_reservation_flags_it_in_order(
     covered = _sale([("SKU-0002", 1)])  # on hand 4, reserved 4: still covered
     uncovering = _sale([("SKU-0002", 2), ("SKU-0001", 1)])  # on hand 2 under reserved 4
     before = _sale([("SKU-0003", 1)])
-    # The last sale flags: the counter must end at its exception's event, not before it.
-    results = run(in_one_group(db, [_direct(before), _direct(covered), _direct(uncovering)]))
+    # The last sale flags: the counter must stay at its exception's event, not go back before
+    # it, and the reservation after the sales numbers its events from there.
+    calls = [_direct(before), (_reserve, "SKU-0001", 1), _direct(covered), _direct(uncovering)]
+    results = run(in_one_group(db, calls))
+    reserved = results.pop(1)
+    assert not isinstance(reserved, Exception), reserved
 
     assert spy.sizes == [3]
     assert isinstance(results[1], SaleAccepted)
@@ -466,9 +474,11 @@ def test_a_sale_run_together_that_uncovers_a_reservation_flags_it_in_order(
         "stock.changed",
         "stock.changed",
         "reservation.at_risk",
+        "stock.changed",
+        "reservation.granted",
     ]
-    assert _seqs(db) == list(range(1, reserved_seq + 9))
-    assert _counter(db) == reserved_seq + 8
+    assert _seqs(db) == list(range(1, reserved_seq + 11))
+    assert _counter(db) == reserved_seq + 10
     assert _level(db, "SKU-0002") == (2, 4)
     with db.read() as session:
         [flagged] = session.scalars(select(InventoryException))
