@@ -53,6 +53,8 @@ WARMUP_S = 1.0
 SETTLE_S = 10.0
 STOREFRONT_SHARE = 0.3
 LISTENING = re.compile(r"listening on ws://[^:]+:(\d+)")
+ERROR_LINE = re.compile(r"^\S+ \S+ (?:ERROR|CRITICAL) .*$", re.MULTILINE)
+"""A log line at ERROR or above, as ``pos`` formats them (``%(asctime)s %(levelname)s ...``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ def run_bench(settings: BenchSettings) -> dict[str, object]:
         with _server(url, Path(tmp), settings.writer) as (server, port):
             figures = asyncio.run(_drive(settings, port, tokens, products, server.pid))
         figures.update(_books(url))
+        figures["server_errors"] = len(server_errors((Path(tmp) / "server.log").read_text(errors="replace")))
     return {
         **figures,
         "sqlite_raw_commits_per_s": round(raw, 1),
@@ -101,6 +104,16 @@ def run_bench(settings: BenchSettings) -> dict[str, object]:
         "rate": settings.rate,
         "writer": settings.writer,
     }
+
+
+def server_errors(log: str) -> list[str]:
+    """The ERROR and CRITICAL lines of a server's log (its writer process logs to the same
+    stream), each printed to stderr: a run whose server failed somewhere says so, even when
+    every command was answered (a batch of sales that fell back to one by one, say)."""
+    found = ERROR_LINE.findall(log)
+    for line in found:
+        print(f"server: {line}", file=sys.stderr)
+    return found
 
 
 def sqlite_raw_commits_per_s(path: Path, seconds: float) -> float:

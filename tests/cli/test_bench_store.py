@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from pos_cli.bench_store_run import server_errors
 from tests.pg import pg_database
 
 __all__ = ["pg_database"]
@@ -37,6 +38,7 @@ FIGURES = {
     "machine": str,
     "cpu_loop_ms": float,
     "writer": str,
+    "server_errors": int,
 }
 
 
@@ -60,6 +62,7 @@ def _check(figures: dict[str, object], db: str, writer: str = "process") -> None
     assert figures["oversells"] == 0
     assert figures["ledger_mismatches"] == 0
     assert figures["feed_gaps"] == 0
+    assert figures["server_errors"] == 0
     assert figures["sales_per_s"] > 0  # type: ignore[operator]
 
 
@@ -83,3 +86,18 @@ def test_bench_store_refuses_nonsense_in_one_sentence() -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr == "pos: --lanes must be at least 1, --skus at least 100, --duration and --rate above 0.\n"
+
+
+def test_server_errors_are_the_error_lines_of_the_server_log() -> None:
+    log = (
+        "2026-11-27 14:57:09,120 INFO store_server.server: listening on ws://127.0.0.1:5000\n"
+        "2026-11-27 14:57:09,121 WARNING store_server.usecases.stock_exceptions: reserved stock uncovered\n"
+        "2026-11-27 14:57:09,122 ERROR store_server.db.writer [writer] 12 requests run together failed\n"
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "2026-11-27 14:57:09,123 CRITICAL store_server.server: the disk is gone\n"
+        "an ERROR in a message that is not a log line's level\n"
+    )
+    found = server_errors(log)
+    assert [line.split()[2] for line in found] == ["ERROR", "CRITICAL"]
+    assert server_errors("") == []
