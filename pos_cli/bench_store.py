@@ -17,6 +17,9 @@ as ``--lanes`` registers and one storefront would, and prints one JSON object:
   receiving it, at the same fixed load. Same machine, same clock.
 * ``oversells``: reservation grants that left less than nothing available, read from the
   database at the end (every grant's ``stock.changed`` event); must be 0.
+* ``server_errors``: ERROR lines the server and its writer process logged during the run (each
+  also printed to stderr); must be 0: a run can answer every command with a server failing
+  underneath (a batch of sales falling back to one by one, say).
 * ``sqlite_raw_commits_per_s``: a plain ``sqlite3`` loop inserting one row and committing, WAL
   and ``synchronous=FULL``, in the same temporary directory: the disk's ceiling.
 * ``rss_mb``: the server's peak resident memory (its process and its database writer process,

@@ -23,10 +23,10 @@ from store_server.db.savepoint import savepoint
 from store_server.errors import IdempotencyConflict
 from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import lock_feed
-from store_server.usecases.rows import fetch_all, in_list, insert_rows
+from store_server.usecases.rows import fetch_all, fetch_in, insert_rows
 
 _FIND = 'SELECT kind, payload_hash, result FROM requests WHERE "key" = :key'
-_FIND_MANY = 'SELECT "key", kind, payload_hash, result FROM requests WHERE "key" IN (:keys)'
+_FIND_MANY = 'SELECT "key", kind, payload_hash, result FROM requests WHERE "key" IN (:values)'
 
 
 class Replayable(Protocol):
@@ -83,10 +83,7 @@ Stored = tuple[str, str, str]
 
 def stored_requests(session: Session, keys: Sequence[str]) -> dict[str, Stored]:
     """The remembered requests among ``keys`` (one query for a batch of requests)."""
-    if not keys:
-        return {}
-    listed, params = in_list("key", keys)
-    rows = fetch_all(session, _FIND_MANY.replace("(:keys)", listed), params)
+    rows = fetch_in(session, _FIND_MANY, keys)
     return {key: (kind, payload_hash, result) for key, kind, payload_hash, result in rows}
 
 

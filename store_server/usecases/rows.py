@@ -113,7 +113,23 @@ def insert_sql(model: type[DeclarativeBase]) -> str:
     return _insert_sql(model.__table__)
 
 
-def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+IN_CHUNK = 500
+"""Values per ``IN`` list in ``fetch_in``: far under SQLite's limit of 32,766 parameters."""
+
+
+def fetch_in(
+    session: Session, sql: str, values: Sequence[Any], params: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` selects for ``values``, where ``sql`` says ``IN (:values)``: one query
+    for each ``IN_CHUNK`` of them, so a group commit's many sales never pass the driver's limit."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), IN_CHUNK):
+        listed, chunk = _in_list("value", values[start : start + IN_CHUNK])
+        rows += fetch_all(session, sql.replace("(:values)", listed), {**(params or {}), **chunk})
+    return rows
+
+
+def _in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """``(:name_0, :name_1, ...)`` and its parameters, for ``IN``."""
     params = {f"{name}_{i}": value for i, value in enumerate(values)}
     return "(" + ", ".join(f":{key}" for key in params) + ")", params

@@ -96,44 +96,52 @@ def payload_hash(sale: Sale) -> str:
     return hash_of(canonical_sale(sale))
 
 
-def submit_sales(
-    session: Session, calls: Sequence[tuple[Sale, str, datetime | None, str | None]]
-) -> list[SaleAccepted | RequestRefused]:
+def submit_sales(session: Session, calls: Sequence[tuple[Any, ...]]) -> list[SaleAccepted | RequestRefused]:
     """``submit_sale`` for many sales at once, in the caller's write transaction: each sale's
     result, or the refusal that left it unwritten.
 
-    What they are checked against (the store's currency and tax rates, their products and
-    levels, counts since the earliest) is read with one query each, what they write goes
-    out as one write batch, and their request records with it. A sale reads the levels as the
-    sales before it left them, and a resend of a sale earlier in the same call is answered
-    as a duplicate. Each refusal is decided before the sale adds anything to the batch, so
-    a refused sale writes nothing and the others go on. Anything else raised (a database
-    error) leaves the batch half written: the caller rolls back what this call wrote.
+    Each call is the arguments ``submit_sale`` takes after the session. What the sales are
+    checked against (the store's currency and tax rates, their products and levels, counts
+    since the earliest) is read with one query each, what they write goes out as one write
+    batch, and their request records with it. A sale reads the levels as the sales before it
+    left them, and a resend of a sale earlier in the same call is answered as a duplicate. A
+    sale is checked in full before it adds anything to the batch, so a refused sale writes
+    nothing and the others go on. Anything else raised (a database error) leaves the batch
+    half written: the caller rolls back what this call wrote.
     """
     state = lock_feed(session)
-    requests = [_request(sale, sale_hash) for sale, sale_hash, _, _ in calls]
+    sales = [_arguments(*call) for call in calls]
+    requests = [_request(sale, sale_hash) for sale, sale_hash, _, _ in sales]
     stored = stored_requests(session, [request.key for request in requests])
-    fresh = [sale for (sale, _, _, _), request in zip(calls, requests, strict=True) if request.key not in stored]
+    fresh = [sale for (sale, *_), request in zip(sales, requests, strict=True) if request.key not in stored]
     facts = _Facts.read(session, fresh)
     batch = WriteBatch(session, state)
     results: list[SaleAccepted | RequestRefused] = []
     at = utc_now()
-    for (sale, sale_hash, now, canonical), request in zip(calls, requests, strict=True):
+    for (sale, sale_hash, now, canonical), request in zip(sales, requests, strict=True):
         try:
             first = first_result(request, stored.get(request.key))
             if first is not None:
                 results.append(dataclasses.replace(SaleAccepted.from_wire(first), duplicate=True))
                 continue
-            accepted = _accept(batch, sale, sale_hash, now=now or at, canonical=canonical, facts=facts)
+            occurred_at = _check(sale, now=now or at, facts=facts)
         except RequestRefused as refused:
             results.append(refused)
             continue
+        accepted = _accept(batch, sale, sale_hash, occurred_at, now=now or at, canonical=canonical, facts=facts)
         record = record_of(request, accepted.to_wire())
         batch.insert(RequestRecord, record)
         stored[request.key] = (request.kind, request.payload_hash, record["result"])
         results.append(accepted)
     batch.flush()
     return results
+
+
+def _arguments(
+    sale: Sale, sale_hash: str, now: datetime | None = None, canonical: str | None = None
+) -> tuple[Sale, str, datetime | None, str | None]:
+    """``submit_sale``'s arguments after the session, as a caller passed them, defaults filled in."""
+    return sale, sale_hash, now, canonical
 
 
 def _request(sale: Sale, sale_hash: str) -> Request:
@@ -172,9 +180,11 @@ def submit_sale(
     """
 
     def accept(state: FeedState) -> SaleAccepted:
-        batch = WriteBatch(session, state)
         facts = _Facts.read(session, [sale])
-        accepted = _accept(batch, sale, sale_hash, now=now or utc_now(), canonical=canonical, facts=facts)
+        at = now or utc_now()
+        occurred_at = _check(sale, now=at, facts=facts)
+        batch = WriteBatch(session, state)
+        accepted = _accept(batch, sale, sale_hash, occurred_at, now=at, canonical=canonical, facts=facts)
         batch.flush()
         return accepted
 
@@ -218,16 +228,17 @@ def _occurred_at(sale: Sale) -> str | None:
         return None
 
 
-def _accept(
-    batch: WriteBatch, sale: Sale, sale_hash: str, *, now: datetime, canonical: str | None, facts: _Facts
-) -> SaleAccepted:
-    """Check ``sale`` against ``facts`` and add what it writes to ``batch`` (nothing if refused)."""
+def _check(sale: Sale, *, now: datetime, facts: _Facts) -> str:
+    """The time ``sale`` was made (UTC, ``pos_core.inventory.iso``), if the store takes it.
+
+    Raises:
+        SaleRefused, UnknownSku: as ``submit_sale`` says.
+    """
     try:
         occurred_at = utc_timestamp(sale.created_at, "sale time")
     except InvalidTimestamp as exc:
         raise SaleRefused(str(exc)) from None
-    made = datetime.fromisoformat(occurred_at)
-    if made > now + MAX_CLOCK_AHEAD:
+    if datetime.fromisoformat(occurred_at) > now + MAX_CLOCK_AHEAD:
         raise SaleRefused(CLOCK_AHEAD)
     if sale.currency != facts.currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {facts.currency}.")
@@ -243,8 +254,22 @@ def _accept(
                 f"sale.lines[{i}] sells {line.sku} {said}, but the store sells it {kept}; "
                 "update the register's catalogue."
             )
+    return occurred_at
 
-    # Checked: from here on nothing refuses, and the sale goes into the batch.
+
+def _accept(
+    batch: WriteBatch,
+    sale: Sale,
+    sale_hash: str,
+    occurred_at: str,
+    *,
+    now: datetime,
+    canonical: str | None,
+    facts: _Facts,
+) -> SaleAccepted:
+    """Add what a sale that passed ``_check`` writes to ``batch``; it refuses nothing."""
+    made = datetime.fromisoformat(occurred_at)
+    skus = {line.sku for line in sale.lines}
     completed = batch.encoded_event("sale.completed", canonical_sale(sale) if canonical is None else canonical)
     # Core inserts, parents first: these rows are never read back in this transaction.
     sale_row = {

@@ -22,7 +22,7 @@ from pos_core.ids import new_id
 from pos_core.inventory import Bucket, Level, effect, resolve_safety_stock
 from store_server.db.models import Category, ProductRow, StockLevel, StockMovement, Store
 from store_server.usecases.clock import now_iso
-from store_server.usecases.rows import execute, fetch_all, in_list, insert_rows
+from store_server.usecases.rows import execute, fetch_all, fetch_in, insert_rows
 
 DEFAULT_LOCATION = "main"
 ON_HAND = Bucket.ON_HAND
@@ -39,9 +39,9 @@ _GRANT = (
 )
 _READ_LEVEL = "SELECT on_hand, reserved, safety_stock FROM stock_levels WHERE sku = :sku AND location = :location"
 _READ_LEVELS = (
-    "SELECT sku, on_hand, reserved, safety_stock FROM stock_levels WHERE location = :location AND sku IN (:skus)"
+    "SELECT sku, on_hand, reserved, safety_stock FROM stock_levels WHERE location = :location AND sku IN (:values)"
 )
-_UNITS = "SELECT sku, sold_by FROM products WHERE sku IN (:skus)"
+_UNITS = "SELECT sku, sold_by FROM products WHERE sku IN (:values)"
 _COUNTS_AFTER = (
     "SELECT sku, location, counted_at, id, document_id FROM stock_counts"
     " WHERE status = :status AND counted_at > :occurred_at ORDER BY counted_at DESC"
@@ -153,11 +153,8 @@ def levels_for(session: Session, skus: Iterable[str], location: str) -> dict[str
             found[sku] = mapped
         else:
             wanted.append(sku)
-    if wanted:
-        listed, params = in_list("sku", wanted)
-        sql = _READ_LEVELS.replace("(:skus)", listed)
-        for sku, on_hand, reserved, safety in fetch_all(session, sql, {**params, "location": location}):
-            found[sku] = Figures(sku, location, on_hand, reserved, safety)
+    for sku, on_hand, reserved, safety in fetch_in(session, _READ_LEVELS, wanted, {"location": location}):
+        found[sku] = Figures(sku, location, on_hand, reserved, safety)
     return found
 
 
@@ -255,10 +252,7 @@ def level_row(session: Session, sku: str, location: str) -> StockLevel:
 
 def units_sold_by(session: Session, skus: Iterable[str]) -> dict[str, str]:
     """``each`` or ``weight`` for each of ``skus`` the catalogue has (one plain query)."""
-    listed, params = in_list("sku", sorted(set(skus)))
-    if not params:
-        return {}
-    return dict(fetch_all(session, _UNITS.replace("(:skus)", listed), params))
+    return dict(fetch_in(session, _UNITS, sorted(set(skus))))
 
 
 def effective_safety_stock(session: Session, sku: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from store_server.db.models import (
 from store_server.db.savepoint import TransactionLost
 from store_server.db.writer import TOGETHER
 from store_server.errors import IdempotencyConflict, SaleRefused, UnknownSku
+from store_server.usecases import rows
 from store_server.usecases.feed import lock_feed
 from store_server.usecases.reservations import Reserve, reserve
 from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale, submit_sales
@@ -484,3 +486,32 @@ def test_a_sale_run_together_that_uncovers_a_reservation_flags_it_in_order(
         [flagged] = session.scalars(select(InventoryException))
         assert (flagged.document_id, flagged.sku) == (uncovering.id, "SKU-0002")
         assert (flagged.on_hand, flagged.reserved) == (2, 4)
+
+
+def test_sales_sent_without_the_optional_arguments_run_together_too(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    spy = _spy(monkeypatch)
+    sales = [_sale([("SKU-0001", 1)]) for _ in range(3)]
+    results = run(in_one_group(db, [(submit_sale, sale, payload_hash(sale)) for sale in sales]))
+
+    assert spy.sizes == [3]
+    assert [r.seq for r in results if isinstance(r, SaleAccepted)] == [1, 3, 5]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no fall-back to one by one
+
+
+def test_reads_for_many_sales_go_in_several_in_lists(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group's SKUs and request ids could pass the driver's limit on parameters in one query."""
+    monkeypatch.setattr(rows, "IN_CHUNK", 2)
+    spy = _spy(monkeypatch)
+    first = _sale([("SKU-0001", 1), ("SKU-0002", 1), ("SKU-0003", 1)])
+    run(in_one_group(db, [_direct(first)]))
+    later = [_sale([("SKU-0001", 1), ("SKU-0002", 1), ("SKU-0003", 1)]) for _ in range(2)]
+    results = run(in_one_group(db, [_direct(first), *(_direct(sale) for sale in later)]))
+
+    assert spy.sizes == [3]
+    assert isinstance(results[0], SaleAccepted)
+    assert results[0].duplicate  # its stored record was found among several IN lists
+    assert all(isinstance(r, SaleAccepted) and not r.duplicate for r in results[1:])
+    assert _level(db, "SKU-0001") == (10 - 3, 0)
+    assert _level(db, "SKU-0003") == (3 - 3, 0)
