@@ -11,7 +11,7 @@ The store server accepts any UUID; old registers' version 4 ids still work.
 
 from __future__ import annotations
 
-import os
+import secrets
 import time
 import uuid
 
@@ -23,9 +23,9 @@ def new_id() -> str:
     """A new UUID version 7 as lowercase text (``xxxxxxxx-xxxx-7xxx-[89ab]xxx-xxxxxxxxxxxx``).
 
     Made without a ``uuid.UUID`` in between: the store server makes one for every movement it
-    records, on the database thread (``os.urandom`` is what ``secrets`` reads too).
+    records, on the database thread.
     """
-    h = f"{_uuid7_int(time.time_ns() // 1_000_000, os.urandom(10)):032x}"
+    h = f"{_uuid7_int(time.time_ns() // 1_000_000, secrets.token_bytes(10)):032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
