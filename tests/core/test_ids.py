@@ -62,3 +62,21 @@ def test_new_ids_parse_as_the_uuids_they_print() -> None:
         assert LOWER_UUID.match(made)
         assert str(uuid.UUID(made)) == made
         assert uuid.UUID(made).version == 7
+
+
+def test_a_forked_process_makes_other_ids_than_its_parent() -> None:
+    """The random part comes from ``random``'s generator: a forked child must not repeat the
+    parent's sequence (``random`` reseeds itself after ``fork``), or two processes of one store
+    would make the same ids."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply(_ids, (50,))
+    parent = _ids(50)
+    assert len(set(child) | set(parent)) == 100  # not even the random bits repeat
+
+
+def _ids(count: int) -> list[int]:
+    """The random bits of ``count`` new ids (the time in front of them may differ anyway)."""
+    return [uuid.UUID(new_id()).int & (1 << 80) - 1 for _ in range(count)]
