@@ -8,7 +8,8 @@ as ``--lanes`` registers and one storefront would, and prints one JSON object:
 
 * ``sales_per_s``: lane sales acknowledged per second, unthrottled: every lane sends its next
   sale as soon as the last is acknowledged, the storefront reserving alongside (30 % of the
-  commands), for ``--duration`` seconds.
+  commands), for ``--duration`` seconds. ``commands_per_s`` counts both;
+  ``storefront_share`` is the storefront's part of them (0.3 when the mix held).
 * ``ack_p50_ms`` / ``ack_p99_ms``: from a command's planned send time to its reply, at a fixed
   offered load of ``--rate`` commands a second (70 % lane sales of 1-5 lines, 30 % storefront
   reservations, each then committed or released).
