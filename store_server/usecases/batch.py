@@ -87,15 +87,15 @@ class WriteBatch:
         if not self.pending:
             return
         last = self._events[-1]["seq"] if self._events else self._written_seq
-        with statement_batch(self.session) as (cursor, convert):
+        with statement_batch(self.session) as statements:
             for model, rows in self._rows.items():
-                cursor.executemany(convert(insert_sql(model)), rows)
+                statements.executemany(insert_sql(model), rows)
             if self._levels:
-                cursor.executemany(convert(SET_LEVEL), list(self._levels.values()))
+                statements.executemany(SET_LEVEL, list(self._levels.values()))
             if self._events:
-                cursor.executemany(convert(insert_sql(FeedEventRow)), self._events)
+                statements.executemany(insert_sql(FeedEventRow), self._events)
             if last != self._written_seq:
-                cursor.execute(convert(_ADVANCE), {"seq": last, "id": self.state.id})
+                statements.execute(_ADVANCE, {"seq": last, "id": self.state.id})
         if self._events:  # else the counter is as the last writer left it, maybe another batch
             set_committed_value(self.state, "last_seq", last)
         self._written_seq = last
