@@ -7,7 +7,9 @@ TO`` itself and keeps the session true the way ``begin_nested`` would: the block
 are flushed inside the savepoint, and after a rollback the objects the block inserted are
 dropped from the session and every other object is expired, to be read again as the database
 has it (rows written with plain statements, ``usecases.rows``, are stale as well), and facts
-cached in ``Session.info`` during the block are forgotten.
+cached in ``Session.info`` during the block are forgotten. On SQLite, a block that changed no
+row (the connection's ``total_changes`` says so) and no object expires nothing: refusals
+before any write are most refusals, and re-reading the feed counter after each cost ~100 us.
 
 One failure a driver-level savepoint cannot contain: when an ORM flush fails, SQLAlchemy rolls
 back the whole transaction. ``savepoint`` then raises ``TransactionLost`` (nothing of the
@@ -46,6 +48,7 @@ def savepoint(session: Session) -> Iterator[None]:
     inserted: list[object] = []
     stack.append(inserted)
     cached = set(session.info)
+    changes = _changes(driver)
     _run(driver, f"SAVEPOINT {name}")
     try:
         yield
@@ -54,12 +57,18 @@ def savepoint(session: Session) -> Iterator[None]:
         transaction = session.get_transaction()
         if transaction is None or not transaction.is_active:
             raise TransactionLost("The transaction was rolled back by a failed write; nothing of it was kept.") from exc
+        untouched = changes is not None and _changes(driver) == changes and not (session.dirty or session.deleted)
         _run(driver, f"ROLLBACK TO SAVEPOINT {name}")
         _run(driver, f"RELEASE SAVEPOINT {name}")
         for obj in [*inserted, *session.new]:
             if obj in session:
                 session.expunge(obj)
-        session.expire_all()
+        if not untouched:
+            # Expired, each object is read again when next used (the feed counter by the next
+            # request of the group). A block refused before it wrote (most refusals: a
+            # reservation of stock that is not there) changed no row and left no object
+            # changed: every object in the session is still as the database has it.
+            session.expire_all()
         # Facts cached for the transaction inside the block went with it (a row lock taken in
         # the savepoint, such as the feed counter's, is released by the rollback on PostgreSQL).
         for key in set(session.info) - cached:
@@ -76,6 +85,13 @@ def _note_insert(session: Session, instance: object) -> None:
     """Note an inserted object in every open savepoint: rolling back any of them drops it."""
     for inserted in session.info.get(_INSERTED, ()):
         inserted.append(instance)
+
+
+def _changes(driver: Any) -> int | None:
+    """Rows the connection has inserted, updated or deleted since it opened (SQLite's
+    ``total_changes``); None for a driver that does not count them (psycopg)."""
+    counted = getattr(driver, "total_changes", None)
+    return counted if isinstance(counted, int) else None
 
 
 def _run(driver: Any, sql: str) -> None:

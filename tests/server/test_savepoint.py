@@ -1,0 +1,84 @@
+"""``savepoint``: a rolled-back block leaves the session as the database has it, and a block
+that changed nothing (on SQLite) leaves the objects loaded, not expired."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from store_server.db.engine import Database, open_database
+from store_server.db.models import Category, FeedState
+from store_server.db.savepoint import savepoint
+from store_server.usecases.feed import FEED_STATE_ID
+from tests.server.support import prepare_store
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    prepare_store(url)
+    database = open_database(url)
+    yield database
+    database.close()
+
+
+class Refused(Exception):
+    pass
+
+
+def _refuse_in_savepoint(session: Session, block: Callable[[], None]) -> None:
+    with pytest.raises(Refused):
+        _refused_block(session, block)
+
+
+def _refused_block(session: Session, block: Callable[[], None]) -> None:
+    with savepoint(session):
+        block()
+        raise Refused
+
+
+def test_a_block_that_wrote_rows_leaves_every_object_to_be_read_again(db: Database) -> None:
+    with db.write() as session:
+        state = session.get_one(FeedState, FEED_STATE_ID)
+        before = state.last_seq
+
+        def write() -> None:
+            session.execute(text("UPDATE feed_state SET last_seq = last_seq + 5 WHERE id = :id"), {"id": state.id})
+
+        _refuse_in_savepoint(session, write)
+        assert inspect(state).expired
+        assert state.last_seq == before  # read again: the rollback undid the update
+
+
+def test_a_block_that_changed_an_object_without_writing_it_loses_the_change(db: Database) -> None:
+    with db.write() as session:
+        state = session.get_one(FeedState, FEED_STATE_ID)
+        before = state.last_seq
+
+        def change() -> None:
+            state.last_seq = before + 7  # pending, never flushed: the refusal must drop it
+
+        _refuse_in_savepoint(session, change)
+        assert state.last_seq == before
+        session.flush()
+    with db.read() as session:
+        assert session.get_one(FeedState, FEED_STATE_ID).last_seq == before
+
+
+def test_a_block_refused_before_it_wrote_keeps_the_objects_loaded_on_sqlite(db: Database) -> None:
+    with db.write() as session:
+        state = session.get_one(FeedState, FEED_STATE_ID)
+
+        def read_only() -> None:
+            session.scalars(select(Category.name)).all()
+            session.execute(text("UPDATE feed_state SET last_seq = 0 WHERE id = -1"))  # matches no row
+
+        _refuse_in_savepoint(session, read_only)
+        # PostgreSQL's driver does not count changed rows: there every refusal expires.
+        assert inspect(state).expired is (db.engine.dialect.name != "sqlite")
+        assert state.last_seq == session.execute(text("SELECT last_seq FROM feed_state")).scalar_one()
