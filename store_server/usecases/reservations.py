@@ -26,7 +26,7 @@ from store_server.usecases.feed import append_event
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.rows import execute, fetch_all, insert_rows
-from store_server.usecases.stock import DEFAULT_LOCATION, level_wire
+from store_server.usecases.stock import DEFAULT_LOCATION, level_wire, levels_for
 
 _HELD = "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = :id ORDER BY sku"
 _RESERVATION_COLUMNS = ("id", "order_id", "location", "status", "expires_at", "actor", "created_at", "closed_at")
@@ -126,13 +126,19 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
             key=f"reserve:{cmd.request_id}",
             actor=cmd.actor,
         )
-        short: list[dict[str, int | str]] = []
-        posting.prefetch((line.sku for line in lines), cmd.location)
-        for sku, quantity in demand_by_sku(lines).items():
-            if posting.grant(sku, quantity, location=cmd.location) is None:
-                # A refused grant changed nothing, so the level read before it is the level now.
-                level = posting.seen(sku, cmd.location) or session.get(StockLevel, (sku, cmd.location))
-                short.append({"sku": sku, "requested": quantity, "available": max(0, level.available) if level else 0})
+        demand = demand_by_sku(lines)
+        posting.prefetch(demand, cmd.location)
+        # Refused on the levels just read, before any grant: a refusal then writes nothing at
+        # all (no grant made and rolled back), which is what most refusals are. The grants
+        # still each check again in their conditional UPDATE.
+        short = _short(posting, demand, cmd.location)
+        if not short:
+            for sku, quantity in demand.items():
+                if posting.grant(sku, quantity, location=cmd.location) is None:
+                    level = levels_for(session, [sku], cmd.location).get(sku)
+                    left = max(0, level.available) if level is not None else 0
+                    short = [{"sku": sku, "requested": quantity, "available": left}]
+                    break
         if short:
             what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)
             raise InsufficientStock(
@@ -153,13 +159,24 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
         )
         insert_rows(session, Reservation, [{c: getattr(reservation, c) for c in _RESERVATION_COLUMNS}])
         held_lines = [
-            {"reservation_id": reservation.id, "sku": sku, "quantity": quantity}
-            for sku, quantity in demand_by_sku(lines).items()
+            {"reservation_id": reservation.id, "sku": sku, "quantity": quantity} for sku, quantity in demand.items()
         ]
         insert_rows(session, ReservationLine, held_lines)
         return announce(session, state, reservation, "reservation.granted", posting)
 
     return run_once(session, command_request("reservation.reserve", cmd), ReservationResult, run)
+
+
+def _short(posting: Posting, demand: dict[str, int], location: str) -> list[dict[str, int | str]]:
+    """Each SKU of ``demand`` with less available than asked, as the posting last read or left
+    its level (a SKU without a level row has none)."""
+    short: list[dict[str, int | str]] = []
+    for sku, quantity in demand.items():
+        level = posting.seen(sku, location)
+        available = level.available if level is not None else 0
+        if available < quantity:
+            short.append({"sku": sku, "requested": quantity, "available": max(0, available)})
+    return short
 
 
 def commit_reservation(session: Session, cmd: ReservationCommand) -> ReservationResult:

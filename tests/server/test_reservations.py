@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,11 @@ from store_server.errors import (
     UnknownException,
     UnknownReservation,
 )
+from store_server.usecases import reservations
 from store_server.usecases.clock import utc_now
 from store_server.usecases.expiry import expire_due
 from store_server.usecases.orders import PlaceOrder, place_order
+from store_server.usecases.posting import Posting
 from store_server.usecases.reservations import (
     ReservationCommand,
     Reserve,
@@ -130,3 +133,35 @@ def test_a_refusal_inside_a_larger_transaction_leaves_it_clean(shop: Shop) -> No
     kinds = [k for k, _ in shop.events()]
     assert shop.last_seq() == len(kinds)  # no seq was lost to the refused command
     assert kinds[-2:] == ["stock.changed", "reservation.granted"]
+
+
+def test_a_reservation_refused_on_the_levels_it_read_grants_nothing_first(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    granted: list[str] = []
+    grant = Posting.grant
+
+    def counted(self: Posting, sku: str, quantity: int, *, location: str) -> Any:
+        granted.append(sku)
+        return grant(self, sku, quantity, location=location)
+
+    monkeypatch.setattr(Posting, "grant", counted)
+    before = shop.fingerprint()
+    with pytest.raises(InsufficientStock) as refused:
+        shop.write(reserve, Reserve(rid(), WEB, lines(("SKU-0001", 2), ("SKU-0002", 9), ("SKU-0003", 99)), ttl_s=600))
+    assert [s["sku"] for s in refused.value.short] == ["SKU-0002", "SKU-0003"]  # every short SKU, in order
+    assert granted == []  # SKU-0001 fits, but nothing is granted to be rolled back
+    assert shop.fingerprint() == before
+
+
+def test_a_grant_refused_after_the_levels_said_yes_still_refuses_and_writes_nothing(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conditional UPDATE has the last word: if the levels read said enough but the grant
+    finds less, the reservation is refused with what its UPDATE found, as before the check."""
+    monkeypatch.setattr(reservations, "_short", lambda *_: [])  # the read "says" everything fits
+    before = shop.fingerprint()
+    with pytest.raises(InsufficientStock) as refused:
+        shop.write(reserve, Reserve(rid(), WEB, lines(("SKU-0001", 2), ("SKU-0002", 9)), ttl_s=600))
+    assert refused.value.short == [{"sku": "SKU-0002", "requested": 9, "available": 5}]
+    assert shop.fingerprint() == before
