@@ -8,8 +8,9 @@ are flushed inside the savepoint, and after a rollback the objects the block ins
 dropped from the session and every other object is expired, to be read again as the database
 has it (rows written with plain statements, ``usecases.rows``, are stale as well), and facts
 cached in ``Session.info`` during the block are forgotten. On SQLite, a block that changed no
-row (the connection's ``total_changes`` says so) and no object expires nothing: refusals
-before any write are most refusals, and re-reading the feed counter after each cost ~100 us.
+row (the connection's ``total_changes`` says so), no object, and told no object a value
+(``tell``) expires nothing: refusals before any write are most refusals, and re-reading the
+feed counter after each cost ~100 us.
 
 One failure a driver-level savepoint cannot contain: when an ORM flush fails, SQLAlchemy rolls
 back the whole transaction. ``savepoint`` then raises ``TransactionLost`` (nothing of the
@@ -24,7 +25,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 
 class TransactionLost(Exception):
@@ -35,6 +37,22 @@ class TransactionLost(Exception):
 
 _INSERTED = "pos_savepoint_inserted"
 """``Session.info`` key: one list per open savepoint, of the objects inserted since it began."""
+_TOLD = "pos_savepoint_told"
+"""``Session.info`` key: how many times ``tell`` set an object's committed values."""
+
+
+def tell(obj: object, **values: Any) -> None:
+    """Set an ORM object's attributes to what its row holds, or will hold once a write batch is
+    flushed, without the session writing them again (``set_committed_value``).
+
+    Noted in the object's session: a savepoint rolled back after this expires every object,
+    even if no row has changed yet.
+    """
+    session = object_session(obj)
+    if session is not None:
+        session.info[_TOLD] = session.info.get(_TOLD, 0) + 1
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
 
 
 @contextmanager
@@ -47,6 +65,7 @@ def savepoint(session: Session) -> Iterator[None]:
     name = f"pos_sp_{len(stack)}"
     inserted: list[object] = []
     stack.append(inserted)
+    told = session.info.setdefault(_TOLD, 0)
     cached = set(session.info)
     changes = _changes(driver)
     _run(driver, f"SAVEPOINT {name}")
@@ -57,7 +76,12 @@ def savepoint(session: Session) -> Iterator[None]:
         transaction = session.get_transaction()
         if transaction is None or not transaction.is_active:
             raise TransactionLost("The transaction was rolled back by a failed write; nothing of it was kept.") from exc
-        untouched = changes is not None and _changes(driver) == changes and not (session.dirty or session.deleted)
+        untouched = (
+            changes is not None
+            and _changes(driver) == changes
+            and session.info[_TOLD] == told
+            and not (session.dirty or session.deleted)
+        )
         _run(driver, f"ROLLBACK TO SAVEPOINT {name}")
         _run(driver, f"RELEASE SAVEPOINT {name}")
         for obj in [*inserted, *session.new]:
@@ -66,8 +90,9 @@ def savepoint(session: Session) -> Iterator[None]:
         if not untouched:
             # Expired, each object is read again when next used (the feed counter by the next
             # request of the group). A block refused before it wrote (most refusals: a
-            # reservation of stock that is not there) changed no row and left no object
-            # changed: every object in the session is still as the database has it.
+            # reservation of stock that is not there) changed no row, left no object changed
+            # and told none a value (``tell``, say a level moved in a write batch not yet
+            # flushed): every object in the session is still as the database has it.
             session.expire_all()
         # Facts cached for the transaction inside the block went with it (a row lock taken in
         # the savepoint, such as the feed counter's, is released by the rollback on PostgreSQL).

@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import DeclarativeBase, Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from store_server.db.models import FeedEventRow, FeedState
+from store_server.db.savepoint import tell
 from store_server.feed_event import FeedEvent
 from store_server.usecases.clock import now_iso
 from store_server.usecases.rows import insert_sql, statement_batch
@@ -97,6 +97,6 @@ class WriteBatch:
             if last != self._written_seq:
                 statements.execute(_ADVANCE, {"seq": last, "id": self.state.id})
         if self._events:  # else the counter is as the last writer left it, maybe another batch
-            set_committed_value(self.state, "last_seq", last)
+            tell(self.state, last_seq=last)
         self._written_seq = last
         self._rows, self._levels, self._events = {}, {}, []

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from pos_core.inventory import Reason, StockLine, demand_by_sku, expiry, grantable
 from store_server.db.models import FeedState, Reservation, ReservationLine, StockLevel
+from store_server.db.savepoint import tell
 from store_server.errors import IllegalOrderTransition, InsufficientStock, ReservationNotPending, UnknownReservation
 from store_server.usecases import checks
 from store_server.usecases.batch import WriteBatch
@@ -26,7 +26,7 @@ from store_server.usecases.feed import append_event
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.rows import execute, fetch_all, insert_rows
-from store_server.usecases.stock import DEFAULT_LOCATION, level_wire, levels_for
+from store_server.usecases.stock import DEFAULT_LOCATION, available_now, level_wire
 
 _HELD = "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = :id ORDER BY sku"
 _RESERVATION_COLUMNS = ("id", "order_id", "location", "status", "expires_at", "actor", "created_at", "closed_at")
@@ -135,10 +135,9 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
         if not short:
             for sku, quantity in demand.items():
                 if posting.grant(sku, quantity, location=cmd.location) is None:
-                    level = levels_for(session, [sku], cmd.location).get(sku)
-                    left = max(0, level.available) if level is not None else 0
-                    short = [{"sku": sku, "requested": quantity, "available": left}]
-                    break
+                    # A refused grant changed nothing: its row says what was there.
+                    left = available_now(session, sku, cmd.location)
+                    short.append({"sku": sku, "requested": quantity, "available": left})
         if short:
             what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)
             raise InsufficientStock(
@@ -332,8 +331,7 @@ def close_reservation(
     closed_at = now_iso()
     # A plain UPDATE, and the object told (it may be a plain copy, ``_find``, or the session's).
     execute(session, _CLOSE, {"status": status, "closed_at": closed_at, "id": reservation.id}).close()
-    set_committed_value(reservation, "status", status)
-    set_committed_value(reservation, "closed_at", closed_at)
+    tell(reservation, status=status, closed_at=closed_at)
     return announce(session, state, reservation, f"reservation.{status}", posting)
 
 

@@ -9,7 +9,7 @@ send hand-written statements (``:name`` parameters, rewritten once for drivers t
 inside the session's transaction, after any object still pending in the session, so foreign
 keys always find their rows.
 
-An ORM object whose row is changed here must be told (``set_committed_value``), so it stays
+An ORM object whose row is changed here must be told (``db.savepoint.tell``), so it stays
 true without being flushed again; after a rollback to a savepoint the caller expires the
 session (``store_server.db.writer`` and ``requests.run_once`` do).
 """

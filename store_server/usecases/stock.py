@@ -15,12 +15,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from pos_core.ids import new_id
 from pos_core.inventory import Bucket, Level, effect, resolve_safety_stock
 from store_server.db.models import Category, ProductRow, StockLevel, StockMovement, Store
+from store_server.db.savepoint import tell
 from store_server.usecases.clock import now_iso
 from store_server.usecases.rows import execute, fetch_all, fetch_in, insert_rows
 
@@ -139,6 +139,13 @@ def grant_movement(session: Session, move: Move, level: LevelLike | None = None)
     return _add_movement(session, move), level
 
 
+def available_now(session: Session, sku: str, location: str) -> int:
+    """What is available of ``sku`` at ``location`` as its row holds it now, whatever an ORM
+    object of it says (0, never less, without a row)."""
+    rows = fetch_all(session, _READ_LEVEL, {"sku": sku, "location": location})
+    return max(0, rows[0][0] - rows[0][1] - rows[0][2]) if rows else 0
+
+
 def levels_for(session: Session, skus: Iterable[str], location: str) -> dict[str, LevelLike]:
     """The existing levels of ``skus`` at ``location``, by SKU.
 
@@ -171,11 +178,10 @@ def _level_identity() -> Any:
 
 
 def assign(level: LevelLike, on_hand: int, reserved: int) -> None:
-    """Tell the level its new figures; the row is already written, so an ORM object must not be
-    flushed again."""
+    """Tell the level its new figures; the row is already written (or is in a write batch), so
+    an ORM object must not be flushed again."""
     if isinstance(level, StockLevel):
-        set_committed_value(level, "on_hand", on_hand)
-        set_committed_value(level, "reserved", reserved)
+        tell(level, on_hand=on_hand, reserved=reserved)
     else:
         level.on_hand, level.reserved = on_hand, reserved
 

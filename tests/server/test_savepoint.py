@@ -10,9 +10,10 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from store_server.db.engine import Database, open_database
-from store_server.db.models import Category, FeedState
+from store_server.db.models import Category, FeedState, StockLevel
 from store_server.db.savepoint import savepoint
 from store_server.usecases.feed import FEED_STATE_ID
+from store_server.usecases.stock import assign
 from tests.server.support import prepare_store
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -82,3 +83,17 @@ def test_a_block_refused_before_it_wrote_keeps_the_objects_loaded_on_sqlite(db: 
         # PostgreSQL's driver does not count changed rows: there every refusal expires.
         assert inspect(state).expired is (db.engine.dialect.name != "sqlite")
         assert state.last_seq == session.execute(text("SELECT last_seq FROM feed_state")).scalar_one()
+
+
+def test_a_block_that_told_an_object_a_value_before_writing_it_leaves_it_read_again(db: Database) -> None:
+    """A write batch tells a level its new figures before the batch is flushed: refused in
+    between, no row changed, yet the object holds figures the database never had."""
+    with db.write() as session:
+        level = session.get_one(StockLevel, ("SKU-0001", "main"))
+        before = level.on_hand
+
+        def moved_in_a_batch() -> None:
+            assign(level, before - 4, level.reserved)  # the batch's UPDATE never ran
+
+        _refuse_in_savepoint(session, moved_in_a_batch)
+        assert level.on_hand == before
