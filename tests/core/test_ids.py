@@ -77,6 +77,22 @@ def test_a_forked_process_makes_other_ids_than_its_parent() -> None:
     assert len(set(child) | set(parent)) == 100  # not even the random bits repeat
 
 
+def test_ids_do_not_repeat_when_the_global_generator_is_seeded_again() -> None:
+    """Hypothesis seeds ``random`` the same for every example: the ids of two examples run in
+    the same millisecond must still differ."""
+    import random
+
+    state = random.getstate()
+    try:
+        random.seed(1)
+        first = _ids(20)
+        random.seed(1)
+        second = _ids(20)
+    finally:
+        random.setstate(state)
+    assert len(set(first) | set(second)) == 40
+
+
 def _ids(count: int) -> list[int]:
     """The random bits of ``count`` new ids (the time in front of them may differ anyway)."""
     return [uuid.UUID(new_id()).int & (1 << 80) - 1 for _ in range(count)]
