@@ -296,13 +296,17 @@ async def _closed_loop(lanes: list[Lane], storefront: Storefront | None, seconds
     start = time.perf_counter()
     end = start + seconds
 
+    sent = {"sales": 0, "shop": 0}  # counted when sent, so commands in flight count too
+
     async def lane_loop(lane: Lane) -> None:
         while time.perf_counter() < end:
+            sent["sales"] += 1
             await lane.sell(timings)
 
     async def storefront_loop(shop: Storefront) -> None:
         while time.perf_counter() < end:
-            if (timings.commands - timings.sales) < timings.sales * STOREFRONT_SHARE / (1 - STOREFRONT_SHARE):
+            if sent["shop"] < sent["sales"] * STOREFRONT_SHARE / (1 - STOREFRONT_SHARE):
+                sent["shop"] += 1
                 await shop.step(timings)
             else:
                 await asyncio.sleep(0.001)
