@@ -6,11 +6,12 @@ import asyncio
 import json
 import threading
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -29,6 +30,17 @@ from store_server.usecases.store import init_store
 
 T = TypeVar("T")
 PIN = "2468"
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES, name="db")
+def prepared_db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A prepared store (``prepare_store``) open on SQLite, then on PostgreSQL."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    prepare_store(url)
+    database = open_database(url)
+    yield database
+    database.close()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 from pos_core.ids import new_id
 from pos_core.inventory import StockLine
 from pos_core.sale import Sale
-from store_server.db.engine import Database, open_database
+from store_server.db.engine import Database
 from store_server.db.models import (
     Category,
     FeedEventRow,
@@ -43,18 +42,9 @@ from store_server.usecases.feed import lock_feed
 from store_server.usecases.reservations import Reserve, reserve
 from store_server.usecases.sales import SaleAccepted, payload_hash, submit_sale, submit_sales
 from store_server.usecases.stock import DEFAULT_LOCATION
-from tests.server.support import in_one_group, make_sale, prepare_store, run
+from tests.server.support import in_one_group, make_sale, prepared_db, run
 
-DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=DATABASES)
-def db(request: pytest.FixtureRequest) -> Iterator[Database]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    prepare_store(url)
-    database = open_database(url)
-    yield database
-    database.close()
+__all__ = ["prepared_db"]
 
 
 class Boom(Exception):

@@ -3,29 +3,20 @@ that changed nothing (on SQLite) leaves the objects loaded, not expired."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from store_server.db.engine import Database, open_database
+from store_server.db.engine import Database
 from store_server.db.models import Category, FeedState, StockLevel
 from store_server.db.savepoint import savepoint
 from store_server.usecases.feed import FEED_STATE_ID
 from store_server.usecases.stock import assign
-from tests.server.support import prepare_store
+from tests.server.support import prepared_db
 
-DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=DATABASES)
-def db(request: pytest.FixtureRequest) -> Iterator[Database]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    prepare_store(url)
-    database = open_database(url)
-    yield database
-    database.close()
+__all__ = ["prepared_db"]
 
 
 class Refused(Exception):
