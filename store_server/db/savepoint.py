@@ -9,8 +9,8 @@ dropped from the session and every other object is expired, to be read again as 
 has it (rows written with plain statements, ``usecases.rows``, are stale as well), and facts
 cached in ``Session.info`` during the block are forgotten. On SQLite, a block that changed no
 row (the connection's ``total_changes`` says so), no object, and told no object a value
-(``tell``) expires nothing: refusals before any write are most refusals, and re-reading the
-feed counter after each cost ~100 us.
+(``tell``) expires and forgets nothing: refusals before any write are most refusals, and
+reading and locking the feed counter again after each cost ~100 us.
 
 One failure a driver-level savepoint cannot contain: when an ORM flush fails, SQLAlchemy rolls
 back the whole transaction. ``savepoint`` then raises ``TransactionLost`` (nothing of the
@@ -37,6 +37,8 @@ class TransactionLost(Exception):
 
 _INSERTED = "pos_savepoint_inserted"
 """``Session.info`` key: one list per open savepoint, of the objects inserted since it began."""
+_DRIVER = "pos_savepoint_driver"
+"""``Session.info`` key: the transaction and the driver's connection under it."""
 _TOLD = "pos_savepoint_told"
 """``Session.info`` key: how many times ``tell`` set an object's committed values."""
 
@@ -59,8 +61,7 @@ def tell(obj: object, **values: Any) -> None:
 def savepoint(session: Session) -> Iterator[None]:
     """Run the block inside a savepoint of the session's transaction; an exception rolls back
     to it (and is raised again), leaving the transaction usable."""
-    driver = session.connection().connection.dbapi_connection
-    assert driver is not None  # the session's transaction is open
+    driver = _driver(session)
     stack: list[list[object]] = session.info.setdefault(_INSERTED, [])
     name = f"pos_sp_{len(stack)}"
     inserted: list[object] = []
@@ -92,12 +93,14 @@ def savepoint(session: Session) -> Iterator[None]:
             # request of the group). A block refused before it wrote (most refusals: a
             # reservation of stock that is not there) changed no row, left no object changed
             # and told none a value (``tell``, say a level moved in a write batch not yet
-            # flushed): every object in the session is still as the database has it.
+            # flushed): every object in the session is still as the database has it, and so
+            # is what it cached.
             session.expire_all()
-        # Facts cached for the transaction inside the block went with it (a row lock taken in
-        # the savepoint, such as the feed counter's, is released by the rollback on PostgreSQL).
-        for key in set(session.info) - cached:
-            del session.info[key]
+            # Facts cached for the transaction inside the block went with it (a row lock taken
+            # in the savepoint, such as the feed counter's, is released by the rollback on
+            # PostgreSQL).
+            for key in set(session.info) - cached:
+                del session.info[key]
         raise
     else:
         _run(driver, f"RELEASE SAVEPOINT {name}")
@@ -110,6 +113,19 @@ def _note_insert(session: Session, instance: object) -> None:
     """Note an inserted object in every open savepoint: rolling back any of them drops it."""
     for inserted in session.info.get(_INSERTED, ()):
         inserted.append(instance)
+
+
+def _driver(session: Session) -> Any:
+    """The driver's connection under the session's transaction, looked up once per transaction
+    (``Session.connection`` cost more than the SAVEPOINT statement)."""
+    transaction = session.get_transaction()
+    held = session.info.get(_DRIVER)
+    if held is not None and held[0] is transaction:
+        return held[1]
+    driver = session.connection().connection.dbapi_connection
+    assert driver is not None  # the session's transaction is open
+    session.info[_DRIVER] = (session.get_transaction(), driver)
+    return driver
 
 
 def _changes(driver: Any) -> int | None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from store_server.db.engine import Database
 from store_server.db.models import Category, FeedState, StockLevel
 from store_server.db.savepoint import savepoint
-from store_server.usecases.feed import FEED_STATE_ID
+from store_server.usecases.feed import FEED_STATE_ID, lock_feed
 from store_server.usecases.stock import assign
 from tests.server.support import prepared_db
 
@@ -88,3 +88,27 @@ def test_a_block_that_told_an_object_a_value_before_writing_it_leaves_it_read_ag
 
         _refuse_in_savepoint(session, moved_in_a_batch)
         assert level.on_hand == before
+
+
+def test_a_block_refused_before_it_wrote_keeps_the_feed_lock_on_sqlite_only(db: Database) -> None:
+    """The counter locked inside a refused block stays locked (and read) for the next request on
+    SQLite, where the write lock is the transaction's; PostgreSQL's rollback released the row
+    lock, so there it is taken again."""
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM feed_state" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.write() as session:
+
+            def lock() -> None:
+                lock_feed(session)
+
+            _refuse_in_savepoint(session, lock)
+            lock_feed(session)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(reads) == (1 if db.engine.dialect.name == "sqlite" else 2)
