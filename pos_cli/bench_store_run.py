@@ -292,31 +292,39 @@ async def _storefront(url: str, token: str, hot: list[str], rng: random.Random) 
 
 
 async def _closed_loop(lanes: list[Lane], storefront: Storefront | None, seconds: float, timings: Timings) -> float:
-    """Every lane sells as fast as it is answered; the storefront keeps its share of commands."""
+    """Every lane sells as fast as it is answered; the storefront keeps its share of commands.
+
+    Each sale sent earns the storefront 3/7 of a command (its 30 %), counted when sent so
+    commands in flight count too; a storefront task waits for a whole one, woken alone.
+    """
     start = time.perf_counter()
     end = start + seconds
-
-    sent = {"sales": 0, "shop": 0}  # counted when sent, so commands in flight count too
+    credits = asyncio.Semaphore(0)
+    owed = 0.0
 
     async def lane_loop(lane: Lane) -> None:
+        nonlocal owed
         while time.perf_counter() < end:
-            sent["sales"] += 1
+            owed += STOREFRONT_SHARE / (1 - STOREFRONT_SHARE)
+            while owed >= 1:
+                owed -= 1
+                credits.release()
             await lane.sell(timings)
 
     async def storefront_loop(shop: Storefront) -> None:
-        while time.perf_counter() < end:
-            if sent["shop"] < sent["sales"] * STOREFRONT_SHARE / (1 - STOREFRONT_SHARE):
-                sent["shop"] += 1
-                await shop.step(timings)
-            else:
-                await asyncio.sleep(0.001)
+        while True:
+            await credits.acquire()
+            if time.perf_counter() >= end:
+                return
+            await shop.step(timings)
 
-    tasks = [lane_loop(lane) for lane in lanes]
-    if storefront is not None:
-        # A web shop's backend has as many shoppers' commands in flight as it needs to keep its
-        # share: with fewer (it had 4) it fell to about 15 % and the lanes' sales took the rest.
-        tasks += [storefront_loop(storefront) for _ in lanes]
-    await asyncio.gather(*tasks)
+    # A web shop's backend has as many shoppers' commands in flight as it needs to keep its
+    # share: with fewer (it had 4) it fell to about 15 % and the lanes' sales took the rest.
+    shops = [asyncio.create_task(storefront_loop(storefront)) for _ in lanes] if storefront else []
+    await asyncio.gather(*(lane_loop(lane) for lane in lanes))
+    for _ in shops:
+        credits.release()  # wakes each task that still waits, to see the time is up
+    await asyncio.gather(*shops)
     return time.perf_counter() - start
 
 
