@@ -61,7 +61,7 @@ def tell(obj: object, **values: Any) -> None:
 def savepoint(session: Session) -> Iterator[None]:
     """Run the block inside a savepoint of the session's transaction; an exception rolls back
     to it (and is raised again), leaving the transaction usable."""
-    driver = _driver(session)
+    driver = driver_connection(session)
     stack: list[list[object]] = session.info.setdefault(_INSERTED, [])
     name = f"pos_sp_{len(stack)}"
     inserted: list[object] = []
@@ -115,16 +115,20 @@ def _note_insert(session: Session, instance: object) -> None:
         inserted.append(instance)
 
 
-def _driver(session: Session) -> Any:
+def driver_connection(session: Session) -> Any:
     """The driver's connection under the session's transaction, looked up once per transaction
-    (``Session.connection`` cost more than the SAVEPOINT statement)."""
-    transaction = session.get_transaction()
+    (``Session.connection`` costs more than most statements sent on it).
+
+    Asking the session for its connection inside an ORM savepoint (``begin_nested``) is what
+    emits that SAVEPOINT, so the innermost ORM transaction is the key.
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_DRIVER)
     if held is not None and held[0] is transaction:
         return held[1]
     driver = session.connection().connection.dbapi_connection
     assert driver is not None  # the session's transaction is open
-    session.info[_DRIVER] = (session.get_transaction(), driver)
+    session.info[_DRIVER] = (transaction, driver)
     return driver
 
 

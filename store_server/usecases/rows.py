@@ -28,9 +28,9 @@ from sqlalchemy import Table
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from store_server.db.engine import SESSION_CACHE
+from store_server.db.savepoint import driver_connection
 
 T = TypeVar("T")
-_DRIVER = "pos_driver_connection"
 _PARAM = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
@@ -54,7 +54,7 @@ def execute(session: Session, sql: str, params: Mapping[str, Any] | Sequence[Map
     A sequence of parameter sets runs as one ``executemany``.
     """
     session.flush()  # cheap when nothing is pending; a row may refer to one that is
-    cursor = _driver(session).cursor()
+    cursor = driver_connection(session).cursor()
     text = sql if _named(session) else _pyformat(sql)
     if isinstance(params, Mapping):
         cursor.execute(text, params)
@@ -114,7 +114,7 @@ def statement_batch(session: Session) -> Iterator[Statements]:
     its time on PostgreSQL (docs/benchmarks.md). Read nothing back inside the block.
     """
     session.flush()
-    driver = _driver(session)
+    driver = driver_connection(session)
     pipeline = driver.pipeline() if _pipelines(driver) else contextlib.nullcontext()
     cursor = None
     try:
@@ -175,22 +175,6 @@ def _in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """``(:name_0, :name_1, ...)`` and its parameters, for ``IN``."""
     params = {f"{name}_{i}": value for i, value in enumerate(values)}
     return "(" + ", ".join(f":{key}" for key in params) + ")", params
-
-
-def _driver(session: Session) -> Any:
-    """The driver's connection under the session's transaction, looked up once per transaction.
-
-    Asking the session for its connection inside a savepoint is what emits the SAVEPOINT, so
-    the innermost transaction is the key.
-    """
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    held = session.info.get(_DRIVER)
-    if held is not None and held[0] is transaction:
-        return held[1]
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None  # the session's connection is open inside its transaction
-    session.info[_DRIVER] = (transaction, raw)
-    return raw
 
 
 def _named(session: Session) -> bool:
