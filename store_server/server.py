@@ -31,6 +31,7 @@ from store_server.expiry_timer import DEFAULT_INTERVAL_S, ExpiryTimer
 from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
 from store_server.feed_position import FeedMark, is_restored, position_file_for, read_mark, write_mark
 from store_server.register_endpoint import RegisterSession, serve_register
+from store_server.serving_lock import ServingLock, lock_file_for
 from store_server.storefront_endpoint import serve_storefront
 from store_server.usecases.cashiers import inactive_among
 from store_server.usecases.clock import utc_now
@@ -108,6 +109,7 @@ class StoreServer:
         self._mark: FeedMark | None = None
         self._credential_check_s = credential_check_s
         self._credential_task: asyncio.Task[None] | None = None
+        self._lock: ServingLock | None = None
 
     @property
     def port(self) -> int:
@@ -129,9 +131,27 @@ class StoreServer:
         """Open the database and listen; returns the bound port.
 
         Raises:
+            AlreadyServing: another store server is serving the same SQLite database.
             NotOurDatabase, StoreNotInitialised: the database is not a ready store.
             PortInUse: something else listens on ``host``:``port``.
         """
+        lock_file = lock_file_for(self._db_url)
+        # Before anything is opened or written (store_server.serving_lock); without the directory
+        # there is no database either, and opening it says so.
+        if lock_file is not None and lock_file.parent.is_dir():
+            self._lock = await asyncio.to_thread(ServingLock.take, lock_file)
+        try:
+            return await self._start(host, port)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    async def _start(self, host: str, port: int) -> int:
         # The database thread lets go of the GIL at every statement and must win it back each
         # time: with Python's default 5 ms switch interval it waited up to 5 ms behind the event
         # loop for each of a sale's statements; at 0.1 ms it waits little (docs/benchmarks.md).
@@ -210,6 +230,7 @@ class StoreServer:
                     log.error("%s", exc)
             await asyncio.to_thread(self._db.close)
             self._db = None
+        self._release_lock()
         log.info("store server stopped")
 
     async def expire_due_now(self) -> int:

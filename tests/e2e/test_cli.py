@@ -91,14 +91,28 @@ def test_a_wrong_token_gets_one_sentence_and_no_feed(served: Served) -> None:
     assert "Traceback" not in wrong_kind.stderr
 
 
-def test_a_port_in_use_is_one_sentence(served: Served) -> None:
+def test_a_port_in_use_is_one_sentence(served: Served, tmp_path: Path) -> None:
     port = served.url.rsplit(":", 1)[1]
-    second = pos("store", "serve", "--data-dir", str(served.data_dir), "--host", "127.0.0.1", "--port", port,
+    assert pos("store", "init", "--data-dir", str(tmp_path)).returncode == 0
+    second = pos("store", "serve", "--data-dir", str(tmp_path), "--host", "127.0.0.1", "--port", port,
                  "--no-mdns", timeout=30)  # fmt: skip
     assert second.returncode == 1
     assert f"Port {port}" in second.stderr
     assert "already in use" in second.stderr
     assert "Traceback" not in second.stderr
+
+
+def test_a_second_server_on_the_same_data_dir_is_one_sentence_and_writes_nothing(served: Served) -> None:
+    before = {p.name: p.read_bytes() for p in served.data_dir.iterdir() if p.name.endswith((".position", ".lock"))}
+    second = pos("store", "serve", "--data-dir", str(served.data_dir), "--host", "127.0.0.1", "--port", "0",
+                 "--no-mdns", timeout=30)  # fmt: skip
+    assert second.returncode == 1
+    assert second.stderr.startswith("pos: Another store server (process ")
+    assert f"process {served.proc.pid})" in second.stderr
+    assert "Traceback" not in second.stderr
+    after = {p.name: p.read_bytes() for p in served.data_dir.iterdir() if p.name.endswith((".position", ".lock"))}
+    assert after == before
+    assert served.proc.poll() is None
 
 
 def test_a_database_that_is_not_ours_is_refused_and_left_alone(tmp_path: Path) -> None:

@@ -99,10 +99,13 @@ def test_demo_store_loads_with_opening_stock(sqlite_url: str) -> None:
         db.close()
 
 
-def test_port_in_use_is_a_sentence(sqlite_url: str) -> None:
+def test_port_in_use_is_a_sentence(sqlite_url: str, tmp_path: Path) -> None:
+    other = f"sqlite:///{tmp_path / 'other.db'}"  # the same database would be refused first (serving_lock)
+    init_store(other, demo=False, seed=SEED)
+
     async def scenario() -> str:
         async with running_server(sqlite_url) as (server, _):
-            second = StoreServer(sqlite_url)
+            second = StoreServer(other)
             with pytest.raises(PortInUse) as info:
                 await second.start(port=server.port)
             return str(info.value).replace(str(server.port), "P")

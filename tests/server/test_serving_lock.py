@@ -1,0 +1,100 @@
+"""One store server per SQLite database: a second one stops before it opens or writes anything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from store_server.errors import StoreError, StoreNotInitialised
+from store_server.feed_position import POSITION_FILE
+from store_server.server import StoreServer
+from store_server.serving_lock import AlreadyServing, ServingLock, lock_file_for
+from tests.server.feed_support import catalogue, feed_server, sale_of
+from tests.server.support import SEED, register, run
+
+PRODUCTS = catalogue(SEED)
+HOLDER = """
+import pathlib, sys, time
+from store_server.serving_lock import ServingLock
+ServingLock.take(pathlib.Path(sys.argv[1]))
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_second_server_on_the_same_database_is_refused_and_the_first_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+
+    async def scenario() -> None:
+        async with feed_server(url) as (first, tokens):
+            position = tmp_path / POSITION_FILE
+            before = position.read_bytes(), position.stat().st_mtime_ns
+            second = StoreServer(url)
+            with pytest.raises(AlreadyServing) as refused:
+                await second.start()
+            assert f"process {os.getpid()}" in str(refused.value)
+            assert str(path) in str(refused.value)
+            assert (position.read_bytes(), position.stat().st_mtime_ns) == before  # nothing written
+            async with register(first, tokens.register) as reg:  # the first one still sells
+                cashier = await reg.login()
+                reply = await reg.submit(sale_of(PRODUCTS, [("SKU-0001", 1)], cashier))
+                assert reply["type"] == "sale.accepted", reply
+        # Once the first has stopped, the database can be served again.
+        again = StoreServer(url)
+        await again.start()
+        await again.stop()
+
+    run(scenario())
+
+
+def test_a_server_that_fails_to_start_lets_go_of_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    path.write_bytes(b"")  # a database with no store in it
+
+    async def scenario() -> None:
+        for _ in range(2):  # the second attempt gets the same error, not "already serving"
+            with pytest.raises(StoreNotInitialised):
+                await StoreServer(f"sqlite:///{path}").start()
+
+    run(scenario())
+    ServingLock.take(Path(f"{path}.lock")).release()
+
+
+def test_the_lock_dies_with_its_process_however_it_ends(tmp_path: Path) -> None:
+    lock = tmp_path / "store.db.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(AlreadyServing) as refused:
+            ServingLock.take(lock)
+        assert f"process {holder.pid}" in str(refused.value)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+    taken = ServingLock.take(lock)  # no stale lock after a crash
+    taken.release()
+    taken.release()  # a second release does nothing
+
+
+def test_only_a_sqlite_file_has_a_lock_file(tmp_path: Path) -> None:
+    assert lock_file_for(f"sqlite:///{tmp_path}/store.db") == tmp_path / "store.db.lock"
+    assert lock_file_for("sqlite://") is None
+    assert lock_file_for("sqlite:///:memory:") is None
+    assert lock_file_for("postgresql+psycopg://postgres@127.0.0.1/test") is None
+    assert lock_file_for("not a url") is None
+
+
+def test_a_lock_file_that_cannot_be_made_is_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "store.db.lock").mkdir()  # a directory where the file should be
+    with pytest.raises(StoreError) as failed:
+        ServingLock.take(tmp_path / "store.db.lock")
+    assert "Cannot make the lock file" in str(failed.value)
