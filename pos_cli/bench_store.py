@@ -29,6 +29,8 @@ as ``--lanes`` registers and one storefront would, and prints one JSON object:
 * ``cpu_loop_ms``: a million Python additions on this machine, best of three, to compare runs
   made on different machines (a slower core gives proportionally fewer sales a second).
 * ``writer``: where the server wrote from (``--writer``: ``process``, its default, or ``thread``).
+* ``writer_cpu``: what ``--writer-cpu`` asked for; ``writer_cpus``: the CPUs the writer process
+  could run on at the end of the unthrottled phase, read from the system (empty without one).
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="process",
         help="the server's database writer (`pos store serve --writer`; default %(default)s)",
     )
+    parser.add_argument(
+        "--writer-cpu",
+        default="auto",
+        metavar="auto|off|N",
+        help="the writer process's own CPU (`pos store serve --writer-cpu`; default %(default)s)",
+    )
 
 
 def measure(args: argparse.Namespace) -> dict[str, object]:
@@ -72,5 +80,6 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         seed=args.seed,
         rate=args.rate,
         writer=args.writer,
+        writer_cpu=args.writer_cpu,
     )
     return run_bench(settings)

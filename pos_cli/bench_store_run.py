@@ -66,6 +66,7 @@ class BenchSettings:
     seed: int
     rate: float
     writer: str = "process"
+    writer_cpu: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def run_bench(settings: BenchSettings) -> dict[str, object]:
         loop_ms = cpu_loop_ms()
         products = _catalogue(settings.skus, random.Random(settings.seed))  # noqa: S311 - picks load data, not secrets
         tokens = _prepare(url, products)
-        with _server(url, Path(tmp), settings.writer) as (server, port):
+        with _server(url, Path(tmp), settings) as (server, port):
             figures = asyncio.run(_drive(settings, port, tokens, products, server.pid))
         figures.update(_books(url))
         figures["server_errors"] = len(server_errors((Path(tmp) / "server.log").read_text(errors="replace")))
@@ -103,6 +104,7 @@ def run_bench(settings: BenchSettings) -> dict[str, object]:
         "duration_s": settings.duration_s,
         "rate": settings.rate,
         "writer": settings.writer,
+        "writer_cpu": settings.writer_cpu,
     }
 
 
@@ -193,10 +195,11 @@ def _prepare(url: str, products: list[Product]) -> tuple[str, str]:
 
 
 @contextmanager
-def _server(url: str, tmp: Path, writer: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def _server(url: str, tmp: Path, settings: BenchSettings) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """``pos store serve`` on 127.0.0.1, any free port, no mDNS; stopped with SIGINT at the end."""
     command = [sys.executable, "-m", "pos_cli.main", "store", "serve", "--db", url]
-    command += ["--data-dir", str(tmp), "--host", "127.0.0.1", "--port", "0", "--no-mdns", "--writer", writer]
+    command += ["--data-dir", str(tmp), "--host", "127.0.0.1", "--port", "0", "--no-mdns"]
+    command += ["--writer", settings.writer, "--writer-cpu", settings.writer_cpu]
     log = tmp / "server.log"
     with log.open("w") as errors:
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)  # noqa: S603
@@ -271,6 +274,7 @@ async def _drive(
             "server_cpu_pct": server_cpu,
             "client_cpu_pct": client_cpu,
             "rss_mb": _peak_rss_mb(server_pid),
+            "writer_cpus": writer_cpus(server_pid),
         }
     finally:
         await feed.close()
@@ -391,6 +395,17 @@ def server_processes(pid: int) -> list[int]:
             except (OSError, IndexError, ValueError):  # gone meanwhile
                 continue
     return found
+
+
+def writer_cpus(pid: int) -> list[int]:
+    """The CPUs the server's writer process may run on (none without one, or without affinity)."""
+    for each in server_processes(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{each}/cmdline").read_bytes() and hasattr(os, "sched_getaffinity"):
+                return sorted(os.sched_getaffinity(each))
+        except OSError:  # gone meanwhile
+            continue
+    return []
 
 
 def _server_cpu_s(pid: int) -> float:

@@ -189,18 +189,39 @@ def expiry_interval(seconds: float) -> float:
     return seconds
 
 
+def writer_cpu(asked: str, *, writer_process: bool, sqlite: bool) -> int | None:
+    """The writer process's own CPU from ``--writer-cpu`` (``store_server.db.cores``).
+
+    ``auto`` pins only a SQLite store's writer: on PostgreSQL the writer mostly waits for the
+    database server, which needs the CPUs more.
+
+    Raises:
+        StoreError: a CPU this server may not use, or a CPU asked for without a writer process.
+    """
+    from store_server.db.cores import chosen_writer_cpu, usable_cpus
+
+    if asked == "auto" and not (writer_process and sqlite):
+        return None
+    if not writer_process and asked != "off":
+        raise StoreError(f"--writer-cpu {asked} needs --writer process; pass --writer-cpu off with --writer thread.")
+    return chosen_writer_cpu(asked, usable_cpus())
+
+
 def store_serve(args: argparse.Namespace) -> int:
     from store_server.mdns import StoreAdvertiser
     from store_server.server import StoreServer
 
     interval = expiry_interval(args.expiry_interval)
+    url = existing_store_url(args.data_dir, args.db)
+    cpu = writer_cpu(args.writer_cpu, writer_process=args.writer == "process", sqlite=url.startswith("sqlite"))
 
     async def run() -> None:
         server = StoreServer(
-            existing_store_url(args.data_dir, args.db),
+            url,
             position_file=position_file(args.data_dir),
             expiry_interval_s=interval,
             writer_process=args.writer == "process",
+            writer_cpu=cpu,
         )
         port = await server.start(args.host, args.port)
         heap.settle()  # started: what exists now lives as long as the server

@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the database from a process of its own, a core to itself (default), or from a "
         "thread of the server's process (one core for everything; an in-memory database always does)",
     )
+    serve.add_argument(
+        "--writer-cpu",
+        default="auto",
+        metavar="auto|off|N",
+        help="give the writer process CPU N to itself and keep the server off it; auto (default): the "
+        "highest CPU when the server may use two or more and the database is SQLite; off: run anywhere",
+    )
 
     token = store_sub.add_parser("token", help="print a new register or storefront credential (stored hashed)")
     _add_store_location(token)

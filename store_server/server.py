@@ -73,6 +73,8 @@ class StoreServer:
             live; a connection whose credential was revoked (``pos store revoke``) is closed.
         writer_process: write the database from a process of its own
             (``store_server.db.writer_process``) instead of a thread of this one.
+        writer_cpu: with ``writer_process``, a CPU for the writer alone, this process's threads
+            kept off it (``store_server.db.cores``); None: both run anywhere.
     """
 
     def __init__(
@@ -87,9 +89,11 @@ class StoreServer:
         position_interval_s: float = POSITION_INTERVAL_S,
         credential_check_s: float = CREDENTIAL_CHECK_S,
         writer_process: bool = False,
+        writer_cpu: int | None = None,
     ) -> None:
         self._db_url = db_url
         self._writer_process = writer_process
+        self._writer_cpu = writer_cpu
         self._heartbeat_s = heartbeat_s
         self._feed = feed if feed is not None else FeedSettings()
         self._expiry_interval_s = expiry_interval_s
@@ -156,7 +160,9 @@ class StoreServer:
         # time: with Python's default 5 ms switch interval it waited up to 5 ms behind the event
         # loop for each of a sale's statements; at 0.1 ms it waits little (docs/benchmarks.md).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        opening = functools.partial(open_database, self._db_url, writer_process=self._writer_process)
+        opening = functools.partial(
+            open_database, self._db_url, writer_process=self._writer_process, writer_cpu=self._writer_cpu
+        )
         db = await asyncio.to_thread(opening)
         try:
             self._store = await db.run(_load_store, db)

@@ -54,10 +54,11 @@ class Database:
     thread, and ``await db.run_reader(fn)`` a read-only one on the readers' thread.
     """
 
-    def __init__(self, engine: Engine, *, writer_process: bool = False) -> None:
+    def __init__(self, engine: Engine, *, writer_process: bool = False, writer_cpu: int | None = None) -> None:
         self.engine = engine
         self.url: URL = engine.url
         self.writer_process = writer_process
+        self._writer_cpu = writer_cpu
         """Whether ``run_write`` and ``run`` go to a writer process (``store_server.db.writer_process``)
         instead of a thread of this one."""
         self._write_engine = engine.execution_options(**{_WRITE: True})
@@ -117,7 +118,7 @@ class Database:
     def writer(self) -> GroupWriter | ProcessWriter:
         """The one database writer, a thread or a process (started on first use)."""
         if self._writer is None and self.writer_process:
-            self._writer = ProcessWriter(self.url.render_as_string(hide_password=False), self)
+            self._writer = ProcessWriter(self.url.render_as_string(hide_password=False), self, self._writer_cpu)
         if self._writer is None:
             if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
                 self._checkpointer = Checkpointer(str(self.url.database), busy_timeout_ms=BUSY_TIMEOUT_MS)
@@ -175,13 +176,14 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str, *, writer_process: bool = False) -> Database:
+def open_database(url: str, *, writer_process: bool = False, writer_cpu: int | None = None) -> Database:
     """Open (without changing) the database at ``url``.
 
     Args:
         url: a SQLAlchemy URL, ``sqlite:///path/store.db`` or ``postgresql+psycopg://...``.
         writer_process: write from a process of its own (``store_server.db.writer_process``);
             ignored for an in-memory SQLite database, which exists in this process only.
+        writer_cpu: with ``writer_process``, a CPU for the writer alone (``store_server.db.cores``).
 
     Returns:
         The database, ready for ``migrate.upgrade`` or use.
@@ -220,7 +222,7 @@ def open_database(url: str, *, writer_process: bool = False) -> Database:
         if names and ALEMBIC_TABLE not in names:
             engine.dispose()
             raise NotOurDatabase(parsed.render_as_string(hide_password=True))
-    return Database(engine, writer_process=writer_process)
+    return Database(engine, writer_process=writer_process, writer_cpu=writer_cpu if writer_process else None)
 
 
 def _create_engine(url: str, parsed: URL, **kwargs: Any) -> Engine:

@@ -56,6 +56,7 @@ from sqlalchemy.orm import configure_mappers
 
 from pos_core.errors import PosError
 from store_server import heap
+from store_server.db.cores import keep_process_off, pin_this_thread
 from store_server.db.writer import Call, GroupWriter
 from store_server.errors import DatabaseUnavailable, StoreError
 
@@ -95,11 +96,14 @@ DATABASE = _DatabaseArg()
 class _Child:
     """One writer process, the server's end of its pipe, and the thread that writes to it."""
 
-    def __init__(self, url: str, log_level: int) -> None:
+    def __init__(self, url: str, log_level: int, cpu: int | None = None) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
         self.conn, theirs = context.Pipe()
         self.process = context.Process(
-            target=serve_writer, args=(url, theirs, log_level, _our_modules()), name="store-db-writer", daemon=True
+            target=serve_writer,
+            args=(url, theirs, log_level, _our_modules(), cpu),
+            name="store-db-writer",
+            daemon=True,
         )
         # Ctrl-C or a stop arriving while the child boots must not kill it: it starts with both
         # signals blocked (the mask survives the spawn) and ignores them from then on.
@@ -109,6 +113,8 @@ class _Child:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
+        if cpu is not None:
+            keep_process_off(cpu)  # the child pins itself (store_server.db.cores)
         self.ready = False
         self.outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.sender = threading.Thread(target=self._send_all, name="store-db-writer-pipe", daemon=True)
@@ -159,10 +165,13 @@ class ProcessWriter:
     Args:
         url: the database's URL, password included (the child opens it itself).
         database: the server-side ``Database``; an argument that is it is sent as ``DATABASE``.
+        cpu: a CPU for the writer process alone, this process's threads kept off it
+            (``store_server.db.cores``); None: both run anywhere.
     """
 
-    def __init__(self, url: str, database: object) -> None:
+    def __init__(self, url: str, database: object, cpu: int | None = None) -> None:
         self._url = url
+        self._cpu = cpu
         self._database = database
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -278,7 +287,7 @@ class ProcessWriter:
                 loop.add_reader(child.conn.fileno(), self._on_readable, child)
             if child is None:
                 self._failed = None  # the back-off is over; this child says anew whether it can start
-                child = self._child = _Child(self._url, logging.getLogger().getEffectiveLevel())
+                child = self._child = _Child(self._url, logging.getLogger().getEffectiveLevel(), self._cpu)
                 self._loop = loop
                 loop.add_reader(child.conn.fileno(), self._on_readable, child)
                 log.info("database writer process started pid=%s", child.process.pid)
@@ -502,9 +511,15 @@ def _result(call: Call) -> tuple[int, bool, bytes]:
     return call.tag, False, _portable(error)
 
 
-def serve_writer(url: str, conn: Connection, log_level: int, modules: tuple[str, ...] = ()) -> None:
+def serve_writer(
+    url: str, conn: Connection, log_level: int, modules: tuple[str, ...] = (), cpu: int | None = None
+) -> None:
     """The writer process: open the database, run what the server sends, until told to stop or
-    until the server's end of the pipe closes; then answer what is left and leave."""
+    until the server's end of the pipe closes; then answer what is left and leave.
+
+    Args:
+        cpu: run on this CPU only; pinned before any thread starts, so all of them are.
+    """
     # Ctrl-C and a service manager's SIGTERM reach every process of the group: the server decides
     # when the writer stops (it sends _STOP after its last request, or its end of the pipe closes).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -512,6 +527,8 @@ def serve_writer(url: str, conn: Connection, log_level: int, modules: tuple[str,
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [writer] %(message)s")
     sys.setswitchinterval(CHILD_SWITCH_INTERVAL_S)
+    if cpu is not None:
+        pin_this_thread(cpu)
     from store_server.db.engine import open_database
 
     try:

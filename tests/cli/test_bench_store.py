@@ -6,6 +6,7 @@ Timings are not checked here: they depend on the machine (docs/benchmarks.md has
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -40,6 +41,8 @@ FIGURES = {
     "machine": str,
     "cpu_loop_ms": float,
     "writer": str,
+    "writer_cpu": str,
+    "writer_cpus": list,
     "server_errors": int,
 }
 
@@ -72,11 +75,23 @@ def _check(figures: dict[str, object], db: str, writer: str = "process") -> None
 
 def test_bench_store_prints_one_json_object_and_never_oversells() -> None:
     # More lanes than the storefront once had commands in flight: its share must still hold.
-    _check(_bench("--lanes", "12"), "sqlite")
+    figures = _bench("--lanes", "12")
+    _check(figures, "sqlite")
+    usable = sorted(os.sched_getaffinity(0))
+    assert figures["writer_cpu"] == "auto"
+    assert figures["writer_cpus"] == (usable[-1:] if len(usable) > 1 else usable)  # the writer's own CPU
 
 
 def test_bench_store_runs_with_the_writer_on_a_thread_of_the_server() -> None:
-    _check(_bench("--writer", "thread"), "sqlite", "thread")
+    figures = _bench("--writer", "thread")
+    _check(figures, "sqlite", "thread")
+    assert figures["writer_cpus"] == []  # no writer process
+
+
+def test_bench_store_can_leave_the_writer_unpinned() -> None:
+    figures = _bench("--writer-cpu", "off")
+    _check(figures, "sqlite")
+    assert figures["writer_cpus"] == sorted(os.sched_getaffinity(0))
 
 
 @pytest.mark.postgres

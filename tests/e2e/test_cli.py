@@ -115,6 +115,33 @@ def test_a_second_server_on_the_same_data_dir_is_one_sentence_and_writes_nothing
     assert served.proc.poll() is None
 
 
+def test_the_served_stores_writer_has_a_cpu_of_its_own(served: Served) -> None:
+    sim = pos("sim", "lane", "--server", served.url, "--token", served.register_token, "--sales", "1", "--seed", "9")
+    assert sim.returncode == 0, sim.stderr  # the writer process starts with the first write
+    usable = sorted(os.sched_getaffinity(0))
+    writers = [p for p in server_processes(served.proc.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert len(writers) == 1
+    server = [sorted(os.sched_getaffinity(int(t.name))) for t in Path(f"/proc/{served.proc.pid}/task").iterdir()]
+    if len(usable) < 2:  # one CPU: nothing to give
+        assert sorted(os.sched_getaffinity(writers[0])) == usable
+        assert all(cpus == usable for cpus in server)
+        return
+    assert sorted(os.sched_getaffinity(writers[0])) == [usable[-1]]
+    assert all(cpus == usable[:-1] for cpus in server), server
+
+
+def test_a_writer_cpu_the_server_cannot_use_is_one_sentence(tmp_path: Path) -> None:
+    assert pos("store", "init", "--data-dir", str(tmp_path)).returncode == 0
+    for extra, said in [
+        (["--writer-cpu", "4096"], "--writer-cpu 4096: this server may run on CPUs"),
+        (["--writer", "thread", "--writer-cpu", "0"], "--writer-cpu 0 needs --writer process"),
+    ]:
+        refused = pos("store", "serve", "--data-dir", str(tmp_path), "--port", "0", "--no-mdns", *extra, timeout=30)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith(f"pos: {said}")
+        assert "Traceback" not in refused.stderr
+
+
 def test_a_database_that_is_not_ours_is_refused_and_left_alone(tmp_path: Path) -> None:
     foreign = tmp_path / "accounts.db"
     import sqlite3
