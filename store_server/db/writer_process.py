@@ -41,9 +41,12 @@ import itertools
 import logging
 import multiprocessing
 import multiprocessing.util  # its exit hook first, so that ours (closing the pipes) runs before it
+import os
 import pickle
 import queue
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -94,7 +97,15 @@ DATABASE = _DatabaseArg()
 
 
 class _Child:
-    """One writer process, the server's end of its pipe, and the thread that writes to it."""
+    """One writer process, the server's end of its pipe, and how requests are written to it.
+
+    The event loop writes a batch of requests to the pipe itself when the pipe takes all of it
+    at once, which it nearly always does. What it cannot write without waiting (the child is
+    behind and the pipe is full) goes to a thread that writes it, and everything after it too,
+    until that thread has caught up: the loop never waits for the child, and messages keep their
+    order. Waking a thread for every batch instead cost the loop a hand-over of the GIL each time,
+    about a fifth of its time under full load (docs/benchmarks.md).
+    """
 
     def __init__(self, url: str, log_level: int, cpu: int | None = None) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
@@ -116,17 +127,48 @@ class _Child:
         if cpu is not None:
             keep_process_off(cpu)  # the child pins itself (store_server.db.cores)
         self.ready = False
+        self._socket = _socket_of(self.conn)
+        self._lock = threading.Lock()
+        self._handed = 0
+        """Messages (or their rests) given to the thread and not yet written: while any are, the
+        loop writes nothing itself."""
         self.outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.sender = threading.Thread(target=self._send_all, name="store-db-writer-pipe", daemon=True)
         self.sender.start()
         _open_children.add(self)
 
+    def send(self, data: bytes) -> None:
+        """Send one message (from any thread): at once if the pipe takes it whole, else by the thread."""
+        with self._lock:
+            if self._socket is None:
+                pending = data  # not a socket (not Linux or macOS): the thread frames and writes it
+            else:
+                pending = _frame(data)
+                if not self._handed:
+                    try:
+                        sent = self._socket.send(pending, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        sent = 0
+                    except OSError:  # the child is gone; the reader on the loop sees EOF and fails what waited
+                        return
+                    if sent == len(pending):
+                        return
+                    pending = pending[sent:]
+            self._handed += 1
+            self.outgoing.put(pending)
+
     def _send_all(self) -> None:
         while (data := self.outgoing.get()) is not None:
             try:
-                self.conn.send_bytes(data)
+                if self._socket is None:
+                    self.conn.send_bytes(data)
+                else:
+                    self._socket.sendall(data)  # a framed message, or the rest of one
             except OSError:  # the child is gone; the reader on the loop sees EOF and fails what waited
                 return
+            finally:
+                with self._lock:
+                    self._handed -= 1
 
     def stop_sending(self) -> None:
         self.outgoing.put(None)
@@ -136,7 +178,30 @@ class _Child:
     def close_pipe(self) -> None:
         with contextlib.suppress(OSError):
             self.conn.close()
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.close()
         _open_children.discard(self)
+
+
+def _socket_of(conn: Connection) -> socket.socket | None:
+    """A second handle on the pipe's socket, to write without waiting; None if it is no socket."""
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except OSError:
+        return None
+    if sock.family != socket.AF_UNIX:
+        sock.close()
+        return None
+    return sock
+
+
+def _frame(data: bytes, limit: int = 0x7FFFFFFF) -> bytes:
+    """``data`` as ``Connection.send_bytes`` puts it on the wire, so ``recv_bytes`` reads it
+    (a length over ``limit``, 2 GiB, in the 8-byte form)."""
+    if len(data) > limit:
+        return struct.pack("!i", -1) + struct.pack("!Q", len(data)) + data
+    return struct.pack("!i", len(data)) + data
 
 
 _open_children: weakref.WeakSet[_Child] = weakref.WeakSet()
@@ -229,7 +294,7 @@ class ProcessWriter:
         on_loop = self._on_loop()
         on_loop(self._forget_reader, child)
         on_loop(self._flush_to, child)
-        child.outgoing.put(_STOP)
+        child.send(_STOP)
         child.outgoing.put(None)  # the sender stops after _STOP; answers are read meanwhile
         try:
             while child.conn.poll(CLOSE_TIMEOUT_S):  # answers to what was still in flight, then EOF
@@ -300,7 +365,7 @@ class ProcessWriter:
     def _flush_to(self, child: _Child) -> None:
         if self._outbox:
             batch, self._outbox = self._outbox, []
-            child.outgoing.put(pickle.dumps(batch, _PROTOCOL))  # numbers and bytes: always loads
+            child.send(pickle.dumps(batch, _PROTOCOL))  # numbers and bytes: always loads
 
     def _on_readable(self, child: _Child) -> None:
         try:

@@ -7,6 +7,7 @@ module level here, as the server's do in its use cases: the child imports them b
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 import threading
@@ -67,6 +68,11 @@ def _return_a_refusal(db: Database) -> InsufficientStock:
 
 def _take(session: Session, anything: object) -> None:
     return None
+
+
+def _tail(session: Session, blob: bytes) -> tuple[int, int]:
+    """How long ``blob`` arrived, and its last byte."""
+    return len(blob), blob[-1]
 
 
 def _missing_file(session: Session) -> None:
@@ -374,3 +380,51 @@ def test_the_back_off_starts_again_after_each_failed_start(sqlite_url: str, monk
     assert all(isinstance(f, DatabaseUnavailable) for f in failures), failures
     assert "could not start (exit code -9)" in str(failures[0])
     assert len(started) == 2, started
+
+
+def test_requests_bigger_than_the_pipe_arrive_whole_in_order_while_the_loop_never_waits(db: Database) -> None:
+    """The loop writes what the pipe takes at once and hands the rest to a thread. With the writer
+    stopped (SIGSTOP) the pipe fills: the loop must go on running, and once the writer goes on,
+    every request arrives whole and in order."""
+
+    async def scenario() -> tuple[list[tuple[int, int]], float, bytes]:
+        await db.run_write(_note, "before")
+        writer = db.writer
+        assert isinstance(writer, ProcessWriter)
+        assert writer.pid is not None
+        os.kill(writer.pid, signal.SIGSTOP)
+        # Should the loop block on the full pipe, this lets it go on after 5 s, and the test fail.
+        rescue = threading.Timer(5.0, os.kill, (writer.pid, signal.SIGCONT))
+        rescue.start()
+        try:
+            blobs = [os.urandom(400_000) + bytes([n]) for n in range(20)]  # 8 MB: far more than a pipe holds
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            futures = [asyncio.ensure_future(db.run_write(_tail, blob)) for blob in blobs]
+            small = asyncio.ensure_future(db.run_write(_note, "after"))
+            for _ in range(20):  # the loop keeps turning while the writer reads nothing
+                await asyncio.sleep(0.01)
+            turned = loop.time() - began
+            assert not any(f.done() for f in futures)
+        finally:
+            rescue.cancel()
+            os.kill(writer.pid, signal.SIGCONT)
+        results = await asyncio.wait_for(asyncio.gather(*futures), 30)
+        await asyncio.wait_for(small, 30)
+        return results, turned, b"".join(blob[-1:] for blob in blobs)
+
+    results, turned, tails = run(scenario())
+    assert turned < 2.0  # 20 turns of 10 ms; a loop blocked on the full pipe would hang here
+    assert results == [(400_001, tail) for tail in tails]
+    assert [b for b, _ in _notes(db)] == ["before", "after"]
+
+
+def test_a_frame_is_what_recv_bytes_reads_in_both_of_its_forms() -> None:
+    ours, theirs = multiprocessing.Pipe()
+    try:
+        for data, limit in [(b"small", 0x7FFFFFFF), (b"as if over 2 GB", 4), (b"", 0x7FFFFFFF)]:
+            os.write(ours.fileno(), writer_process._frame(data, limit))
+            assert theirs.recv_bytes() == data
+    finally:
+        ours.close()
+        theirs.close()
