@@ -198,8 +198,9 @@ def writer_cpu(asked: str, *, writer_process: bool, sqlite: bool) -> int | None:
     Raises:
         StoreError: a CPU this server may not use, or a CPU asked for without a writer process.
     """
-    from store_server.db.cores import chosen_writer_cpu, usable_cpus
+    from store_server.db.cores import chosen_writer_cpu, parsed_writer_cpu, usable_cpus
 
+    parsed_writer_cpu(asked)  # a value that is none of auto, off or a number is the first thing to say
     if asked == "auto" and not (writer_process and sqlite):
         return None
     if not writer_process and asked != "off":

@@ -31,7 +31,7 @@ from store_server.expiry_timer import DEFAULT_INTERVAL_S, ExpiryTimer
 from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
 from store_server.feed_position import FeedMark, is_restored, position_file_for, read_mark, write_mark
 from store_server.register_endpoint import RegisterSession, serve_register
-from store_server.serving_lock import ServingLock, lock_file_for
+from store_server.serving_lock import ServingLock, lock_files_for, sqlite_file
 from store_server.storefront_endpoint import serve_storefront
 from store_server.usecases.cashiers import inactive_among
 from store_server.usecases.clock import utc_now
@@ -113,7 +113,7 @@ class StoreServer:
         self._mark: FeedMark | None = None
         self._credential_check_s = credential_check_s
         self._credential_task: asyncio.Task[None] | None = None
-        self._lock: ServingLock | None = None
+        self._locks: list[ServingLock] = []
 
     @property
     def port(self) -> int:
@@ -135,25 +135,26 @@ class StoreServer:
         """Open the database and listen; returns the bound port.
 
         Raises:
-            AlreadyServing: another store server is serving the same SQLite database.
+            AlreadyServing: another store server is serving the same SQLite database, or keeps
+                its feed position in the same file (store_server.serving_lock).
             NotOurDatabase, StoreNotInitialised: the database is not a ready store.
             PortInUse: something else listens on ``host``:``port``.
         """
-        lock_file = lock_file_for(self._db_url)
-        # Before anything is opened or written (store_server.serving_lock); without the directory
-        # there is no database either, and opening it says so.
-        if lock_file is not None and lock_file.parent.is_dir():
-            self._lock = await asyncio.to_thread(ServingLock.take, lock_file)
+        if self._locks:
+            raise StoreError("The store server has started already; stop() it first.")
+        database = sqlite_file(self._db_url)
+        position = self._position_file or (None if database is None else position_file_for(database))
         try:
+            for path in lock_files_for(self._db_url, position):  # before anything is opened or written
+                self._locks.append(ServingLock.take(path))  # never waits: taken or refused at once
             return await self._start(host, port)
         except BaseException:
-            self._release_lock()
+            self._release_locks()
             raise
 
-    def _release_lock(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+    def _release_locks(self) -> None:
+        while self._locks:
+            self._locks.pop().release()
 
     async def _start(self, host: str, port: int) -> int:
         # The database thread lets go of the GIL at every statement and must win it back each
@@ -228,15 +229,17 @@ class StoreServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._position_task
             self._position_task = None
-        if self._db is not None:
-            if self._position_file is not None:
-                try:
-                    await self._record_position()
-                except StoreError as exc:
-                    log.error("%s", exc)
-            await asyncio.to_thread(self._db.close)
-            self._db = None
-        self._release_lock()
+        try:
+            if self._db is not None:
+                if self._position_file is not None:
+                    try:
+                        await self._record_position()
+                    except StoreError as exc:
+                        log.error("%s", exc)
+                await asyncio.to_thread(self._db.close)
+                self._db = None
+        finally:
+            self._release_locks()
         log.info("store server stopped")
 
     async def expire_due_now(self) -> int:

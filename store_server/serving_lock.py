@@ -1,10 +1,12 @@
-"""One store server per SQLite database.
+"""One store server per SQLite database, and per data directory.
 
 A second ``pos store serve`` on the same data directory (a cashier double-clicking, a service
 manager starting one while another still runs) would write the same database and the same
 ``feed.position`` while neither wakes the other's feed consumers. The server therefore holds an
-exclusive lock on ``<database>.lock`` for as long as it runs, taken before it opens anything, and
-a second server stops at once with one sentence naming the first one's process id.
+exclusive lock on ``<database>.lock`` and on ``feed.position.lock`` (the position file stays in
+the data directory when ``--db`` names another database) for as long as it runs, taken before it
+opens anything, and a second server stops at once with one sentence naming the first one's
+process id.
 
 The lock is the operating system's (``flock``), so it goes away with the process however the
 process ends: a crashed server never leaves a stale lock behind. The file itself stays; removing
@@ -22,24 +24,27 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from store_server.errors import StoreError
+from store_server.feed_position import POSITION_FILE
 
 LOCK_SUFFIX = ".lock"
 
 
 class AlreadyServing(StoreError):
-    """Another store server holds the database."""
+    """Another store server holds the database, or the feed position file."""
 
-    def __init__(self, database: Path, pid: int | None) -> None:
+    def __init__(self, held: Path, pid: int | None) -> None:
         who = f"process {pid}" if pid else "another process"
-        super().__init__(
-            f"Another store server ({who}) is already serving {database}; stop it first, or pass another --data-dir."
-        )
-        self.database = database
+        if held.name == POSITION_FILE:
+            what = f"already keeps its feed position in {held}; stop it first, or pass another --data-dir."
+        else:
+            what = f"is already serving {held}; stop it first, or pass another --data-dir or --db."
+        super().__init__(f"Another store server ({who}) {what}")
+        self.held = held
         self.pid = pid
 
 
-def lock_file_for(db_url: str) -> Path | None:
-    """``<database>.lock`` for a SQLite file; None for an in-memory or a server database."""
+def sqlite_file(db_url: str) -> str | None:
+    """The file of a SQLite URL; None for an in-memory or a server database (or no URL at all)."""
     try:
         url = make_url(db_url)
     except ArgumentError:
@@ -48,7 +53,29 @@ def lock_file_for(db_url: str) -> Path | None:
         return None
     if url.database.startswith("file:"):
         return None  # a SQLite URI names its file in its own syntax
-    return Path(url.database + LOCK_SUFFIX)
+    return url.database
+
+
+def lock_file_for(db_url: str) -> Path | None:
+    """``<database>.lock`` for a SQLite file; None for an in-memory or a server database."""
+    database = sqlite_file(db_url)
+    return None if database is None else Path(database + LOCK_SUFFIX)
+
+
+def lock_files_for(db_url: str, position_file: Path | None) -> list[Path]:
+    """What a server locks: its SQLite file, and its feed position file (which lives in the data
+    directory even when ``--db`` names another database), each whose directory exists (without
+    it there is nothing to guard, and opening the database says what is missing)."""
+    wanted = [lock_file_for(db_url), None if position_file is None else lock_file_of(position_file)]
+    found: list[Path] = []
+    for path in wanted:
+        if path is not None and path.parent.is_dir() and path not in found:
+            found.append(path)
+    return found
+
+
+def lock_file_of(path: Path) -> Path:
+    return path.with_name(path.name + LOCK_SUFFIX)
 
 
 class ServingLock:
@@ -66,7 +93,7 @@ class ServingLock:
             AlreadyServing: another process holds it.
             StoreError: the file cannot be made (its directory is missing or read-only).
         """
-        database = path.with_name(path.name.removesuffix(LOCK_SUFFIX))
+        held = path.with_name(path.name.removesuffix(LOCK_SUFFIX))
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -78,10 +105,14 @@ class ServingLock:
         except OSError:
             pid = _recorded_pid(fd)
             os.close(fd)
-            raise AlreadyServing(database, pid) from None
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            raise AlreadyServing(held, pid) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:
+            os.close(fd)  # and with it the lock
+            raise StoreError(f"Cannot write the lock file {path} ({exc.strerror}); free some disk space.") from None
         return cls(path, fd)
 
     def release(self) -> None:

@@ -5,7 +5,8 @@ so under load that thread is what the store waits for. On a two-core machine it 
 cores with the server's event loop and whatever else runs there, and the scheduler took it off
 a core whenever three threads wanted two: in ``pos bench store`` the writer's thread used 67 %
 of a CPU while it was busy 90 % of the time. Given one CPU to itself, with the server's threads
-kept on the others, the same store took 15-20 % more sales a second (docs/benchmarks.md).
+kept on the others, the same store took about 5 % more sales a second, in interleaved runs
+(docs/benchmarks.md).
 
 The writer process pins itself before it starts a thread, so every thread it starts inherits
 the CPU. The server moves its own threads off that CPU when it starts the writer; threads it
@@ -41,19 +42,35 @@ def chosen_writer_cpu(asked: str, usable: Collection[int]) -> int | None:
     Raises:
         StoreError: a number that is not one of ``usable``, or the only one (the server needs another).
     """
+    cpu = parsed_writer_cpu(asked)
     if asked == "auto":
         return writer_cpu_for(usable)
-    if asked == "off":
+    if cpu is None:
         return None
-    listed = ", ".join(map(str, sorted(usable))) or "none"
+    listed = ", ".join(map(str, sorted(usable)))
+    if not usable:
+        raise StoreError(f"--writer-cpu {cpu}: this system cannot keep a process to one CPU; pass off.")
+    if len(usable) < 2:
+        raise StoreError(f"--writer-cpu {cpu}: this server may run on one CPU only ({listed}); pass off.")
+    if cpu not in usable:
+        raise StoreError(f"--writer-cpu {cpu}: this server may run on CPUs {listed} only; pass one of them, or off.")
+    return cpu
+
+
+def parsed_writer_cpu(asked: str) -> int | None:
+    """The CPU number ``--writer-cpu`` names; None for ``auto`` and ``off``.
+
+    Raises:
+        StoreError: anything else than auto, off or a CPU number.
+    """
+    if asked in ("auto", "off"):
+        return None
     try:
         cpu = int(asked)
     except ValueError:
-        raise StoreError(f"--writer-cpu takes auto, off or a CPU number, not {asked!r}.") from None
-    if cpu not in usable:
-        raise StoreError(f"--writer-cpu {cpu}: this server may run on CPUs {listed} only; pass one of them, or off.")
-    if len(usable) < 2:
-        raise StoreError(f"--writer-cpu {cpu}: this server may run on one CPU only ({listed}); pass off.")
+        cpu = -1
+    if cpu < 0:
+        raise StoreError(f"--writer-cpu takes auto, off or a CPU number, not {asked!r}.")
     return cpu
 
 

@@ -17,10 +17,11 @@ pickled or unpickled fails alone, with the reason, and never takes the others or
   checks), else as its class, ``args`` and attributes (a refusal keeps its fields, such as
   ``InsufficientStock.short``), else as ``WriterError`` with its class name and message.
 
-The server writes to the pipe from a thread of its own, so the event loop never waits for a
-child that is starting or busy. The child says ``ready`` once the database is open, or sends the
-error that stopped it (every waiting request fails with that error, and for
-``RESPAWN_BACKOFF_S`` new ones fail at once with it instead of starting child after child).
+The event loop writes to the pipe itself what the pipe takes at once, and leaves the rest to a
+thread (``_Child.send``), so it never waits for a child that is starting or busy. The child
+says ``ready`` once the database is open, or sends the error that stopped it (every waiting
+request fails with that error, and for ``RESPAWN_BACKOFF_S`` new ones fail at once with it
+instead of starting child after child).
 
 Nothing acknowledged is lost: a request's result is sent only after the commit that made it
 durable, as on the thread. If the child dies, every request waiting on it fails with
@@ -149,7 +150,8 @@ class _Child:
                         sent = self._socket.send(pending, socket.MSG_DONTWAIT)
                     except BlockingIOError:
                         sent = 0
-                    except OSError:  # the child is gone; the reader on the loop sees EOF and fails what waited
+                    except OSError:
+                        self._hang_up()
                         return
                     if sent == len(pending):
                         return
@@ -164,11 +166,23 @@ class _Child:
                     self.conn.send_bytes(data)
                 else:
                     self._socket.sendall(data)  # a framed message, or the rest of one
-            except OSError:  # the child is gone; the reader on the loop sees EOF and fails what waited
+            except OSError:
+                self._hang_up()
                 return
             finally:
                 with self._lock:
                     self._handed -= 1
+
+    def _hang_up(self) -> None:
+        """A write failed: the child is gone, or the pipe is no use any more. Closing our side for
+        both directions makes sure of EOF at both ends: the child finishes and leaves, and the
+        reader on the loop fails what waited (``_lost``) and the next request starts a new child."""
+        sock = self._socket if self._socket is not None else _socket_of(self.conn)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            if sock is not self._socket:
+                sock.close()
 
     def stop_sending(self) -> None:
         self.outgoing.put(None)
@@ -193,6 +207,9 @@ def _socket_of(conn: Connection) -> socket.socket | None:
     if sock.family != socket.AF_UNIX:
         sock.close()
         return None
+    # Blocking, whatever socket.setdefaulttimeout says: a timeout would make this handle, and the
+    # pipe's own (the same open file), non-blocking, and recv_bytes could fail mid-answer.
+    sock.settimeout(None)
     return sock
 
 

@@ -135,6 +135,7 @@ def test_a_writer_cpu_the_server_cannot_use_is_one_sentence(tmp_path: Path) -> N
     for extra, said in [
         (["--writer-cpu", "4096"], "--writer-cpu 4096: this server may run on CPUs"),
         (["--writer", "thread", "--writer-cpu", "0"], "--writer-cpu 0 needs --writer process"),
+        (["--writer", "thread", "--writer-cpu", "bogus"], "--writer-cpu takes auto, off or a CPU number"),
     ]:
         refused = pos("store", "serve", "--data-dir", str(tmp_path), "--port", "0", "--no-mdns", *extra, timeout=30)
         assert refused.returncode == 1

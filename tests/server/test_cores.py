@@ -85,6 +85,8 @@ def test_writer_cpu_takes_auto_off_or_a_cpu_the_server_may_use() -> None:
         ("7", {0, 1}, "--writer-cpu 7: this server may run on CPUs 0, 1 only; pass one of them, or off."),
         ("3", {3}, "--writer-cpu 3: this server may run on one CPU only (3); pass off."),
         ("fast", {0, 1}, "--writer-cpu takes auto, off or a CPU number, not 'fast'."),
+        ("-1", {0, 1}, "--writer-cpu takes auto, off or a CPU number, not '-1'."),
+        ("1", set(), "--writer-cpu 1: this system cannot keep a process to one CPU; pass off."),
     ]:
         with pytest.raises(StoreError) as refused:
             chosen_writer_cpu(asked, usable)

@@ -100,7 +100,8 @@ def test_demo_store_loads_with_opening_stock(sqlite_url: str) -> None:
 
 
 def test_port_in_use_is_a_sentence(sqlite_url: str, tmp_path: Path) -> None:
-    other = f"sqlite:///{tmp_path / 'other.db'}"  # the same database would be refused first (serving_lock)
+    (tmp_path / "other").mkdir()  # the same database or data directory would be refused first (serving_lock)
+    other = f"sqlite:///{tmp_path / 'other' / 'store.db'}"
     init_store(other, demo=False, seed=SEED)
 
     async def scenario() -> str:

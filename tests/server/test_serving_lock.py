@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,9 +14,9 @@ import pytest
 from store_server.errors import StoreError, StoreNotInitialised
 from store_server.feed_position import POSITION_FILE
 from store_server.server import StoreServer
-from store_server.serving_lock import AlreadyServing, ServingLock, lock_file_for
+from store_server.serving_lock import AlreadyServing, ServingLock, lock_file_for, lock_files_for
 from tests.server.feed_support import catalogue, feed_server, sale_of
-from tests.server.support import SEED, register, run
+from tests.server.support import SEED, prepare_store, register, run
 
 PRODUCTS = catalogue(SEED)
 HOLDER = """
@@ -98,3 +99,42 @@ def test_a_lock_file_that_cannot_be_made_is_one_sentence(tmp_path: Path) -> None
     with pytest.raises(StoreError) as failed:
         ServingLock.take(tmp_path / "store.db.lock")
     assert "Cannot make the lock file" in str(failed.value)
+
+
+def test_two_servers_keeping_their_feed_position_in_one_file_are_refused(tmp_path: Path) -> None:
+    """``--db`` can name another database while the position file stays in the data directory."""
+    one, other = f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'other.db'}"
+    position = tmp_path / POSITION_FILE
+
+    async def scenario() -> None:
+        await asyncio.to_thread(prepare_store, other)
+        async with feed_server(one) as (first, _):
+            before = position.read_bytes(), position.stat().st_mtime_ns
+            second = StoreServer(other, position_file=position)
+            with pytest.raises(AlreadyServing) as refused:
+                await second.start()
+            assert str(refused.value) == (
+                f"Another store server (process {os.getpid()}) already keeps its feed position in {position}; "
+                "stop it first, or pass another --data-dir."
+            )
+            assert (position.read_bytes(), position.stat().st_mtime_ns) == before
+            with pytest.raises(StoreError, match="started already"):
+                await first.start()
+        again = StoreServer(other, position_file=position)  # free once the first has stopped
+        await again.start()
+        await again.stop()
+
+    run(scenario())
+
+
+def test_what_a_server_locks(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/store.db"
+    assert lock_files_for(url, tmp_path / POSITION_FILE) == [
+        tmp_path / "store.db.lock",
+        tmp_path / "feed.position.lock",
+    ]
+    assert lock_files_for(url, None) == [tmp_path / "store.db.lock"]
+    assert lock_files_for("postgresql+psycopg://postgres@127.0.0.1/test", tmp_path / POSITION_FILE) == [
+        tmp_path / "feed.position.lock"
+    ]
+    assert lock_files_for(f"sqlite:///{tmp_path}/missing/store.db", None) == []  # opening says what is missing

@@ -10,6 +10,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,77 @@ def test_a_frame_is_what_recv_bytes_reads_in_both_of_its_forms() -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+def test_a_default_socket_timeout_neither_drops_requests_nor_cuts_answers(db: Database) -> None:
+    """``socket.setdefaulttimeout`` (some library may set it) must not make the pipe time out:
+    many batches queued behind one the pipe could not take, with the writer stopped for longer
+    than the timeout, all arrive once it goes on."""
+    socket.setdefaulttimeout(0.2)
+
+    async def scenario() -> list[tuple[int, int]]:
+        try:
+            await db.run_write(_note, "before")  # starts the writer under the default timeout
+        finally:
+            socket.setdefaulttimeout(None)
+        writer = db.writer
+        assert isinstance(writer, ProcessWriter)
+        assert writer.pid is not None
+        os.kill(writer.pid, signal.SIGSTOP)
+        rescue = threading.Timer(10.0, os.kill, (writer.pid, signal.SIGCONT))
+        rescue.start()
+        try:
+            futures = []
+            for n in range(30):  # one batch each: later batches queue behind the first the pipe refused
+                futures.append(asyncio.ensure_future(db.run_write(_tail, os.urandom(300_000) + bytes([n]))))
+                await asyncio.sleep(0)
+            await asyncio.sleep(1.0)  # five times the timeout, the writer stopped
+        finally:
+            rescue.cancel()
+            os.kill(writer.pid, signal.SIGCONT)
+        return list(await asyncio.wait_for(asyncio.gather(*futures), 30))
+
+    assert run(scenario()) == [(300_001, n) for n in range(30)]
+
+
+class _BrokenPipeSocket:
+    """The pipe's socket, except that writing to it fails while the child lives on."""
+
+    def __init__(self, real: socket.socket) -> None:
+        self.real = real
+
+    def send(self, data: bytes, flags: int) -> int:
+        raise BlockingIOError  # the loop hands the message to the thread
+
+    def sendall(self, data: bytes) -> None:
+        raise OSError(5, "Input/output error")
+
+    def shutdown(self, how: int) -> None:
+        self.real.shutdown(how)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_write_that_fails_with_the_writer_alive_fails_its_request_and_the_next_starts_a_new_writer(
+    db: Database,
+) -> None:
+    async def scenario() -> tuple[int, BaseException | None, tuple[int, int]]:
+        first, _ = await db.run_write(_note, "before")
+        writer = db.writer
+        assert isinstance(writer, ProcessWriter)
+        child = writer._child
+        assert child is not None
+        assert child._socket is not None
+        child._socket = _BrokenPipeSocket(child._socket)  # type: ignore[assignment]
+        try:
+            await asyncio.wait_for(db.run_write(_note, "lost"), 20)
+            error = None
+        except DatabaseUnavailable as exc:
+            error = exc
+        return first, error, await db.run_write(_note, "after")
+
+    first, error, (second, _) = run(scenario())
+    assert isinstance(error, DatabaseUnavailable)
+    assert second != first
+    assert [b for b, _ in _notes(db)] == ["before", "after"]
