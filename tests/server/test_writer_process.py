@@ -7,11 +7,13 @@ module level here, as the server's do in its use cases: the child imports them b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -383,6 +385,25 @@ def test_the_back_off_starts_again_after_each_failed_start(sqlite_url: str, monk
     assert len(started) == 2, started
 
 
+@contextlib.contextmanager
+def _writer_stopped(db: Database, rescue_after_s: float) -> Iterator[None]:
+    """The writer process stopped (SIGSTOP) for the block. Should the block's loop hang on the
+    full pipe, a timer lets the writer go on after ``rescue_after_s``, and the test fails
+    instead of hanging."""
+    writer = db.writer
+    assert isinstance(writer, ProcessWriter)
+    pid = writer.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    rescue = threading.Timer(rescue_after_s, os.kill, (pid, signal.SIGCONT))
+    rescue.start()
+    try:
+        yield
+    finally:
+        rescue.cancel()
+        os.kill(pid, signal.SIGCONT)
+
+
 def test_requests_bigger_than_the_pipe_arrive_whole_in_order_while_the_loop_never_waits(db: Database) -> None:
     """The loop writes what the pipe takes at once and hands the rest to a thread. With the writer
     stopped (SIGSTOP) the pipe fills: the loop must go on running, and once the writer goes on,
@@ -390,14 +411,7 @@ def test_requests_bigger_than_the_pipe_arrive_whole_in_order_while_the_loop_neve
 
     async def scenario() -> tuple[list[tuple[int, int]], float, bytes]:
         await db.run_write(_note, "before")
-        writer = db.writer
-        assert isinstance(writer, ProcessWriter)
-        assert writer.pid is not None
-        os.kill(writer.pid, signal.SIGSTOP)
-        # Should the loop block on the full pipe, this lets it go on after 5 s, and the test fail.
-        rescue = threading.Timer(5.0, os.kill, (writer.pid, signal.SIGCONT))
-        rescue.start()
-        try:
+        with _writer_stopped(db, rescue_after_s=5.0):
             blobs = [os.urandom(400_000) + bytes([n]) for n in range(20)]  # 8 MB: far more than a pipe holds
             loop = asyncio.get_running_loop()
             began = loop.time()
@@ -407,9 +421,6 @@ def test_requests_bigger_than_the_pipe_arrive_whole_in_order_while_the_loop_neve
                 await asyncio.sleep(0.01)
             turned = loop.time() - began
             assert not any(f.done() for f in futures)
-        finally:
-            rescue.cancel()
-            os.kill(writer.pid, signal.SIGCONT)
         results = await asyncio.wait_for(asyncio.gather(*futures), 30)
         await asyncio.wait_for(small, 30)
         return results, turned, b"".join(blob[-1:] for blob in blobs)
@@ -442,21 +453,12 @@ def test_a_default_socket_timeout_neither_drops_requests_nor_cuts_answers(db: Da
             await db.run_write(_note, "before")  # starts the writer under the default timeout
         finally:
             socket.setdefaulttimeout(None)
-        writer = db.writer
-        assert isinstance(writer, ProcessWriter)
-        assert writer.pid is not None
-        os.kill(writer.pid, signal.SIGSTOP)
-        rescue = threading.Timer(10.0, os.kill, (writer.pid, signal.SIGCONT))
-        rescue.start()
-        try:
+        with _writer_stopped(db, rescue_after_s=10.0):
             futures = []
             for n in range(30):  # one batch each: later batches queue behind the first the pipe refused
                 futures.append(asyncio.ensure_future(db.run_write(_tail, os.urandom(300_000) + bytes([n]))))
                 await asyncio.sleep(0)
             await asyncio.sleep(1.0)  # five times the timeout, the writer stopped
-        finally:
-            rescue.cancel()
-            os.kill(writer.pid, signal.SIGCONT)
         return list(await asyncio.wait_for(asyncio.gather(*futures), 30))
 
     assert run(scenario()) == [(300_001, n) for n in range(30)]
