@@ -59,7 +59,7 @@ def sqlite_file(db_url: str) -> str | None:
 def lock_file_for(db_url: str) -> Path | None:
     """``<database>.lock`` for a SQLite file; None for an in-memory or a server database."""
     database = sqlite_file(db_url)
-    return None if database is None else Path(database + LOCK_SUFFIX)
+    return None if database is None else lock_file_of(Path(database))
 
 
 def lock_files_for(db_url: str, position_file: Path | None) -> list[Path]:
@@ -75,6 +75,7 @@ def lock_files_for(db_url: str, position_file: Path | None) -> list[Path]:
 
 
 def lock_file_of(path: Path) -> Path:
+    """The lock file guarding ``path``: ``<path>.lock`` beside it."""
     return path.with_name(path.name + LOCK_SUFFIX)
 
 

@@ -177,12 +177,9 @@ class _Child:
         """A write failed: the child is gone, or the pipe is no use any more. Closing our side for
         both directions makes sure of EOF at both ends: the child finishes and leaves, and the
         reader on the loop fails what waited (``_lost``) and the next request starts a new child."""
-        sock = self._socket if self._socket is not None else _socket_of(self.conn)
-        if sock is not None:
+        if self._socket is not None:  # without one (no socket pipe) there is nothing to shut
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            if sock is not self._socket:
-                sock.close()
+                self._socket.shutdown(socket.SHUT_RDWR)
 
     def stop_sending(self) -> None:
         self.outgoing.put(None)

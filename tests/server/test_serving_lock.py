@@ -20,11 +20,11 @@ from tests.server.support import SEED, prepare_store, register, run
 
 PRODUCTS = catalogue(SEED)
 HOLDER = """
-import pathlib, sys, time
+import pathlib, sys
 from store_server.serving_lock import ServingLock
 ServingLock.take(pathlib.Path(sys.argv[1]))
 print("held", flush=True)
-time.sleep(60)
+sys.stdin.read()  # held until the test kills this process (or lets go of its stdin)
 """
 
 
@@ -70,7 +70,11 @@ def test_a_server_that_fails_to_start_lets_go_of_the_database(tmp_path: Path) ->
 def test_the_lock_dies_with_its_process_however_it_ends(tmp_path: Path) -> None:
     lock = tmp_path / "store.db.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(lock)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
+        [sys.executable, "-c", HOLDER, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
     )
     try:
         assert holder.stdout is not None
