@@ -34,7 +34,14 @@ from store_server.feed_protocol import (
     snapshot_reason,
     subscribed_frame,
 )
-from store_server.usecases.feed import feed_position, log_position, read_event_frames, read_stock_snapshot
+from store_server.usecases.feed import (
+    READ_EVENTS,
+    event_frames,
+    feed_position,
+    log_position,
+    read_event_frames,
+    read_stock_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -245,11 +252,20 @@ class _Consumer:
         room = self.window.room(self.settings.batch)
         if room == 0:
             return False
-        frames = await self.db.run_reader(_read_frames, self.db, self.window.sent, room)
+        frames = await self._read_frames(self.window.sent, room)
         for seq, text in frames:
             self.window.record_sent(seq)
             await self._send(text)
         return len(frames) == room
+
+    async def _read_frames(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """The next events' frames: read on the event loop itself where the database allows
+        (``store_server.db.loop_reads``), else on the readers' thread."""
+        reads = self.db.loop_reads()
+        rows = None if reads is None else reads.fetch_all(READ_EVENTS, {"after": after, "limit": limit})
+        if rows is not None:
+            return event_frames(rows)
+        return await self.db.run_reader(_read_frames, self.db, after, limit)
 
     async def _heartbeat(self) -> None:
         assert self.window is not None  # set with the subscription

@@ -5,9 +5,11 @@ transactions start with ``BEGIN IMMEDIATE`` so two writers never deadlock on a l
 upgrade. The asyncio server sends every write through one database thread
 (``store_server.db.writer``): ``Database.run_write`` for a write request, committed together
 with the others waiting at that moment (group commit, one fsync for many requests), and
-``Database.run`` for anything else that must not race a writer. The feed's reads go through
+``Database.run`` for anything else that must not race a writer. Reads go through
 ``Database.run_reader``, a second thread, so storefronts catching up never queue in front
-of a sale. The log is checkpointed on a thread of its own (``store_server.db.checkpoint``).
+of a sale; the feed's short reads of a SQLite file are made on the event loop itself
+(``Database.loop_reads``, ``store_server.db.loop_reads``). The log is checkpointed on a
+thread of its own (``store_server.db.checkpoint``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store_server.db.checkpoint import BACKSTOP_PAGES, Checkpointer
+from store_server.db.loop_reads import LoopReads
 from store_server.db.savepoint import TransactionLost
 from store_server.db.writer import GroupWriter
 from store_server.db.writer_process import ProcessWriter
@@ -65,6 +68,7 @@ class Database:
         self._writer: GroupWriter | ProcessWriter | None = None
         self._checkpointer: Checkpointer | None = None
         self._reader: ThreadPoolExecutor | None = None
+        self._loop_reads: LoopReads | None = None
         self._cache: dict[str, Any] = {}
 
     @property
@@ -161,8 +165,20 @@ class Database:
             self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-db-read")
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
 
+    def loop_reads(self) -> LoopReads | None:
+        """For a SQLite file, a connection for short reads on the event loop's thread; else ``None``.
+
+        Only one thread may use it, and only for reads that take well under a millisecond.
+        """
+        if self._loop_reads is None and self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            self._loop_reads = LoopReads(str(self.url.database))
+        return self._loop_reads
+
     def close(self) -> None:
         """Stop the database threads and close every pooled connection."""
+        if self._loop_reads is not None:
+            self._loop_reads.close()
+            self._loop_reads = None
         if self._writer is not None:
             self._writer.close()
         if self._checkpointer is not None:

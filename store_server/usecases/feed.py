@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ FEED_STATE_ID = 1
 _LOCKED = "pos_feed_locked"
 _LOCK = select(FeedState).where(FeedState.id == FEED_STATE_ID).with_for_update()
 """Built once: making the statement cost more than running it (~110 of ~145 µs a group)."""
-_READ_EVENTS = "SELECT seq, type, occurred_at, payload FROM feed_events WHERE seq > :after ORDER BY seq LIMIT :limit"
+READ_EVENTS = "SELECT seq, type, occurred_at, payload FROM feed_events WHERE seq > :after ORDER BY seq LIMIT :limit"
 
 
 def lock_feed(session: Session) -> FeedState:
@@ -60,7 +61,11 @@ def read_event_frames(session: Session, after_seq: int, limit: int) -> list[tupl
 
     The stored payload goes out as it is, without decoding and encoding it again.
     """
-    rows = fetch_all(session, _READ_EVENTS, {"after": after_seq, "limit": limit})
+    return event_frames(fetch_all(session, READ_EVENTS, {"after": after_seq, "limit": limit}))
+
+
+def event_frames(rows: Iterable[Sequence[Any]]) -> list[tuple[int, str]]:
+    """``(seq, event frame)`` for rows of ``READ_EVENTS``, however they were read."""
     return [(seq, stored_event_frame(seq, kind, at, payload)) for seq, kind, at, payload in rows]
 
 

@@ -1,0 +1,45 @@
+"""Short reads of a SQLite file on the event loop's own thread.
+
+A feed consumer following the live tail reads a few rows after each group commit. Handing
+such a read to the readers' thread cost the event loop more than the read itself: py-spy had
+``ThreadPoolExecutor.submit`` at 14 % of the loop's samples under full load, waking the thread
+and waiting to win the GIL back, against some 50 µs for the query (docs/benchmarks.md). In
+WAL mode a reader never waits for the writer, so the loop can read for itself.
+
+It never waits for a lock either: in the rare moments SQLite cannot start a read at once (its
+log being recovered, say), ``fetch_all`` returns ``None`` and the caller reads on the readers'
+thread instead, which may wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class LoopReads:
+    """One read-only connection, used by one thread at a time (the event loop's)."""
+
+    def __init__(self, path: str) -> None:
+        # mode=rw: never create a database that is not there; timeout=0: never wait for a lock.
+        uri = f"{Path(path).resolve().as_uri()}?mode=rw"
+        self._conn = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA query_only = ON")
+
+    def fetch_all(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]] | None:
+        """Every row of ``sql`` (``:name`` parameters), or ``None`` when SQLite is busy."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            log.debug("loop read busy (%s); reading on the readers' thread", exc)
+            return None
+
+    def close(self) -> None:
+        self._conn.close()
