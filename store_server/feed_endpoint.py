@@ -42,6 +42,7 @@ from store_server.usecases.feed import (
     read_event_frames,
     read_stock_snapshot,
 )
+from store_server.websocket_batch import send_texts
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +254,10 @@ class _Consumer:
         if room == 0:
             return False
         frames = await self._read_frames(self.window.sent, room)
-        for seq, text in frames:
-            self.window.record_sent(seq)
-            await self._send(text)
+        if frames:
+            self.window.record_sent(frames[-1][0])  # before they go: the consumer may ack at once
+            self.last_send = asyncio.get_running_loop().time()
+            await send_texts(self.connection, [text for _, text in frames])
         return len(frames) == room
 
     async def _read_frames(self, after: int, limit: int) -> list[tuple[int, str]]:
