@@ -30,6 +30,7 @@ from store_server.errors import PortInUse, StoreError, StoreNotInitialised
 from store_server.expiry_timer import DEFAULT_INTERVAL_S, ExpiryTimer
 from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
 from store_server.feed_position import FeedMark, is_restored, position_file_for, read_mark, write_mark
+from store_server.pipe_pickling import pickle_by_fields  # noqa: F401 - registers the pipe's fast pickling
 from store_server.register_endpoint import RegisterSession, serve_register
 from store_server.serving_lock import ServingLock, lock_files_for, sqlite_file
 from store_server.storefront_endpoint import serve_storefront
