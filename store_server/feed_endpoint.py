@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 REPLY_QUEUE = 8
 """Error replies waiting to go out; when full, we stop reading the consumer's frames."""
+LOOP_READ_ROWS = 100
+"""Events read at most in one read on the event loop, at the tail of the log (well under a
+millisecond); a longer read runs on the readers' thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,8 @@ class _Consumer:
         self.subscription: Subscribe | None = None
         self.window: AckWindow | None = None
         self.started = False
+        self.at_tail = False
+        """Whether the last read of the log came back short: the consumer has caught up."""
         self.gone = False
         self.last_send = asyncio.get_running_loop().time()
 
@@ -253,21 +258,30 @@ class _Consumer:
         room = self.window.room(self.settings.batch)
         if room == 0:
             return False
-        frames = await self._read_frames(self.window.sent, room)
+        frames, asked = await self._read_frames(self.window.sent, room)
         if frames:
-            self.window.record_sent(frames[-1][0])  # before they go: the consumer may ack at once
+            window = self.window
             self.last_send = asyncio.get_running_loop().time()
-            await send_texts(self.connection, [text for _, text in frames])
-        return len(frames) == room
+            # Each write's events count as sent before it goes: the consumer may ack at once.
+            await send_texts(self.connection, [text for _, text in frames], lambda i: window.record_sent(frames[i][0]))
+        self.at_tail = len(frames) < asked
+        return len(frames) == asked
 
-    async def _read_frames(self, after: int, limit: int) -> list[tuple[int, str]]:
-        """The next events' frames: read on the event loop itself where the database allows
-        (``store_server.db.loop_reads``), else on the readers' thread."""
-        reads = self.db.loop_reads()
-        rows = None if reads is None else reads.fetch_all(READ_EVENTS, {"after": after, "limit": limit})
-        if rows is not None:
-            return event_frames(rows)
-        return await self.db.run_reader(_read_frames, self.db, after, limit)
+    async def _read_frames(self, after: int, room: int) -> tuple[list[tuple[int, str]], int]:
+        """The next events' frames, and how many were asked for.
+
+        At the tail of the log (the last read came back short), up to ``LOOP_READ_ROWS`` are
+        read on the event loop itself where the database allows (``store_server.db.loop_reads``);
+        a consumer catching up reads whole batches on the readers' thread, which the loop does
+        not wait for.
+        """
+        reads = self.db.loop_reads() if self.at_tail else None
+        if reads is not None:
+            limit = min(room, LOOP_READ_ROWS)
+            rows = reads.fetch_all(READ_EVENTS, {"after": after, "limit": limit})
+            if rows is not None:
+                return event_frames(rows), limit
+        return await self.db.run_reader(_read_frames, self.db, after, room), room
 
     async def _heartbeat(self) -> None:
         assert self.window is not None  # set with the subscription

@@ -14,38 +14,38 @@ of messages (or one bigger message), so what waits in memory stays bounded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from websockets.asyncio.connection import Connection
 
 CHUNK_BYTES = 32 * 1024
-"""Characters of messages framed and written together at most (one message may be longer)."""
+"""Bytes of messages (UTF-8, before framing) written together at most; one message may be longer."""
 
 
-async def send_texts(connection: Connection, texts: Sequence[str]) -> None:
+async def send_texts(
+    connection: Connection, texts: Sequence[str], before_write: Callable[[int], None] | None = None
+) -> None:
     """Send each of ``texts`` as its own text message, in order, in as few writes as allowed.
 
+    ``before_write(i)``, when given, is called before each write with the index of the last
+    text it carries.
+
     Raises:
-        ConnectionClosed: the connection is closed (what was sent before stays sent).
+        ConnectionClosed: the connection is closed (what was written before stays written).
     """
+    encoded = [text.encode() for text in texts]
     start = 0
-    while start < len(texts):
-        end, size = start + 1, len(texts[start])
-        while end < len(texts) and size + len(texts[end]) <= CHUNK_BYTES:
-            size += len(texts[end])
+    while start < len(encoded):
+        end, size = start + 1, len(encoded[start])
+        while end < len(encoded) and size + len(encoded[end]) <= CHUNK_BYTES:
+            size += len(encoded[end])
             end += 1
         async with connection.send_context():
-            for text in texts[start:end]:
-                connection.protocol.send_text(text.encode())
-            _write_at_once(connection)
+            for data in encoded[start:end]:
+                connection.protocol.send_text(data)
+            if before_write is not None:
+                before_write(end - 1)
+            # One write for what Connection.send_data would write frame by frame. Framing
+            # messages on an open connection never queues its end-of-stream marker (b"").
+            connection.transport.write(b"".join(connection.protocol.data_to_send()))
         start = end
-
-
-def _write_at_once(connection: Connection) -> None:
-    """What the protocol has framed, in one write (``Connection.send_data`` writes each frame)."""
-    chunks = connection.protocol.data_to_send()
-    data = b"".join(chunks)
-    if data:
-        connection.transport.write(data)
-    if not all(chunks):  # an end-of-stream marker, which websockets queues only once closing
-        connection.transport.close()

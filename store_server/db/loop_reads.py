@@ -3,12 +3,14 @@
 A feed consumer following the live tail reads a few rows after each group commit. Handing
 such a read to the readers' thread cost the event loop more than the read itself: py-spy had
 ``ThreadPoolExecutor.submit`` at 14 % of the loop's samples under full load, waking the thread
-and waiting to win the GIL back, against some 50 µs for the query (docs/benchmarks.md). In
-WAL mode a reader never waits for the writer, so the loop can read for itself.
+and waiting to win the GIL back (docs/benchmarks.md). In WAL mode a reader does not wait for
+the writer, so the loop can read a few rows for itself. Longer reads (a consumer catching up)
+stay on the readers' thread: a read of 200 events takes a millisecond or more, and the loop
+must not stop for it.
 
-It never waits for a lock either: in the rare moments SQLite cannot start a read at once (its
-log being recovered, say), ``fetch_all`` returns ``None`` and the caller reads on the readers'
-thread instead, which may wait.
+It never waits on a lock (no busy timeout): in the rare moments SQLite cannot start a read at
+once (its log being recovered, say), ``fetch_all`` returns ``None`` and the caller reads on
+the readers' thread instead, which may wait.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class LoopReads:
         try:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            # Errors the sqlite3 module raises itself (a column it cannot decode) have no code.
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
             log.debug("loop read busy (%s); reading on the readers' thread", exc)
             return None

@@ -22,6 +22,7 @@ from pos_core.tax import TaxClass, tax_included
 from pos_core.weight import SoldBy
 from store_server.db.engine import Database, open_database
 from store_server.db.models import FeedEventRow, SaleRow, StockMovement
+from store_server.feed_endpoint import FeedSettings
 from store_server.server import StoreServer
 from store_server.usecases.cashiers import list_cashiers
 from store_server.usecases.clock import now_iso
@@ -180,10 +181,10 @@ def prepare_store(url: str) -> Tokens:
 
 @asynccontextmanager
 async def running_server(
-    url: str, *, heartbeat_s: float = 5.0, writer_process: bool = False
+    url: str, *, heartbeat_s: float = 5.0, writer_process: bool = False, feed: FeedSettings | None = None
 ) -> AsyncIterator[tuple[StoreServer, Tokens]]:
     tokens = await asyncio.to_thread(prepare_store, url)
-    server = StoreServer(url, heartbeat_s=heartbeat_s, writer_process=writer_process)
+    server = StoreServer(url, heartbeat_s=heartbeat_s, writer_process=writer_process, feed=feed)
     await server.start()
     try:
         yield server, tokens

@@ -59,14 +59,15 @@ def test_each_text_is_its_own_message_in_order_in_one_write(compression: str | N
     assert len(writes) == 1
 
 
-def test_a_long_batch_goes_in_bounded_writes() -> None:
-    texts = [f"{n:05d}" + "y" * 995 for n in range(100)]  # 100,000 characters
+def test_a_long_batch_goes_in_bounded_writes_each_announced_before_it_goes() -> None:
+    texts = [f"{n:05d}" + "y" * 995 for n in range(100)]  # 100,000 bytes
     big = "z" * (CHUNK_BYTES + 10)
     writes: list[int] = []
+    announced: list[tuple[int, int]] = []  # (last text's index, writes made before)
 
     async def handler(connection: ServerConnection) -> None:
         sizes = _counting_writes(connection)
-        await send_texts(connection, [*texts, big, "last"])
+        await send_texts(connection, [*texts, big, "last"], lambda i: announced.append((i, len(sizes))))
         writes.extend(sizes)
         await connection.wait_closed()
 
@@ -79,6 +80,25 @@ def test_a_long_batch_goes_in_bounded_writes() -> None:
     assert all(size <= CHUNK_BYTES + frame_overhead for size in writes[:-2])
     assert len(writes) == 6  # 32 + 32 + 32 + 4 messages of 1,000, the big one alone, then "last"
     assert writes[-2] > CHUNK_BYTES
+    assert announced == [(31, 0), (63, 1), (95, 2), (99, 3), (100, 4), (101, 5)]
+
+
+def test_the_bound_counts_bytes_not_characters() -> None:
+    texts = ["é" * 1000] * 20  # 2,000 bytes each: 16 to a write
+    writes: list[int] = []
+
+    async def handler(connection: ServerConnection) -> None:
+        sizes = _counting_writes(connection)
+        await send_texts(connection, texts)
+        writes.extend(sizes)
+        await connection.wait_closed()
+
+    async def scenario() -> list[str | bytes]:
+        async with _pair(handler, compression=None) as ws:
+            return [await asyncio.wait_for(ws.recv(), 5) for _ in texts]
+
+    assert run(scenario()) == texts
+    assert len(writes) == 2
 
 
 def test_a_reader_that_stops_holds_up_the_sender_not_memory() -> None:
