@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +52,17 @@ def read_mark(path: Path) -> FeedMark | None:
         return None
 
 
+_WRITING = threading.Lock()
+"""Held while this process writes a position file."""
+
+
 def write_mark(path: Path, mark: FeedMark) -> None:
     """Replace the file atomically (write a sibling, fsync, rename).
+
+    One write at a time in this process: a stopping server records its mark while the write
+    of its periodic task, cancelled but already on a thread, may still be running, and both
+    use the same sibling. (Another process cannot: the server holds the position file's lock,
+    ``store_server.serving_lock``.)
 
     Raises:
         StoreError: the file cannot be written.
@@ -60,11 +70,12 @@ def write_mark(path: Path, mark: FeedMark) -> None:
     tmp = path.with_name(path.name + ".tmp")
     body = json.dumps({"store_id": mark.store_id, "epoch": mark.epoch, "last_seq": mark.last_seq}) + "\n"
     try:
-        with open(tmp, "w") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with _WRITING:
+            with open(tmp, "w") as f:
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
     except OSError as exc:
         raise StoreError(
             f"Cannot write the feed position file {path} ({exc.strerror}); make its directory writable."
