@@ -197,6 +197,7 @@ class StoreServer:
         self._expiry = ExpiryTimer(db, self.notify_committed, self._clock, interval_s=self._expiry_interval_s)
         self._expiry.start()
         if self._position_file is not None:
+            self._position_dirty = asyncio.Event()  # of this start's event loop: a server may start again
             self._position_task = asyncio.create_task(self._keep_position(), name="feed-position")
         self._credential_task = asyncio.create_task(self._check_credentials(), name="credential-check")
         self._port = next(iter(self._server.sockets)).getsockname()[1]

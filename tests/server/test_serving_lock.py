@@ -142,3 +142,23 @@ def test_what_a_server_locks(tmp_path: Path) -> None:
         tmp_path / "feed.position.lock"
     ]
     assert lock_files_for(f"sqlite:///{tmp_path}/missing/store.db", None) == []  # opening says what is missing
+
+
+def test_a_stopped_server_serves_again_under_a_new_event_loop(tmp_path: Path) -> None:
+    # pos store serve runs one asyncio.run; an embedding (the desktop's own store, a test) may
+    # start the same StoreServer again under another. Its feed-position task must not be tied
+    # to the first loop: it waited on an Event bound to it and failed the second stop().
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    prepare_store(url)
+    server = StoreServer(url)
+
+    async def serve_once() -> None:
+        await server.start()
+        await asyncio.sleep(0)  # the position task starts waiting
+        server.notify_committed()
+        await asyncio.sleep(0.05)  # it records, then waits again
+        await server.stop()
+
+    run(serve_once())
+    run(serve_once())
+    assert (tmp_path / POSITION_FILE).exists()
