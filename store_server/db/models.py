@@ -118,7 +118,8 @@ class StockMovement(Base):
     __tablename__ = "stock_movements"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
     id: Mapped[Uuid] = mapped_column(primary_key=True)
-    sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"), index=True)
+    sku: Mapped[Code] = mapped_column(ForeignKey("products.sku"))
+    """Not indexed: each sale line would write a random page of the index (migration 0008)."""
     location: Mapped[Code] = mapped_column(ForeignKey("locations.code"))
     quantity: Mapped[Minor]
     from_bucket: Mapped[Code]
@@ -128,7 +129,8 @@ class StockMovement(Base):
     document_id: Mapped[Name]
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[Timestamp]
-    occurred_at: Mapped[Timestamp]
+    occurred_at: Mapped[Timestamp] = mapped_column(index=True)
+    """Indexed for a count, which reads what happened after it (``usecases.counts``)."""
     actor: Mapped[Name]
     """Who or what made it: ``cashier:<id>``, ``storefront:<name>``, ``manager:<name>``, ``system:expiry``."""
     absorbed_by_count: Mapped[str | None] = mapped_column(String(36), ForeignKey("stock_counts.id"))

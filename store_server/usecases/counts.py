@@ -109,7 +109,8 @@ def record_count(session: Session, cmd: Count, now: datetime | None = None) -> C
             actor=cmd.actor,
             occurred_at=counted_at,
         )
-        done = [_count_line(session, posting, cmd, line, counted_at) for line in lines]
+        later = _later_movements(session, cmd.location, counted_at, set(skus))
+        done = [_count_line(session, posting, cmd, line, counted_at, later=later.get(line.sku, [])) for line in lines]
         exceptions = posting.close()
         levels = tuple(level_wire(level_row(session, line.sku, cmd.location)) for line in lines)
         return CountResult(cmd.request_id, counted_at, tuple(done), levels, tuple(exceptions))
@@ -117,20 +118,44 @@ def record_count(session: Session, cmd: Count, now: datetime | None = None) -> C
     return run_once(session, command_request("stock.count", cmd), CountResult, run)
 
 
-def _count_line(session: Session, posting: Posting, cmd: Count, line: StockLine, counted_at: str) -> CountedLine:
+def _later_movements(
+    session: Session, location: str, counted_at: str, skus: set[str]
+) -> dict[str, list[tuple[str, str, int]]]:
+    """``(from_bucket, to_bucket, quantity)`` of each movement of ``skus`` at ``location`` that
+    happened after ``counted_at``, by SKU: what the shelf has seen since it was counted.
+
+    Read once for the whole count, along the movements' index on ``occurred_at``. They have no
+    index by SKU: each sale line would write a random page of it (docs/benchmarks.md). A count
+    comes in soon after it is made, so the movements since then are few.
+    """
+    rows = session.execute(
+        select(StockMovement.sku, StockMovement.from_bucket, StockMovement.to_bucket, StockMovement.quantity).where(
+            StockMovement.occurred_at > counted_at, StockMovement.location == location
+        )
+    )
+    later: dict[str, list[tuple[str, str, int]]] = {}
+    for sku, from_bucket, to_bucket, quantity in rows:
+        if sku in skus:
+            later.setdefault(sku, []).append((from_bucket, to_bucket, quantity))
+    return later
+
+
+def _count_line(
+    session: Session,
+    posting: Posting,
+    cmd: Count,
+    line: StockLine,
+    counted_at: str,
+    *,
+    later: list[tuple[str, str, int]],
+) -> CountedLine:
+    """One SKU's count; ``later`` are its movements that happened after ``counted_at``."""
     latest = session.scalar(
         select(func.max(StockCount.counted_at)).where(
             StockCount.sku == line.sku, StockCount.location == cmd.location, StockCount.status == APPLIED
         )
     )
     level = level_row(session, line.sku, cmd.location)
-    later = session.execute(
-        select(StockMovement.from_bucket, StockMovement.to_bucket, StockMovement.quantity).where(
-            StockMovement.sku == line.sku,
-            StockMovement.location == cmd.location,
-            StockMovement.occurred_at > counted_at,
-        )
-    ).all()
     expected = expected_at(level.on_hand, (effect(f, t, q).on_hand for f, t, q in later))
     applies = count_supersedes(counted_at, latest)
     delta = line.quantity - expected if applies else 0

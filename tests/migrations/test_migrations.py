@@ -26,7 +26,7 @@ def _drift(url: str) -> None:
     upgrade(url)
     db = open_database(url)
     with db.engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_stock_movements_sku"))
+        conn.execute(text("DROP INDEX ix_stock_movements_occurred_at"))
     db.close()
     with pytest.raises(SchemaDrift, match="write a migration"):
         check(url)
