@@ -124,19 +124,21 @@ def _later_movements(
     """``(from_bucket, to_bucket, quantity)`` of each movement of ``skus`` at ``location`` that
     happened after ``counted_at``, by SKU: what the shelf has seen since it was counted.
 
-    Read once for the whole count, along the movements' index on ``occurred_at``. They have no
-    index by SKU: each sale line would write a random page of it (docs/benchmarks.md). A count
-    comes in soon after it is made, so the movements since then are few.
+    Read once for the whole count, along the movements' index on ``(occurred_at, location,
+    sku)``, which holds all three: a count keyed in late reads the index's entries since then,
+    and only its own SKUs' movements. There is no index by SKU: each sale line would write a
+    random page of it (docs/benchmarks.md).
     """
     rows = session.execute(
         select(StockMovement.sku, StockMovement.from_bucket, StockMovement.to_bucket, StockMovement.quantity).where(
-            StockMovement.occurred_at > counted_at, StockMovement.location == location
+            StockMovement.occurred_at > counted_at,
+            StockMovement.location == location,
+            StockMovement.sku.in_(sorted(skus)),
         )
     )
     later: dict[str, list[tuple[str, str, int]]] = {}
     for sku, from_bucket, to_bucket, quantity in rows:
-        if sku in skus:
-            later.setdefault(sku, []).append((from_bucket, to_bucket, quantity))
+        later.setdefault(sku, []).append((from_bucket, to_bucket, quantity))
     return later
 
 

@@ -13,7 +13,8 @@ from store_server.errors import QuantityRefused, TimestampRefused
 from store_server.usecases.clock import utc_now
 from store_server.usecases.counts import Count, record_count
 from store_server.usecases.stock import ledger_level
-from tests.server.inventory_support import MANAGER, Shop, lines, rid, shop
+from store_server.usecases.transfers import TransferIn, TransferOut, transfer_in, transfer_out
+from tests.server.inventory_support import BACKROOM, MANAGER, Shop, lines, rid, shop
 
 __all__ = ["shop"]
 
@@ -107,3 +108,22 @@ def test_a_late_count_takes_each_skus_own_later_movements_along_the_time_index(s
         with shop.db.engine.connect() as conn:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()  # type: ignore[arg-type]
         assert any("ix_stock_movements_occurred_at" in str(row[-1]) for row in plan), plan
+
+
+def test_a_late_count_takes_only_its_own_locations_movements(shop: Shop) -> None:
+    counted_at = _ago(30)
+    transfer = rid()  # after the count: 6 leave main (counted) and arrive in the back room (not)
+    shop.write(transfer_out, TransferOut(transfer, MANAGER, "main", BACKROOM, lines(("SKU-0001", 6))))
+    shop.write(transfer_in, TransferIn(rid(), MANAGER, transfer, lines(("SKU-0001", 6))))
+    result = shop.write(record_count, Count(rid(), MANAGER, counted_at, lines(("SKU-0001", 10))))
+    assert (result.lines[0].expected, result.lines[0].delta) == (10, 0)
+    assert shop.level("SKU-0001") == Level(4, 0, 0)
+    assert shop.level("SKU-0001", BACKROOM) == Level(6, 0, 0)
+
+
+def test_a_movement_made_at_the_very_moment_of_the_count_was_before_it(shop: Shop) -> None:
+    counted_at = _ago(10)
+    shop.sell(("SKU-0001", 1), created_at=counted_at)  # recorded before the count, at its time
+    result = shop.write(record_count, Count(rid(), MANAGER, counted_at, lines(("SKU-0001", 9))))
+    assert (result.lines[0].expected, result.lines[0].delta) == (9, 0)
+    assert shop.level("SKU-0001").on_hand == 9
