@@ -27,6 +27,9 @@ from pos_core.sale import Sale
 
 ID_MARK = "00000000-0000-4000-8000-000000000000"
 """Stands for the sale id in a sale's JSON until it is sent."""
+TIME_MARK = "2000-01-01T00:00:00.000000+00:00"
+"""Stands for the sale's time in its JSON until it is sent, when it becomes the time then, to
+the microsecond, as a register stamps each sale (``pos_desktop.lane.session``)."""
 MAX_INCOMING = 16 * 1024 * 1024
 
 
@@ -46,12 +49,12 @@ class BenchFailed(Exception):
 def sale_templates(
     products: Sequence[Product], rules: TaxRules, hot: Sequence[Product], rng: random.Random, count: int
 ) -> list[str]:
-    """``count`` correct cash sales of 1-5 lines as JSON text, the id left as ``ID_MARK``.
+    """``count`` correct cash sales of 1-5 lines as JSON text, the id left as ``ID_MARK`` and
+    the time as ``TIME_MARK``.
 
     One in ten takes a unit of a ``hot`` product, which the storefront reserves too.
     """
     templates = []
-    made_at = datetime.now(UTC).isoformat(timespec="seconds")  # the server refuses sales from its future
     for _ in range(count):
         basket = Basket(rules)
         lines = rng.randint(1, 5)
@@ -66,7 +69,7 @@ def sale_templates(
             sale_id=ID_MARK,
             register="BENCH",
             cashier_id="CASHIER",
-            created_at=made_at,
+            created_at=TIME_MARK,
             cash_tendered=total,
         )
         templates.append(json.dumps(sale.to_wire(), separators=(",", ":")))
@@ -144,7 +147,9 @@ class Lane:
         self.cashier_id = cashiers[0]["id"]
 
     async def sell(self, timings: Timings, planned: float | None = None) -> None:
-        sale = self.rng.choice(self.templates).replace(ID_MARK, new_id()).replace("CASHIER", self.cashier_id)
+        template = self.rng.choice(self.templates)
+        sale = template.replace(ID_MARK, new_id()).replace(TIME_MARK, datetime.now(UTC).isoformat())
+        sale = sale.replace("CASHIER", self.cashier_id)
         start = planned if planned is not None else time.perf_counter()
         reply = await self.endpoint.request(f'{{"type":"sale.submit","sale":{sale}}}')
         timings.acks_ms.append((time.perf_counter() - start) * 1000)
