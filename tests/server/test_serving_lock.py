@@ -154,10 +154,9 @@ def test_a_stopped_server_serves_again_under_a_new_event_loop(tmp_path: Path) ->
 
     async def serve_once() -> None:
         await server.start()
-        await asyncio.sleep(0)  # the position task starts waiting
+        await asyncio.sleep(0)  # a turn of the loop: the position task starts waiting
         server.notify_committed()
-        await asyncio.sleep(0.05)  # it records, then waits again
-        await server.stop()
+        await server.stop()  # records the mark itself
 
     run(serve_once())
     run(serve_once())

@@ -40,14 +40,18 @@ def _counting_writes(connection: ServerConnection) -> list[int]:
     return sizes
 
 
-@pytest.mark.parametrize("compression", ["deflate", None])
-def test_each_text_is_its_own_message_in_order_in_one_write(compression: str | None) -> None:
-    texts = [f'{{"type":"event","seq":{n},"data":"{"x" * (n % 50)}"}}' for n in range(1, 41)]
+def _send_through(
+    texts: list[str], *, compression: str | None = None, announced: list[tuple[int, int]] | None = None
+) -> tuple[list[str | bytes], list[int]]:
+    """``texts`` sent by ``send_texts`` from a real server to a real client: what the client
+    received, and the size of each write the server made. ``announced`` gets, for each call
+    before a write, the last text's index and how many writes had been made by then."""
     writes: list[int] = []
 
     async def handler(connection: ServerConnection) -> None:
         sizes = _counting_writes(connection)
-        await send_texts(connection, texts)
+        before = None if announced is None else (lambda i: announced.append((i, len(sizes))))
+        await send_texts(connection, texts, before)
         writes.extend(sizes)
         await connection.wait_closed()
 
@@ -55,27 +59,23 @@ def test_each_text_is_its_own_message_in_order_in_one_write(compression: str | N
         async with _pair(handler, compression=compression) as ws:
             return [await asyncio.wait_for(ws.recv(), 5) for _ in texts]
 
-    assert run(scenario()) == texts
+    return run(scenario()), writes
+
+
+@pytest.mark.parametrize("compression", ["deflate", None])
+def test_each_text_is_its_own_message_in_order_in_one_write(compression: str | None) -> None:
+    texts = [f'{{"type":"event","seq":{n},"data":"{"x" * (n % 50)}"}}' for n in range(1, 41)]
+    received, writes = _send_through(texts, compression=compression)
+    assert received == texts
     assert len(writes) == 1
 
 
 def test_a_long_batch_goes_in_bounded_writes_each_announced_before_it_goes() -> None:
     texts = [f"{n:05d}" + "y" * 995 for n in range(100)]  # 100,000 bytes
     big = "z" * (CHUNK_BYTES + 10)
-    writes: list[int] = []
     announced: list[tuple[int, int]] = []  # (last text's index, writes made before)
-
-    async def handler(connection: ServerConnection) -> None:
-        sizes = _counting_writes(connection)
-        await send_texts(connection, [*texts, big, "last"], lambda i: announced.append((i, len(sizes))))
-        writes.extend(sizes)
-        await connection.wait_closed()
-
-    async def scenario() -> list[str | bytes]:
-        async with _pair(handler, compression=None) as ws:
-            return [await asyncio.wait_for(ws.recv(), 5) for _ in range(102)]
-
-    assert run(scenario()) == [*texts, big, "last"]
+    received, writes = _send_through([*texts, big, "last"], announced=announced)
+    assert received == [*texts, big, "last"]
     frame_overhead = 4 * 32  # a few bytes of header per message
     assert all(size <= CHUNK_BYTES + frame_overhead for size in writes[:-2])
     assert len(writes) == 6  # 32 + 32 + 32 + 4 messages of 1,000, the big one alone, then "last"
@@ -85,19 +85,8 @@ def test_a_long_batch_goes_in_bounded_writes_each_announced_before_it_goes() -> 
 
 def test_the_bound_counts_bytes_not_characters() -> None:
     texts = ["é" * 1000] * 20  # 2,000 bytes each: 16 to a write
-    writes: list[int] = []
-
-    async def handler(connection: ServerConnection) -> None:
-        sizes = _counting_writes(connection)
-        await send_texts(connection, texts)
-        writes.extend(sizes)
-        await connection.wait_closed()
-
-    async def scenario() -> list[str | bytes]:
-        async with _pair(handler, compression=None) as ws:
-            return [await asyncio.wait_for(ws.recv(), 5) for _ in texts]
-
-    assert run(scenario()) == texts
+    received, writes = _send_through(texts)
+    assert received == texts
     assert len(writes) == 2
 
 
