@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from store_server.db.engine import open_database
 from store_server.db.migrate import alembic_config, check, upgrade
+from tests.migrations.support import rows, upgraded_with
 
 SETUP = (
     "INSERT INTO locations (code, name) VALUES ('main', 'Shop floor')",
@@ -34,23 +35,11 @@ def _indexes(url: str) -> set[str]:
 
 
 def _movements(url: str) -> int:
-    db = open_database(url)
-    try:
-        with db.engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM stock_movements")).scalar_one())
-    finally:
-        db.close()
+    return int(rows(url, "SELECT count(*) FROM stock_movements")[0][0])
 
 
 def _up_down_up(url: str) -> None:
-    upgrade(url, "0007")
-    db = open_database(url)
-    try:
-        with db.engine.begin() as conn:
-            for statement in SETUP:
-                conn.execute(text(statement))
-    finally:
-        db.close()
+    upgraded_with(url, "0007", SETUP)
     assert _indexes(url) == MOVEMENT_INDEXES_0007
     upgrade(url)
     check(url)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from store_server.db.engine import open_database
 from store_server.db.migrate import alembic_config, check, upgrade
+from tests.migrations.support import rows, upgraded_with
 
 SETUP = (
     "INSERT INTO tax_classes VALUES ('reduced', 'Reduced', 70000)",
@@ -21,23 +22,11 @@ SETUP = (
 
 
 def _tares(url: str) -> dict[str, int]:
-    db = open_database(url)
-    try:
-        with db.engine.connect() as conn:
-            return {str(r[0]): int(r[1]) for r in conn.execute(text("SELECT sku, tare_grams FROM products"))}
-    finally:
-        db.close()
+    return {str(sku): int(tare) for sku, tare in rows(url, "SELECT sku, tare_grams FROM products")}
 
 
 def _up_down_up(url: str) -> None:
-    upgrade(url, "0006")
-    db = open_database(url)
-    try:
-        with db.engine.begin() as conn:
-            for statement in SETUP:
-                conn.execute(text(statement))
-    finally:
-        db.close()
+    upgraded_with(url, "0006", SETUP)
     upgrade(url)
     check(url)
     assert _tares(url) == {"SKU-1": 0, "SKU-2": 0}

@@ -90,6 +90,24 @@ def test_the_bound_counts_bytes_not_characters() -> None:
     assert len(writes) == 2
 
 
+def _watch_pauses(connection: ServerConnection) -> asyncio.Event:
+    """Set while the transport has told the connection to stop writing (its buffer is full)."""
+    paused = asyncio.Event()
+    pause, resume = connection.pause_writing, connection.resume_writing
+
+    def on_pause() -> None:
+        pause()
+        paused.set()
+
+    def on_resume() -> None:
+        resume()
+        paused.clear()
+
+    connection.pause_writing = on_pause  # type: ignore[method-assign]
+    connection.resume_writing = on_resume  # type: ignore[method-assign]
+    return paused
+
+
 def test_a_reader_that_stops_holds_up_the_sender_not_memory() -> None:
     buffered: list[int] = []
     batches = [0]
@@ -102,12 +120,16 @@ def test_a_reader_that_stops_holds_up_the_sender_not_memory() -> None:
             await asyncio.sleep(0)
 
     async def handler(connection: ServerConnection) -> None:
+        paused = _watch_pauses(connection)
         sender = asyncio.create_task(send_forever(connection))
-        seen = -1
         async with asyncio.timeout(20):
-            while batches[0] != seen:  # until the sender has stopped getting anywhere
+            while not sender.done():  # until the socket has pushed back and the sender stays put
+                await paused.wait()
                 seen = batches[0]
-                await asyncio.sleep(0.3)
+                for _ in range(50):
+                    await asyncio.sleep(0)  # turns of the loop, in which a sender not held up would go on
+                if paused.is_set() and batches[0] == seen:
+                    break
         buffered.append(connection.transport.get_write_buffer_size())
         sender.cancel()
         measured.set()
