@@ -24,6 +24,7 @@ from pos_core.basket import Basket, TaxRules
 from pos_core.catalogue import Product
 from pos_core.ids import new_id
 from pos_core.sale import Sale
+from store_server.feed_protocol import EVENTS, subscribe_frame
 
 ID_MARK = "00000000-0000-4000-8000-000000000000"
 """Stands for the sale id in a sale's JSON until it is sent."""
@@ -200,7 +201,8 @@ class Storefront:
 
 
 class FeedWatcher:
-    """A storefront following ``/feed``: records when each event arrives, acknowledges as it goes."""
+    """A storefront following ``/feed`` (this revision: events in batches): records when each
+    event arrives, acknowledges as it goes."""
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
@@ -229,16 +231,16 @@ class FeedWatcher:
 
     async def _follow(self) -> None:
         async for frame in self.ws:
-            if not isinstance(frame, str) or not frame.startswith('{"type":"event"'):
+            if not isinstance(frame, str) or not frame.startswith(f'{{"type":"{EVENTS}"'):
                 continue
             now = time.time()
-            event = json.loads(frame)
-            if event["seq"] != self.last_seq + 1:
-                self.gaps += 1
-            self.last_seq = event["seq"]
+            for event in json.loads(frame)["events"]:
+                if event["seq"] != self.last_seq + 1:
+                    self.gaps += 1
+                self.last_seq = event["seq"]
+                if self.lags_ms is not None:
+                    self.lags_ms.append((now - datetime.fromisoformat(event["at"]).timestamp()) * 1000)
             self._advanced.set()
-            if self.lags_ms is not None:
-                self.lags_ms.append((now - datetime.fromisoformat(event["at"]).timestamp()) * 1000)
 
     async def _ack(self) -> None:
         acked = 0
@@ -251,7 +253,7 @@ class FeedWatcher:
 
 async def open_feed(url: str, token: str) -> FeedWatcher:
     ws = await connect(url, additional_headers=_auth(token), max_size=MAX_INCOMING, proxy=None, ping_interval=None)
-    await ws.send(json.dumps({"type": "subscribe", "protocol": 2, "since": 0}))
+    await ws.send(json.dumps(subscribe_frame(0, None)))
     subscribed = json.loads(await ws.recv())
     if subscribed.get("type") != "subscribed":
         raise BenchFailed(f"The feed refused the subscription: {subscribed.get('message')}")

@@ -1,8 +1,9 @@
-"""The reference storefront consumer of the change feed, protocol revision 2 (used by ``pos feed``).
+"""The reference storefront consumer of the change feed, protocol revision 3 (used by ``pos feed``).
 
 ``FeedConsumer`` subscribes from the last seq it processed in the epoch it saw, applies
 snapshots and events to a ``FeedMirror``, drops anything it has already processed,
-acknowledges cumulatively, and reconnects with backoff. A refused token is fatal.
+acknowledges cumulatively, and reconnects with backoff. A refused token is fatal. A server
+that does not speak revision 3 yet (``unsupported_protocol``) is followed under revision 2.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from store_server.errors import FeedRefused
 from store_server.feed_event import FeedEvent
 from store_server.feed_mirror import FeedMirror, HeldStock, Snapshot, SnapshotAssembly, StockFigures
 from store_server.feed_protocol import (
+    ACKED_PROTOCOL,
     ERROR,
     EVENT,
+    EVENTS,
     FEED_PROTOCOL,
     HEARTBEAT,
     REPLAY,
@@ -36,8 +39,10 @@ from store_server.feed_protocol import (
     SNAPSHOT_RESERVATIONS,
     SNAPSHOT_STOCK,
     SUBSCRIBED,
+    UNSUPPORTED_PROTOCOL,
     FeedProtocolError,
     ack_frame,
+    events_in,
     subscribe_frame,
 )
 
@@ -127,6 +132,8 @@ class FeedConsumer:
         self._backoff = backoff if backoff is not None else Backoff()
         self._ack_delay_s = ack_delay_s
         self._open_timeout_s = open_timeout_s
+        self.protocol = FEED_PROTOCOL
+        """The feed protocol revision subscribed with: 3, or 2 once a server refused 3."""
 
     async def run(self, stop: asyncio.Event | None = None) -> FeedMirror:
         """Follow the feed until ``stop`` is set (None: forever); returns the mirror.
@@ -200,10 +207,11 @@ class FeedConsumer:
         mirror = self.mirror
         new = mirror.epoch is None and self._snapshot_when_new
         self.phase = "subscribing"
-        await ws.send(encode(subscribe_frame(mirror.last_seq, mirror.epoch, snapshot=new)))
+        await ws.send(self._subscribe_frame(new))
         acked = mirror.last_seq
         ack_every = 1
         latest = 0
+        subscribed = False
         assembly: SnapshotAssembly | None = None
         while True:
             if acked < mirror.last_seq:
@@ -218,14 +226,16 @@ class FeedConsumer:
                 frame = await ws.recv()
             message = _decode(frame)
             kind = message["type"]
-            if kind == EVENT:
-                await self._event(message)
+            if kind in (EVENT, EVENTS):
+                for event in events_in(message) if kind == EVENTS else [message]:
+                    await self._event(event)
                 if self.phase == REPLAY and mirror.last_seq >= latest:
                     self.phase = "live"
                 if mirror.last_seq - acked >= ack_every:
                     acked = await _ack(ws, mirror.last_seq)
             elif kind == SUBSCRIBED:
                 latest, ack_every = self._subscribed(message)
+                subscribed = True
             elif kind == SNAPSHOT_BEGIN:
                 assembly = SnapshotAssembly(message)
                 self.phase = "snapshot"
@@ -249,17 +259,28 @@ class FeedConsumer:
                     latest = max(latest, message["latest_seq"])
                 if acked < mirror.last_seq:
                     acked = await _ack(ws, mirror.last_seq)
+            elif kind == ERROR and not subscribed and self._older_server(message):
+                self.protocol = ACKED_PROTOCOL  # for good: the same server is met again on reconnects
+                await ws.send(self._subscribe_frame(new))
             elif kind == ERROR:
                 raise FeedProtocolError(f"The store server refused the feed: {message.get('message')}")
             # Any other type is from a later revision: ignore it.
 
+    def _subscribe_frame(self, snapshot: bool) -> str:
+        mirror = self.mirror
+        return encode(subscribe_frame(mirror.last_seq, mirror.epoch, snapshot=snapshot, protocol=self.protocol))
+
+    def _older_server(self, error: dict[str, Any]) -> bool:
+        """Whether the error that answered our subscribe is a server before revision 3 refusing it."""
+        return error.get("code") == UNSUPPORTED_PROTOCOL and self.protocol > ACKED_PROTOCOL
+
     def _subscribed(self, message: dict[str, Any]) -> tuple[int, int]:
         """Check the reply to our subscribe; returns the store's latest seq and how often to ack."""
         protocol, epoch, latest = message.get("protocol"), message.get("epoch"), message.get("latest_seq")
-        if protocol != FEED_PROTOCOL:
+        if protocol != self.protocol:
             raise FeedProtocolError(
-                f"The store server speaks feed protocol {protocol or 1}; this client needs {FEED_PROTOCOL}. "
-                "Upgrade the store server."
+                f"The store server speaks feed protocol {protocol or 1}; this client needs {ACKED_PROTOCOL} or "
+                f"{FEED_PROTOCOL}. Upgrade the store server."
             )
         if not isinstance(epoch, str) or type(latest) is not int:
             raise FeedProtocolError("The store server's subscribed reply has no epoch or latest_seq.")

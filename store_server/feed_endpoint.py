@@ -20,6 +20,7 @@ from pos_core.protocol import ProtocolError, encode, error_reply
 from store_server.db.engine import Database
 from store_server.errors import StoreError
 from store_server.feed_protocol import (
+    ACKED_PROTOCOL,
     ALREADY_SUBSCRIBED,
     FEED_PROTOCOL,
     NOT_SUBSCRIBED,
@@ -28,6 +29,7 @@ from store_server.feed_protocol import (
     LogPosition,
     StockSnapshot,
     Subscribe,
+    events_messages,
     heartbeat_frame,
     parse_consumer_message,
     snapshot_frames,
@@ -172,7 +174,7 @@ class _Consumer:
                         message.req,
                     )
                 self.subscription = message
-                cap = self.settings.max_unacked if message.protocol >= FEED_PROTOCOL else None
+                cap = self.settings.max_unacked if message.protocol >= ACKED_PROTOCOL else None
                 self.window = AckWindow(message.since, cap)
                 return None
             if self.window is None:
@@ -262,8 +264,13 @@ class _Consumer:
         if frames:
             window = self.window
             self.last_send = asyncio.get_running_loop().time()
+            assert self.subscription is not None  # a window comes with a subscription
+            # Revision 3 sends what was read in as few messages as it takes; earlier ones, an event a message.
+            messages = events_messages(frames) if self.subscription.protocol >= FEED_PROTOCOL else frames
             # Each write's events count as sent before it goes: the consumer may ack at once.
-            await send_texts(self.connection, [text for _, text in frames], lambda i: window.record_sent(frames[i][0]))
+            await send_texts(
+                self.connection, [text for _, text in messages], lambda i: window.record_sent(messages[i][0])
+            )
         self.at_tail = len(frames) < asked
         return len(frames) == asked
 

@@ -1,4 +1,4 @@
-"""The storefront feed protocol, revision 2 (docs/protocol.md, ``/feed``): frames and rules, no I/O.
+"""The storefront feed protocol, revision 3 (docs/protocol.md, ``/feed``): frames and rules, no I/O.
 
 The server endpoint and the reference client both build and read frames here, so the two
 cannot drift apart; the sockets live in ``feed_endpoint`` and ``feed_client``.
@@ -20,9 +20,16 @@ from pos_core.protocol import (
 )
 from store_server.errors import StoreError
 
-FEED_PROTOCOL = 2
-"""This revision. A subscribe without ``protocol`` is served as revision 1 (no acks, no snapshots)."""
+FEED_PROTOCOL = 3
+"""This revision: events travel in batches, several to an ``events`` message."""
+ACKED_PROTOCOL = 2
+"""The revision that brought epochs, snapshots, acks and the unacked cap; still served, one
+``event`` message per event."""
 LEGACY_PROTOCOL = 1
+"""A subscribe without ``protocol``: no acks, no snapshots."""
+PROTOCOLS = (LEGACY_PROTOCOL, ACKED_PROTOCOL, FEED_PROTOCOL)
+MAX_EVENTS_BYTES = 64 * 1024
+"""Bytes of events (UTF-8) in one ``events`` message at most; a single bigger event goes alone."""
 
 # Frames a consumer sends.
 SUBSCRIBE = "subscribe"
@@ -30,6 +37,7 @@ ACK = "ack"
 # Frames the server sends.
 SUBSCRIBED = "subscribed"
 EVENT = "event"
+EVENTS = "events"
 HEARTBEAT = "heartbeat"
 SNAPSHOT_BEGIN = "snapshot.begin"
 SNAPSHOT_STOCK = "snapshot.stock"
@@ -41,6 +49,7 @@ CONSUMER_MESSAGES = (SUBSCRIBE, ACK)
 SERVER_MESSAGES = (
     SUBSCRIBED,
     EVENT,
+    EVENTS,
     HEARTBEAT,
     SNAPSHOT_BEGIN,
     SNAPSHOT_STOCK,
@@ -156,9 +165,11 @@ class StockSnapshot:
     reservations: Sequence[OpenReservation] = ()
 
 
-def subscribe_frame(since: int, epoch: str | None, *, snapshot: bool = False) -> dict[str, Any]:
-    """A revision 2 subscribe: resume after ``since`` in ``epoch`` (None: not known yet)."""
-    frame: dict[str, Any] = {"type": SUBSCRIBE, "protocol": FEED_PROTOCOL, "since": since}
+def subscribe_frame(
+    since: int, epoch: str | None, *, snapshot: bool = False, protocol: int = FEED_PROTOCOL
+) -> dict[str, Any]:
+    """A subscribe (revision 2 or later): resume after ``since`` in ``epoch`` (None: not known yet)."""
+    frame: dict[str, Any] = {"type": SUBSCRIBE, "protocol": protocol, "since": since}
     if epoch is not None:
         frame["epoch"] = epoch
     if snapshot:
@@ -190,10 +201,10 @@ def _subscribe(message: dict[str, Any], req: str | None) -> Subscribe:
     protocol = message.get("protocol", LEGACY_PROTOCOL)
     if type(protocol) is not int:
         raise ProtocolError(BAD_MESSAGE, f"'protocol' must be a whole number ({FEED_PROTOCOL} for this revision).", req)
-    if protocol not in (LEGACY_PROTOCOL, FEED_PROTOCOL):
+    if protocol not in PROTOCOLS:
         raise ProtocolError(
             UNSUPPORTED_PROTOCOL,
-            f"This server speaks feed protocol {LEGACY_PROTOCOL} and {FEED_PROTOCOL}, not {protocol}; "
+            f"This server speaks feed protocol {', '.join(map(str, PROTOCOLS))}, not {protocol}; "
             f'subscribe with "protocol":{FEED_PROTOCOL}.',
             req,
         )
@@ -291,7 +302,7 @@ def subscribed_frame(
         "epoch": position.epoch,
         "latest_seq": position.latest_seq,
     }
-    if sub.protocol >= FEED_PROTOCOL:
+    if sub.protocol >= ACKED_PROTOCOL:
         frame.update(
             since=sub.since,
             resume=REPLAY if reason is None else SNAPSHOT,
@@ -302,6 +313,38 @@ def subscribed_frame(
     if sub.req is not None:
         frame["req"] = sub.req
     return frame
+
+
+def events_messages(frames: Sequence[tuple[int, str]], max_bytes: int = MAX_EVENTS_BYTES) -> list[tuple[int, str]]:
+    """Revision 3's ``events`` messages for ``(seq, event frame)`` pairs in seq order: as few as
+    hold at most ``max_bytes`` of events each (one bigger event goes alone), each with the seq
+    of its last event."""
+    messages: list[tuple[int, str]] = []
+    start = 0
+    while start < len(frames):
+        end, size = start + 1, len(frames[start][1].encode())
+        while end < len(frames) and size + (more := len(frames[end][1].encode())) + 1 <= max_bytes:
+            size += more + 1
+            end += 1
+        texts = ",".join(text for _, text in frames[start:end])
+        messages.append((frames[end - 1][0], f'{{"type":"{EVENTS}","events":[{texts}]}}'))
+        start = end
+    return messages
+
+
+def events_in(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events an ``events`` message carries, each an ``event`` frame, in order.
+
+    Raises:
+        FeedProtocolError: ``events`` is not a non-empty list of ``event`` frames.
+    """
+    events = message.get("events")
+    if not isinstance(events, list) or not events:
+        raise FeedProtocolError("The store server sent an 'events' message without events.")
+    for event in events:
+        if not isinstance(event, dict) or event.get("type") != EVENT:
+            raise FeedProtocolError("The store server sent an 'events' message holding something else than events.")
+    return events
 
 
 def heartbeat_frame(latest_seq: int, window: AckWindow) -> dict[str, Any]:

@@ -115,6 +115,23 @@ async def until(ws: ClientConnection, kind: str, wait_s: float = 5.0) -> tuple[l
     return before, frame
 
 
+async def heartbeat_rounds(
+    server: StoreServer, token: str, subscribe: dict[str, Any], acks: list[list[int]]
+) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
+    """Subscribe, then for each heartbeat the frames that came before it; after the first
+    heartbeat and each later one but the last, send the acks of ``acks`` in turn."""
+    rounds = []
+    async with raw_feed(server, token) as ws:
+        await send(ws, subscribe)
+        await recv(ws)
+        rounds.append(await until(ws, "heartbeat"))
+        for seqs in acks:
+            for seq in seqs:
+                await send(ws, {"type": "ack", "seq": seq})
+            rounds.append(await until(ws, "heartbeat"))
+    return rounds
+
+
 async def drain(ws: ClientConnection, quiet_s: float = 0.3) -> list[dict[str, Any]]:
     """Every frame until none arrives for ``quiet_s``."""
     frames = []

@@ -24,6 +24,7 @@ from tests.server.feed_support import (
     db_position,
     drain,
     feed_server,
+    heartbeat_rounds,
     many_skus,
     prune_events,
     raw_feed,
@@ -140,17 +141,8 @@ def test_unacked_cap_stops_sending_until_acked_and_heartbeats_say_why(sqlite_url
     async def scenario() -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
         async with feed_server(sqlite_url, seed=STORE, heartbeat_s=0.2, settings=settings) as (server, tokens):
             await _sell(server, tokens, 4)  # seq 1..12
-            rounds = []
-            async with raw_feed(server, tokens.storefront) as ws:
-                await send(ws, _subscribe())
-                await recv(ws)
-                rounds.append(await until(ws, "heartbeat"))  # blocked: the heartbeat comes instead of seq 6
-                await send(ws, {"type": "ack", "seq": 3})
-                rounds.append(await until(ws, "heartbeat"))
-                await send(ws, {"type": "ack", "seq": 2})  # older than the last: harmless
-                await send(ws, {"type": "ack", "seq": 8})
-                rounds.append(await until(ws, "heartbeat"))
-            return rounds
+            # Blocked at first: the heartbeat comes instead of seq 6. Ack 2 after 3 is older than the last: harmless.
+            return await heartbeat_rounds(server, tokens.storefront, _subscribe(), [[3], [2, 8]])
 
     rounds = run(scenario())
     sent = [[frame["seq"] for frame in events] for events, _ in rounds]
@@ -225,7 +217,7 @@ ERROR_CASES: list[tuple[str, str | bytes, str]] = [
     ("epoch too long", json.dumps({"type": "subscribe", "protocol": 2, "since": 0, "epoch": "e" * 65}), "bad_message"),
     ("snapshot as text", '{"type": "subscribe", "protocol": 2, "since": 0, "snapshot": "yes"}', "bad_message"),
     ("protocol as text", '{"type": "subscribe", "protocol": "2", "since": 0}', "bad_message"),
-    ("protocol 3", '{"type": "subscribe", "protocol": 3, "since": 0}', "unsupported_protocol"),
+    ("protocol 4", '{"type": "subscribe", "protocol": 4, "since": 0}', "unsupported_protocol"),
     ("epoch under protocol 1", '{"type": "subscribe", "since": 0, "epoch": "e"}', "bad_message"),
     ("ack first", '{"type": "ack", "seq": 0, "req": "a1"}', "not_subscribed"),
 ]
