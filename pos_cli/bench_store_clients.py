@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from pos_core.basket import Basket, TaxRules
 from pos_core.catalogue import Product
 from pos_core.ids import new_id
+from pos_core.json_text import parse
 from pos_core.sale import Sale
 from store_server.feed_protocol import EVENTS, subscribe_frame
 
@@ -115,7 +116,7 @@ class Endpoint:
     async def _read(self) -> None:
         try:
             async for frame in self.ws:
-                message = json.loads(frame)
+                message = parse(frame)
                 future = self._pending.pop(str(message.get("req")), None)
                 if future is not None and not future.done():
                     future.set_result(message)
@@ -234,7 +235,7 @@ class FeedWatcher:
             if not isinstance(frame, str) or not frame.startswith(f'{{"type":"{EVENTS}"'):
                 continue
             now = time.time()
-            for event in json.loads(frame)["events"]:
+            for event in parse(frame)["events"]:
                 if event["seq"] != self.last_seq + 1:
                     self.gaps += 1
                 self.last_seq = event["seq"]

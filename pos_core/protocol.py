@@ -7,10 +7,10 @@ This module decodes and checks frames; it does no I/O.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pos_core.errors import PosError
+from pos_core.json_text import compact, parse
 
 PROTOCOL_VERSION = 1
 MDNS_SERVICE_TYPE = "_pos-store._tcp.local."
@@ -78,11 +78,11 @@ def decode(frame: str | bytes) -> dict[str, Any]:
     if isinstance(frame, bytes):
         raise ProtocolError(BAD_MESSAGE, "Send JSON in text frames, not binary frames.")
     try:
-        message = json.loads(frame)
-    except ValueError:
+        message = parse(frame)
+    except ValueError as exc:
+        if "depth" in str(exc) or "recursion" in str(exc):  # 100,000 nested brackets fit the size limit
+            raise ProtocolError(BAD_JSON, "That frame nests too deeply to be a message.") from None
         raise ProtocolError(BAD_JSON, "That frame is not valid JSON.") from None
-    except RecursionError:  # a frame of 100,000 nested brackets is within the size limit
-        raise ProtocolError(BAD_JSON, "That frame nests too deeply to be a message.") from None
     if not isinstance(message, dict):
         raise ProtocolError(BAD_MESSAGE, "A message must be a JSON object.")
     req = message.get("req")
@@ -114,7 +114,7 @@ def _holds_nul(value: Any) -> bool:
 
 def encode(message: dict[str, Any]) -> str:
     """One compact JSON text frame."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return compact(message)
 
 
 def error_reply(code: str, message: str, req: str | None = None) -> dict[str, Any]:

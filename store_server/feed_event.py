@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from pos_core.json_text import compact
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +35,10 @@ class FeedEvent:
 
     def to_json_line(self) -> str:
         """One JSON object with keys seq, type, at, data, for logs and pipes."""
-        return json.dumps(
-            {"seq": self.seq, "type": self.type, "at": self.at, "data": self.data},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        return compact({"seq": self.seq, "type": self.type, "at": self.at, "data": self.data})
 
 
 def stored_event_frame(seq: int, kind: str, at: str, payload_json: str) -> str:
     """The ``event`` frame for a stored event, splicing in its already-encoded JSON payload."""
-    head = json.dumps({"type": "event", "seq": seq, "event": kind, "at": at}, separators=(",", ":"), ensure_ascii=False)
+    head = compact({"type": "event", "seq": seq, "event": kind, "at": at})
     return f'{head[:-1]},"data":{payload_json}}}'

@@ -23,12 +23,12 @@ Rules that keep it true:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from pos_core.json_text import compact
 from store_server.db.models import FeedEventRow, FeedState
 from store_server.db.savepoint import tell
 from store_server.feed_event import FeedEvent
@@ -66,7 +66,7 @@ class WriteBatch:
 
     def event(self, kind: str, data: dict[str, Any]) -> FeedEvent:
         """Number an event now, in order after every event already added or written."""
-        seq = self._number(kind, json.dumps(data))
+        seq = self._number(kind, compact(data))
         return FeedEvent(seq, kind, self.now, data)
 
     def encoded_event(self, kind: str, payload: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pos_core.json_text import parse
 from store_server.db.models import FeedEventRow, FeedState, Reservation, ReservationLine, StockLevel
 from store_server.feed_event import FeedEvent, stored_event_frame
 from store_server.feed_protocol import LevelRow, LogPosition, OpenReservation, StockSnapshot
@@ -53,7 +53,7 @@ def read_events(session: Session, after_seq: int, limit: int) -> list[FeedEvent]
     rows = session.scalars(
         select(FeedEventRow).where(FeedEventRow.seq > after_seq).order_by(FeedEventRow.seq).limit(limit)
     )
-    return [FeedEvent(r.seq, r.type, r.occurred_at, json.loads(r.payload)) for r in rows]
+    return [FeedEvent(r.seq, r.type, r.occurred_at, parse(r.payload)) for r in rows]
 
 
 def read_event_frames(session: Session, after_seq: int, limit: int) -> list[tuple[int, str]]:

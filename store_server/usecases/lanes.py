@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from peripherals.errors import ConfigurationError
 from peripherals.lane_config import parse_lane_config
+from pos_core import json_text
 from store_server.db.models import LaneConfigRow
 from store_server.errors import StoreError
 from store_server.usecases.clock import now_iso
@@ -66,7 +67,7 @@ def check_lane_name(lane: str) -> str:
 
 def canonical(document: dict[str, Any]) -> str:
     """The document as JSON with sorted keys: equal settings give equal text."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json_text.canonical(document)
 
 
 def set_lane_config(

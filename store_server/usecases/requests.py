@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy.orm import Session
 
+from pos_core.json_text import canonical, compact, parse
 from store_server.db.models import FeedState, RequestRecord
 from store_server.db.savepoint import savepoint
 from store_server.errors import IdempotencyConflict
@@ -56,8 +56,7 @@ class Request:
 
 def fingerprint(payload: Any) -> str:
     """A stable SHA-256 of JSON-able content, to tell a resend from a conflict."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical(payload).encode()).hexdigest()
 
 
 def command_request(kind: str, command: Any) -> Request:
@@ -101,7 +100,7 @@ def first_result(request: Request, stored: Stored | None) -> dict[str, Any] | No
             f"Request id {request.key} was already used for a {kind} with different content;"
             " make a new id for a new request."
         )
-    first: dict[str, Any] = json.loads(result)
+    first: dict[str, Any] = parse(result)
     return first
 
 
@@ -117,7 +116,7 @@ def record_of(request: Request, result: dict[str, Any]) -> dict[str, Any]:
         "kind": request.kind,
         "actor": request.actor,
         "payload_hash": request.payload_hash,
-        "result": json.dumps(result, separators=(",", ":")),
+        "result": compact(result),
         "created_at": now_iso(),
     }
 

@@ -14,6 +14,7 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pos_core import json_text
 from pos_core.errors import InvalidTimestamp
 from pos_core.ids import new_id
 from pos_core.inventory import Reason, iso, utc_timestamp
@@ -83,7 +84,7 @@ class SaleAccepted:
 def canonical_sale(sale: Sale) -> str:
     """The sale's wire form as canonical JSON (sorted keys, no spaces): what its fingerprint is
     made of, and the payload of its ``sale.completed`` event."""
-    return json.dumps(sale.to_wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json_text.canonical(sale.to_wire())
 
 
 def hash_of(canonical: str) -> str:
