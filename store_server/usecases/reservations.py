@@ -16,22 +16,35 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from pos_core.inventory import Reason, StockLine, demand_by_sku, expiry, grantable
+from store_server.db.loop_reads import Fetch
 from store_server.db.models import FeedState, Reservation, ReservationLine, StockLevel
 from store_server.db.savepoint import tell
-from store_server.errors import IllegalOrderTransition, InsufficientStock, ReservationNotPending, UnknownReservation
+from store_server.errors import (
+    IllegalOrderTransition,
+    InsufficientStock,
+    RequestRefused,
+    ReservationNotPending,
+    UnknownReservation,
+)
 from store_server.usecases import checks
 from store_server.usecases.batch import WriteBatch
 from store_server.usecases.clock import now_iso, utc_now
 from store_server.usecases.feed import append_event
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import command_request, run_once
-from store_server.usecases.rows import execute, fetch_all, insert_rows
+from store_server.usecases.rows import execute, fetch_all, in_list, insert_rows
 from store_server.usecases.stock import DEFAULT_LOCATION, available_now, level_wire
 
 _HELD = "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = :id ORDER BY sku"
 _RESERVATION_COLUMNS = ("id", "order_id", "location", "status", "expires_at", "actor", "created_at", "closed_at")
 _FIND = f"SELECT {', '.join(_RESERVATION_COLUMNS)} FROM reservations WHERE id = :id"  # noqa: S608 - our own names
 _CLOSE = "UPDATE reservations SET status = :status, closed_at = :closed_at WHERE id = :id"
+_REQUEST_SEEN = 'SELECT 1 FROM requests WHERE "key" = :key'
+_LOCATION_SEEN = "SELECT 1 FROM locations WHERE code = :code"
+_PRODUCTS_SEEN = "SELECT sku FROM products WHERE sku IN (:skus)"
+_LEVELS_SEEN = (
+    "SELECT sku, on_hand, reserved, safety_stock FROM stock_levels WHERE location = :location AND sku IN (:skus)"
+)
 
 PENDING = "pending"
 COMMITTED = "committed"
@@ -139,12 +152,7 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
                     left = available_now(session, sku, cmd.location)
                     short.append({"sku": sku, "requested": quantity, "available": left})
         if short:
-            what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)
-            raise InsufficientStock(
-                f"Not enough available to hold {what} (available of asked); nothing was held."
-                " Ask for at most what is available, or try again after a delivery.",
-                short,
-            )
+            raise _insufficient(short)
         # Plain inserts (rows.py): nothing in this command reads the rows back through the ORM.
         reservation = Reservation(
             id=cmd.request_id,
@@ -169,13 +177,54 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
 def _short(posting: Posting, demand: dict[str, int], location: str) -> list[dict[str, int | str]]:
     """Each SKU of ``demand`` with less available than asked, as the posting last read or left
     its level (a SKU without a level row has none)."""
+    seen = {sku: posting.seen(sku, location) for sku in demand}
+    return _shortfall(demand, {sku: level.available for sku, level in seen.items() if level is not None})
+
+
+def _shortfall(demand: dict[str, int], available: dict[str, int]) -> list[dict[str, int | str]]:
     short: list[dict[str, int | str]] = []
     for sku, quantity in demand.items():
-        level = posting.seen(sku, location)
-        available = level.available if level is not None else 0
-        if available < quantity:
-            short.append({"sku": sku, "requested": quantity, "available": max(0, available)})
+        left = available.get(sku, 0)
+        if left < quantity:
+            short.append({"sku": sku, "requested": quantity, "available": max(0, left)})
     return short
+
+
+def _insufficient(short: list[dict[str, int | str]]) -> InsufficientStock:
+    what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)
+    return InsufficientStock(
+        f"Not enough available to hold {what} (available of asked); nothing was held."
+        " Ask for at most what is available, or try again after a delivery.",
+        short,
+    )
+
+
+def refused_on_read(cmd: Reserve, fetch: Fetch) -> InsufficientStock | None:
+    """The refusal ``reserve`` would give ``cmd`` for too little stock, judged on a read of the
+    store (``fetch``, every statement on one state of it), without the writer; None when only
+    the writer can answer: enough may be available, the request id was used before (a resend
+    gets its first answer, another command with it a conflict), or the command is refused for
+    something else (its error comes from ``reserve``).
+
+    When a flash sale empties a product, most reservations of it are refused: judged on a read,
+    none of them waits for the one database writer or takes its time from the tills. A refusal
+    writes nothing and is not remembered, so it is right as of the moment it was read.
+    """
+    try:
+        checks.document_id(cmd.request_id, "reservation id")
+        lines = checks.lines(cmd.lines, "reservation")
+        checks.seconds(cmd.ttl_s, "reservation's ttl_s", 1, MAX_TTL_S)
+    except RequestRefused:
+        return None
+    demand = demand_by_sku(lines)
+    skus, listed = in_list("sku", sorted(demand))
+    if fetch(_REQUEST_SEEN, {"key": cmd.request_id}) or not fetch(_LOCATION_SEEN, {"code": cmd.location}):
+        return None
+    if len(fetch(_PRODUCTS_SEEN.replace("(:skus)", skus), listed)) != len(demand):
+        return None
+    rows = fetch(_LEVELS_SEEN.replace("(:skus)", skus), {**listed, "location": cmd.location})
+    short = _shortfall(demand, {sku: on_hand - reserved - safety for sku, on_hand, reserved, safety in rows})
+    return _insufficient(short) if short else None
 
 
 def commit_reservation(session: Session, cmd: ReservationCommand) -> ReservationResult:

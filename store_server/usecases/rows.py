@@ -166,12 +166,12 @@ def fetch_in(
     for each ``IN_CHUNK`` of them, so a group commit's many sales never pass the driver's limit."""
     rows: list[tuple[Any, ...]] = []
     for start in range(0, len(values), IN_CHUNK):
-        listed, chunk = _in_list("value", values[start : start + IN_CHUNK])
+        listed, chunk = in_list("value", values[start : start + IN_CHUNK])
         rows += fetch_all(session, sql.replace("(:values)", listed), {**(params or {}), **chunk})
     return rows
 
 
-def _in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """``(:name_0, :name_1, ...)`` and its parameters, for ``IN``."""
     params = {f"{name}_{i}": value for i, value in enumerate(values)}
     return "(" + ", ".join(f":{key}" for key in params) + ")", params
