@@ -271,7 +271,7 @@ class FeedConsumer:
         return encode(subscribe_frame(mirror.last_seq, mirror.epoch, snapshot=snapshot, protocol=self.protocol))
 
     def _older_server(self, error: dict[str, Any]) -> bool:
-        """Whether the error that answered our subscribe is a server before revision 3 refusing it."""
+        """Whether the error that answered our subscribe is a server before revision 5 (feed protocol 3) refusing it."""
         return error.get("code") == UNSUPPORTED_PROTOCOL and self.protocol > ACKED_PROTOCOL
 
     def _subscribed(self, message: dict[str, Any]) -> tuple[int, int]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -137,6 +139,9 @@ class StorefrontSession:
         self.access = access
         self.clock = clock
         self.peer = peer
+        self.writing: Counter[tuple[str, str | None]] = Counter()
+        """This connection's commands (kind, request id) handed to the writer and not answered
+        yet. Commands of one connection are judged in the order sent: see ``_may_refuse_on_read``."""
 
     async def reply(self, frame: str | bytes) -> tuple[dict[str, Any], bool]:
         """The reply to one frame, and whether the command wrote anything."""
@@ -167,11 +172,18 @@ class StorefrontSession:
         if isinstance(body, OrderQuery):
             order = await self.db.run_reader(_get_order, self.db, body.order_id)
             return order_reply(command, order, None), False
-        if isinstance(body, Reserve):
+        if isinstance(body, Reserve) and self._may_refuse_on_read(body):
             refused = _refused_on_read(self.db, body)
             if refused is not None:
                 raise refused
-        result, seq = await self.db.run_write(_write, command, self.clock())
+        writing = (command.kind, command.request_id)
+        self.writing[writing] += 1  # before the first wait: the next command of this connection sees it
+        try:
+            result, seq = await self.db.run_write(_write, command, self.clock())
+        finally:
+            self.writing[writing] -= 1
+            if not self.writing[writing]:
+                del self.writing[writing]
         log.info(
             "storefront command peer=%s type=%s request=%s duplicate=%s seq=%s",
             self.peer,
@@ -184,6 +196,17 @@ class StorefrontSession:
             return reservation_reply(command, result, seq), seq is not None
         return order_reply(command, result, seq), seq is not None
 
+    def _may_refuse_on_read(self, reserve: Reserve) -> bool:
+        """Whether a read of what is committed judges ``reserve`` as the writer would after the
+        commands this connection sent before it: none of them may free stock (a release, a
+        cancel, an update) or use its request id. Reservations and new orders still with the
+        writer can only take stock, so a reservation short now is short after them too."""
+        return all(kind in _TAKING_ONLY and request_id != reserve.request_id for kind, request_id in self.writing)
+
+
+_TAKING_ONLY = frozenset({RESERVATION_RESERVE, ORDER_PLACE})
+"""Commands that can only take stock from what is available, never give it back."""
+
 
 def _query_stock(db: Database, query: StockQuery) -> tuple[int, list[dict[str, Any]]]:
     with db.snapshot() as session:  # the levels exactly as of the seq read with them
@@ -195,7 +218,11 @@ def _query_stock(db: Database, query: StockQuery) -> tuple[int, list[dict[str, A
 
 def _refused_on_read(db: Database, reserve: Reserve) -> InsufficientStock | None:
     """A reservation refused for too little stock on a read on the event loop (SQLite; a few
-    indexed rows, well under a millisecond), without the writer; None to ask the writer."""
+    indexed rows, well under a millisecond), without the writer; None to ask the writer.
+
+    Only a shortcut: when the read cannot be made (SQLite busy, or any error of the loop's own
+    connection), the writer, on its own connection, answers as it always did.
+    """
     reads = db.loop_reads()
     if reads is None:
         return None
@@ -203,6 +230,9 @@ def _refused_on_read(db: Database, reserve: Reserve) -> InsufficientStock | None
         with reads.snapshot() as fetch:
             return refused_on_read(reserve, fetch)
     except ReadBusy:
+        return None
+    except sqlite3.Error as exc:
+        log.warning("could not read a reservation's stock on the event loop (%s); the writer decides", exc)
         return None
 
 

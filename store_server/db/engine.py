@@ -69,6 +69,7 @@ class Database:
         self._checkpointer: Checkpointer | None = None
         self._reader: ThreadPoolExecutor | None = None
         self._loop_reads: LoopReads | None = None
+        self._closed = False
         self._cache: dict[str, Any] = {}
 
     @property
@@ -170,12 +171,15 @@ class Database:
 
         Only one thread may use it, and only for reads that take well under a millisecond.
         """
+        if self._closed:  # stopping: what still runs reads the way it would without one
+            return None
         if self._loop_reads is None and self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             self._loop_reads = LoopReads(str(self.url.database))
         return self._loop_reads
 
     def close(self) -> None:
         """Stop the database threads and close every pooled connection."""
+        self._closed = True
         if self._loop_reads is not None:
             self._loop_reads.close()
             self._loop_reads = None

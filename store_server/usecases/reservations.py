@@ -152,7 +152,7 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
                     left = available_now(session, sku, cmd.location)
                     short.append({"sku": sku, "requested": quantity, "available": left})
         if short:
-            raise _insufficient(short)
+            raise InsufficientStock(_refusal(short), short)
         # Plain inserts (rows.py): nothing in this command reads the rows back through the ORM.
         reservation = Reservation(
             id=cmd.request_id,
@@ -190,12 +190,11 @@ def _shortfall(demand: dict[str, int], available: dict[str, int]) -> list[dict[s
     return short
 
 
-def _insufficient(short: list[dict[str, int | str]]) -> InsufficientStock:
+def _refusal(short: list[dict[str, int | str]]) -> str:
     what = ", ".join(f"{s['sku']} ({s['available']} of {s['requested']})" for s in short)
-    return InsufficientStock(
+    return (
         f"Not enough available to hold {what} (available of asked); nothing was held."
-        " Ask for at most what is available, or try again after a delivery.",
-        short,
+        " Ask for at most what is available, or try again after a delivery."
     )
 
 
@@ -208,7 +207,9 @@ def refused_on_read(cmd: Reserve, fetch: Fetch) -> InsufficientStock | None:
 
     When a flash sale empties a product, most reservations of it are refused: judged on a read,
     none of them waits for the one database writer or takes its time from the tills. A refusal
-    writes nothing and is not remembered, so it is right as of the moment it was read.
+    writes nothing and is not remembered, so it is right as of the moment it was read. The read
+    sees only what is committed: ask only for a command that no earlier command of the same
+    client is still waiting on (a release just before it, say), or it is judged before them.
     """
     try:
         checks.document_id(cmd.request_id, "reservation id")
@@ -224,7 +225,7 @@ def refused_on_read(cmd: Reserve, fetch: Fetch) -> InsufficientStock | None:
         return None
     rows = fetch(_LEVELS_SEEN.replace("(:skus)", skus), {**listed, "location": cmd.location})
     short = _shortfall(demand, {sku: on_hand - reserved - safety for sku, on_hand, reserved, safety in rows})
-    return _insufficient(short) if short else None
+    return InsufficientStock(_refusal(short), short) if short else None
 
 
 def commit_reservation(session: Session, cmd: ReservationCommand) -> ReservationResult:

@@ -4,6 +4,7 @@ very answer the writer would give; anything the writer must judge still goes to 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from pos_core.inventory import StockLine
+from store_server import storefront_endpoint
 from store_server.db.engine import open_database
 from store_server.db.loop_reads import LoopReads
 from store_server.errors import InsufficientStock
@@ -164,3 +166,67 @@ def _receive(url: str, sku: str, quantity: int) -> None:
             receive(session, Receive(rid(), "staff:test", (StockLine(sku, quantity),)))
     finally:
         db.close()
+
+
+def _reserve(lines: list[tuple[str, int]], request_id: str | None = None) -> str:
+    return json.dumps(
+        {
+            "type": "reservation.reserve",
+            "request_id": request_id or rid(),
+            "lines": [{"sku": sku, "quantity": q} for sku, q in lines],
+            "ttl_s": 600,
+        }
+    )
+
+
+def test_a_reservation_sent_behind_a_pending_command_of_its_connection_is_judged_after_it(sqlite_url: str) -> None:
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+        async with storefront_server(sqlite_url) as (server, tokens), storefront(server, tokens.storefront) as sf:
+            held = await sf.reserve(("SKU-0003", 3))  # all of SKU-0003
+            release = {
+                "type": "reservation.release",
+                "request_id": rid(),
+                "reservation_id": held["reservation"]["reservation_id"],
+            }
+            await sf.ws.send(json.dumps(release))
+            await sf.ws.send(_reserve([("SKU-0003", 3)]))  # sent before the release is answered
+            released, again = await sf.receive(), await sf.receive()
+            same = rid()
+            await sf.ws.send(_reserve([("SKU-0001", 1)], same))
+            await sf.ws.send(_reserve([("SKU-0003", 9)], same))  # the same id, other content, short
+            return released, again, await sf.receive(), await sf.receive()
+
+    released, again, first, reused = run(scenario())
+    assert released["type"] == "reservation", released
+    assert again["type"] == "reservation", again  # the release came first, as sent
+    assert first["type"] == "reservation", first
+    assert reused["code"] == "idempotency_conflict", reused
+
+
+def test_a_read_that_fails_leaves_the_answer_to_the_writer(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_cmd: Reserve, _fetch: object) -> None:
+        raise sqlite3.DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(storefront_endpoint, "refused_on_read", broken)
+
+    async def scenario() -> tuple[dict[str, Any], list[int]]:
+        async with storefront_server(sqlite_url) as (server, tokens), storefront(server, tokens.storefront) as sf:
+            before = _groups(server)
+            reply = await sf.reserve(("SKU-0004", 1))
+            return reply, [before, _groups(server)]
+
+    reply, groups = run(scenario())
+    assert reply["code"] == "insufficient_stock", reply  # the writer's answer, not "internal"
+    assert groups[1] == groups[0] + 1
+
+
+def test_behind_reservations_of_its_connection_a_short_one_is_still_refused(sqlite_url: str) -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        async with storefront_server(sqlite_url) as (server, tokens), storefront(server, tokens.storefront) as sf:
+            for lines in ([("SKU-0003", 2)], [("SKU-0003", 1)], [("SKU-0003", 1)]):
+                await sf.ws.send(_reserve(lines))  # pipelined: none answered before the next is sent
+            return [await sf.receive() for _ in range(3)]
+
+    replies = run(scenario())
+    assert [r["type"] for r in replies[:2]] == ["reservation", "reservation"]
+    assert replies[2]["code"] == "insufficient_stock"
