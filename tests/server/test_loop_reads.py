@@ -190,3 +190,4 @@ def test_closing_the_database_closes_the_loops_connection(tmp_path: Path) -> Non
     db.close()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         reads.fetch_all("SELECT 1", {})
+    assert db.loop_reads() is None  # a request still running as the server stops opens none again
