@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -353,7 +354,8 @@ def test_the_back_off_starts_again_after_each_failed_start(sqlite_url: str, monk
     """A writer that dies before it is ready (killed while it boots) fails its requests and holds
     off new writers for a while, every time: never one spawn per request."""
     upgrade(sqlite_url)
-    monkeypatch.setattr(writer_process, "RESPAWN_BACKOFF_S", 0.5)
+    clock = [1000.0]  # the writer's monotonic clock, moved by the test, not by waiting
+    monkeypatch.setattr(writer_process, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     started: list[int] = []
     real = writer_process._Child
 
@@ -371,7 +373,9 @@ def test_the_back_off_starts_again_after_each_failed_start(sqlite_url: str, monk
 
     async def scenario() -> list[object]:
         failures = [await attempt()]
-        await asyncio.sleep(0.7)  # the back-off is over: one more writer is tried
+        clock[0] += writer_process.RESPAWN_BACKOFF_S - 0.001
+        failures.append(await attempt())  # still within the back-off: no writer is started
+        clock[0] += 0.002  # the back-off is over: one more writer is tried
         failures.append(await attempt())
         failures.append(await attempt())  # within the new back-off: no writer is started
         return failures
