@@ -13,7 +13,7 @@ from store_server.errors import BadRequest, QuantityRefused, TimestampRefused, U
 from store_server.usecases.rows import fetch_all
 from store_server.usecases.stock import units_sold_by
 
-_LOCATION = "SELECT 1 FROM locations WHERE code = :code"
+LOCATION = "SELECT 1 FROM locations WHERE code = :code"
 MAX_ID_LEN = 36
 """Ids are client-made UUIDs; the columns hold 36 characters."""
 
@@ -92,7 +92,7 @@ def known_location(session: Session, code: str) -> str:
     Raises:
         UnknownLocation: the store has no location ``code``.
     """
-    if not fetch_all(session, _LOCATION, {"code": code}):
+    if not fetch_all(session, LOCATION, {"code": code}):
         raise UnknownLocation(f"The store has no location {code!r}; add it first or pick one of its locations.")
     return code
 

@@ -25,7 +25,7 @@ from store_server.usecases.clock import now_iso
 from store_server.usecases.feed import lock_feed
 from store_server.usecases.rows import fetch_all, fetch_in, insert_rows
 
-_FIND = 'SELECT kind, payload_hash, result FROM requests WHERE "key" = :key'
+FIND = 'SELECT kind, payload_hash, result FROM requests WHERE "key" = :key'
 _FIND_MANY = 'SELECT "key", kind, payload_hash, result FROM requests WHERE "key" IN (:values)'
 
 
@@ -72,7 +72,7 @@ def replay(session: Session, request: Request) -> dict[str, Any] | None:
     Raises:
         IdempotencyConflict: the id was used before for other content or another command.
     """
-    rows = fetch_all(session, _FIND, {"key": request.key})
+    rows = fetch_all(session, FIND, {"key": request.key})
     return first_result(request, rows[0] if rows else None)
 
 

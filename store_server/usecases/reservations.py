@@ -26,7 +26,7 @@ from store_server.errors import (
     ReservationNotPending,
     UnknownReservation,
 )
-from store_server.usecases import checks
+from store_server.usecases import checks, requests, stock
 from store_server.usecases.batch import WriteBatch
 from store_server.usecases.clock import now_iso, utc_now
 from store_server.usecases.feed import append_event
@@ -39,12 +39,6 @@ _HELD = "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = :id 
 _RESERVATION_COLUMNS = ("id", "order_id", "location", "status", "expires_at", "actor", "created_at", "closed_at")
 _FIND = f"SELECT {', '.join(_RESERVATION_COLUMNS)} FROM reservations WHERE id = :id"  # noqa: S608 - our own names
 _CLOSE = "UPDATE reservations SET status = :status, closed_at = :closed_at WHERE id = :id"
-_REQUEST_SEEN = 'SELECT 1 FROM requests WHERE "key" = :key'
-_LOCATION_SEEN = "SELECT 1 FROM locations WHERE code = :code"
-_PRODUCTS_SEEN = "SELECT sku FROM products WHERE sku IN (:skus)"
-_LEVELS_SEEN = (
-    "SELECT sku, on_hand, reserved, safety_stock FROM stock_levels WHERE location = :location AND sku IN (:skus)"
-)
 
 PENDING = "pending"
 COMMITTED = "committed"
@@ -218,12 +212,12 @@ def refused_on_read(cmd: Reserve, fetch: Fetch) -> InsufficientStock | None:
     except RequestRefused:
         return None
     demand = demand_by_sku(lines)
-    skus, listed = in_list("sku", sorted(demand))
-    if fetch(_REQUEST_SEEN, {"key": cmd.request_id}) or not fetch(_LOCATION_SEEN, {"code": cmd.location}):
+    skus, listed = in_list("value", sorted(demand))  # the statements below ask for "IN (:values)"
+    if fetch(requests.FIND, {"key": cmd.request_id}) or not fetch(checks.LOCATION, {"code": cmd.location}):
         return None
-    if len(fetch(_PRODUCTS_SEEN.replace("(:skus)", skus), listed)) != len(demand):
+    if len(fetch(stock.UNITS.replace("(:values)", skus), listed)) != len(demand):
         return None
-    rows = fetch(_LEVELS_SEEN.replace("(:skus)", skus), {**listed, "location": cmd.location})
+    rows = fetch(stock.READ_LEVELS.replace("(:values)", skus), {**listed, "location": cmd.location})
     short = _shortfall(demand, {sku: on_hand - reserved - safety for sku, on_hand, reserved, safety in rows})
     return InsufficientStock(_refusal(short), short) if short else None
 

@@ -38,10 +38,10 @@ _GRANT = (
     " AND on_hand - reserved - safety_stock >= :quantity"
 )
 _READ_LEVEL = "SELECT on_hand, reserved, safety_stock FROM stock_levels WHERE sku = :sku AND location = :location"
-_READ_LEVELS = (
+READ_LEVELS = (
     "SELECT sku, on_hand, reserved, safety_stock FROM stock_levels WHERE location = :location AND sku IN (:values)"
 )
-_UNITS = "SELECT sku, sold_by FROM products WHERE sku IN (:values)"
+UNITS = "SELECT sku, sold_by FROM products WHERE sku IN (:values)"
 _COUNTS_AFTER = (
     "SELECT sku, location, counted_at, id, document_id FROM stock_counts"
     " WHERE status = :status AND counted_at > :occurred_at ORDER BY counted_at DESC"
@@ -160,7 +160,7 @@ def levels_for(session: Session, skus: Iterable[str], location: str) -> dict[str
             found[sku] = mapped
         else:
             wanted.append(sku)
-    for sku, on_hand, reserved, safety in fetch_in(session, _READ_LEVELS, wanted, {"location": location}):
+    for sku, on_hand, reserved, safety in fetch_in(session, READ_LEVELS, wanted, {"location": location}):
         found[sku] = Figures(sku, location, on_hand, reserved, safety)
     return found
 
@@ -258,7 +258,7 @@ def level_row(session: Session, sku: str, location: str) -> StockLevel:
 
 def units_sold_by(session: Session, skus: Iterable[str]) -> dict[str, str]:
     """``each`` or ``weight`` for each of ``skus`` the catalogue has (one plain query)."""
-    return dict(fetch_in(session, _UNITS, sorted(set(skus))))
+    return dict(fetch_in(session, UNITS, sorted(set(skus))))
 
 
 def effective_safety_stock(session: Session, sku: str) -> int:
