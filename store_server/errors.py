@@ -21,6 +21,11 @@ class NotOurDatabase(StoreError):
 class DatabaseUnavailable(StoreError):
     """The database cannot be opened or reached."""
 
+    @classmethod
+    def unreachable(cls, where: str, exc: Exception) -> DatabaseUnavailable:
+        """The database server at ``where`` (a URL without its password) did not answer."""
+        return cls(f"Cannot reach the database {where} ({exc.__class__.__name__}); check --db.")
+
 
 class BadDatabaseUrl(StoreError):
     """``--db`` is not a database URL this server can open."""

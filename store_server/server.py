@@ -32,7 +32,7 @@ from store_server.feed_endpoint import FeedSettings, FeedSignal, serve_feed
 from store_server.feed_position import FeedMark, is_restored, position_file_for, read_mark, write_mark
 from store_server.pipe_pickling import pickle_by_fields  # noqa: F401 - registers the pipe's fast pickling
 from store_server.register_endpoint import RegisterSession, serve_register
-from store_server.serving_lock import ServingLock, lock_files_for, sqlite_file
+from store_server.serving_lock import DatabaseLock, Held, ServingLock, is_server_database, lock_files_for, sqlite_file
 from store_server.storefront_endpoint import serve_storefront
 from store_server.usecases.cashiers import inactive_among
 from store_server.usecases.clock import utc_now
@@ -114,7 +114,7 @@ class StoreServer:
         self._mark: FeedMark | None = None
         self._credential_check_s = credential_check_s
         self._credential_task: asyncio.Task[None] | None = None
-        self._locks: list[ServingLock] = []
+        self._locks: list[Held] = []
 
     @property
     def port(self) -> int:
@@ -136,8 +136,10 @@ class StoreServer:
         """Open the database and listen; returns the bound port.
 
         Raises:
-            AlreadyServing: another store server is serving the same SQLite database, or keeps
-                its feed position in the same file (store_server.serving_lock).
+            AlreadyServing: another store server is serving the same database (a SQLite file or a
+                PostgreSQL database), or keeps its feed position in the same file
+                (store_server.serving_lock).
+            DatabaseUnavailable: a PostgreSQL database cannot be reached.
             NotOurDatabase, StoreNotInitialised: the database is not a ready store.
             PortInUse: something else listens on ``host``:``port``.
         """
@@ -148,6 +150,8 @@ class StoreServer:
         try:
             for path in lock_files_for(self._db_url, position):  # before anything is opened or written
                 self._locks.append(ServingLock.take(path))  # never waits: taken or refused at once
+            if is_server_database(self._db_url):
+                self._locks.append(await asyncio.to_thread(DatabaseLock.take, self._db_url))
             return await self._start(host, port)
         except BaseException:
             self._release_locks()
@@ -261,6 +265,12 @@ class StoreServer:
         and the registers whose cashier was deactivated."""
         while True:
             await asyncio.sleep(self._credential_check_s)
+            for lock in self._locks:
+                if isinstance(lock, DatabaseLock):
+                    try:
+                        await asyncio.to_thread(lock.keep)  # a lost connection took the lock with it
+                    except Exception:
+                        log.exception("checking the database lock failed; next try in %s s", self._credential_check_s)
             for check in (self.close_revoked, self.close_deactivated):
                 try:
                     await check()

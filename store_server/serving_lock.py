@@ -1,4 +1,4 @@
-"""One store server per SQLite database, and per data directory.
+"""One store server per database, and per data directory.
 
 A second ``pos store serve`` on the same data directory (a cashier double-clicking, a service
 manager starting one while another still runs) would write the same database and the same
@@ -11,36 +11,72 @@ process id.
 The lock is the operating system's (``flock``), so it goes away with the process however the
 process ends: a crashed server never leaves a stale lock behind. The file itself stays; removing
 it would let a third server lock a new file while the second still held the old one.
+
+A PostgreSQL database has no file here to lock, and two servers on two machines can reach the
+same one, so there the lock is the database's own: a session-level advisory lock
+(``pg_try_advisory_lock``) held by a connection the server keeps for as long as it runs
+(``DatabaseLock``). PostgreSQL lets go of it when that connection ends, however the server
+ends. Advisory locks belong to one database, so stores on one PostgreSQL server do not meet.
+A connection lost while the server runs (PostgreSQL restarted) loses the lock with it: the
+server checks every ``CREDENTIAL_CHECK_S`` and takes it again (``DatabaseLock.keep``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import socket
 import sys
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
-from store_server.errors import StoreError
+from store_server.errors import DatabaseUnavailable, StoreError
 from store_server.feed_position import POSITION_FILE
 
+log = logging.getLogger(__name__)
 LOCK_SUFFIX = ".lock"
+SERVER_LOCK_KEY = 0x706F_735F_7365_7276
+"""The advisory lock a store server holds on its PostgreSQL database (the bytes of ``pos_serv``)."""
+APPLICATION = "pos store server"
+"""How the lock's connection names itself (``application_name``), with its process and host."""
+_TRY = text("SELECT pg_try_advisory_lock(:key)")
+_HOLDER = text(
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = :high AND l.objid = :low "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+class Held(Protocol):
+    """A lock a running server holds."""
+
+    def release(self) -> None:
+        """Let go of it; a second call does nothing."""
 
 
 class AlreadyServing(StoreError):
     """Another store server holds the database, or the feed position file."""
 
-    def __init__(self, held: Path, pid: int | None) -> None:
+    def __init__(self, held: Path | str, pid: int | None, host: str | None = None) -> None:
         who = f"process {pid}" if pid else "another process"
-        if held.name == POSITION_FILE:
+        if host:
+            who += f" on {host}"
+        if isinstance(held, str):  # a server database, by its URL
+            what = f"is already serving {held}; stop it first, or pass another --db."
+        elif held.name == POSITION_FILE:
             what = f"already keeps its feed position in {held}; stop it first, or pass another --data-dir."
         else:
             what = f"is already serving {held}; stop it first, or pass another --data-dir or --db."
         super().__init__(f"Another store server ({who}) {what}")
         self.held = held
         self.pid = pid
+        self.host = host
 
 
 def sqlite_file(db_url: str) -> str | None:
@@ -54,6 +90,14 @@ def sqlite_file(db_url: str) -> str | None:
     if url.database.startswith("file:"):
         return None  # a SQLite URI names its file in its own syntax
     return url.database
+
+
+def is_server_database(db_url: str) -> bool:
+    """Whether ``db_url`` names a PostgreSQL database (locked with ``DatabaseLock``)."""
+    try:
+        return make_url(db_url).get_backend_name() == "postgresql"
+    except ArgumentError:
+        return False  # open_database explains a bad URL
 
 
 def lock_file_for(db_url: str) -> Path | None:
@@ -123,6 +167,95 @@ class ServingLock:
                 os.ftruncate(self._fd, 0)
             os.close(self._fd)
             self._fd = None
+
+
+class DatabaseLock:
+    """The advisory lock on one PostgreSQL database, held by a connection of its own until
+    :meth:`release`. The connection runs in autocommit: it holds no transaction open."""
+
+    def __init__(self, url: URL, engine: Engine, conn: Connection) -> None:
+        self._url = url
+        self._engine = engine
+        self._conn: Connection | None = conn
+
+    @classmethod
+    def take(cls, db_url: str) -> DatabaseLock:
+        """Connect to the database at ``db_url`` and take its store server lock.
+
+        Raises:
+            AlreadyServing: another connection holds it (another store server, named by its
+                process and host where PostgreSQL shows them).
+            DatabaseUnavailable: the database cannot be reached.
+        """
+        url = make_url(db_url)
+        name = f"{APPLICATION} {os.getpid()}@{socket.gethostname()}"[:63]  # PostgreSQL keeps 63 bytes
+        engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": name})
+        try:
+            conn, holder = _try_lock(engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise DatabaseUnavailable.unreachable(url.render_as_string(hide_password=True), exc) from None
+        if conn is None:
+            engine.dispose()
+            pid, host = _holder_named(holder)
+            raise AlreadyServing(url.render_as_string(hide_password=True), pid, host)
+        return cls(url, engine, conn)
+
+    def keep(self) -> bool:
+        """Make sure the lock is still held, taking it again on a new connection if the old one
+        was lost (PostgreSQL restarted, the network dropped); False if it cannot be (another server
+        took it meanwhile, or the database is unreachable: this call says which in the log)."""
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1")).close()
+                return True
+            except SQLAlchemyError:
+                with contextlib.suppress(SQLAlchemyError):
+                    self._conn.close()
+                self._conn = None
+        shown = self._url.render_as_string(hide_password=True)
+        try:
+            self._conn, holder = _try_lock(self._engine)
+        except SQLAlchemyError as exc:
+            log.error("lost the store server lock on %s; cannot take it again yet (%s)", shown, type(exc).__name__)
+            return False
+        if self._conn is None:
+            pid, host = _holder_named(holder)
+            who = (f"process {pid}" if pid else "another process") + (f" on {host}" if host else "")
+            log.error("lost the store server lock on %s: another store server (%s) holds it now; stop one", shown, who)
+            return False
+        log.warning("took the store server lock on %s again after its connection was lost", shown)
+        return True
+
+    def release(self) -> None:
+        """Let go of the lock (closing its connection lets go of it); a second call does nothing."""
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.close()
+            self._conn = None
+        self._engine.dispose()
+
+
+def _try_lock(engine: Engine) -> tuple[Connection | None, str | None]:
+    """A connection holding the lock, or None and the holder's ``application_name``."""
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        if conn.execute(_TRY, {"key": SERVER_LOCK_KEY}).scalar_one():
+            return conn, None
+        holder = conn.execute(_HOLDER, {"high": SERVER_LOCK_KEY >> 32, "low": SERVER_LOCK_KEY & 0xFFFF_FFFF}).scalar()
+    except BaseException:
+        conn.close()
+        raise
+    conn.close()
+    return None, holder
+
+
+def _holder_named(application: str | None) -> tuple[int | None, str | None]:
+    """The process and host in a lock holder's ``application_name`` (``APPLICATION pid@host``)."""
+    if not application or not application.startswith(APPLICATION + " "):
+        return None, None
+    pid, _, host = application.removeprefix(APPLICATION + " ").partition("@")
+    return (int(pid) if pid.isdigit() else None), (host or None)
 
 
 def _recorded_pid(fd: int) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import psycopg
 import pytest
@@ -24,7 +24,7 @@ def _unreachable(reason: str) -> None:
     pytest.skip(message)
 
 
-def session_database() -> Iterator[str]:
+def session_database() -> Generator[str, None, None]:
     """Create a uniquely named database; yields its SQLAlchemy URL and drops it after."""
     name = f"pos_test_{uuid.uuid4().hex[:12]}"
     try:

@@ -236,9 +236,7 @@ def open_database(url: str, *, writer_process: bool = False, writer_cpu: int | N
         except SQLAlchemyError as exc:
             engine.dispose()
             where = parsed.render_as_string(hide_password=True)
-            raise DatabaseUnavailable(
-                f"Cannot reach the database {where} ({exc.__class__.__name__}); check --db."
-            ) from None
+            raise DatabaseUnavailable.unreachable(where, exc) from None
         if names and ALEMBIC_TABLE not in names:
             engine.dispose()
             raise NotOurDatabase(parsed.render_as_string(hide_password=True))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -83,6 +87,27 @@ RULES = TaxRules("EUR", {c: TaxClass(c, n, r) for c, n, r in SEED.tax_classes}, 
 PRODUCTS = {
     p.sku: Product(Sku(p.sku), p.barcode, p.name, p.price, p.tax_class, p.category, p.sold_by) for p in SEED.products
 }
+
+
+@contextmanager
+def held_by_a_child(take: str, what: str) -> Iterator[subprocess.Popen[str]]:
+    """A child process that runs ``take`` (a statement using ``sys.argv[1]``, which is ``what``),
+    then holds what it took until this block ends and SIGKILLs it: no orderly exit."""
+    script = f"import sys\n{take}\nprint('held', flush=True)\nsys.stdin.read()\n"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, what],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

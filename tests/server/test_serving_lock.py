@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,16 +13,9 @@ from store_server.feed_position import POSITION_FILE
 from store_server.server import StoreServer
 from store_server.serving_lock import AlreadyServing, ServingLock, lock_file_for, lock_files_for
 from tests.server.feed_support import catalogue, feed_server, sale_of
-from tests.server.support import SEED, prepare_store, register, run
+from tests.server.support import SEED, held_by_a_child, prepare_store, register, run
 
 PRODUCTS = catalogue(SEED)
-HOLDER = """
-import pathlib, sys
-from store_server.serving_lock import ServingLock
-ServingLock.take(pathlib.Path(sys.argv[1]))
-print("held", flush=True)
-sys.stdin.read()  # held until the test kills this process (or lets go of its stdin)
-"""
 
 
 def test_a_second_server_on_the_same_database_is_refused_and_the_first_goes_on(tmp_path: Path) -> None:
@@ -69,22 +59,12 @@ def test_a_server_that_fails_to_start_lets_go_of_the_database(tmp_path: Path) ->
 
 def test_the_lock_dies_with_its_process_however_it_ends(tmp_path: Path) -> None:
     lock = tmp_path / "store.db.lock"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(lock)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).parents[2],
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+    take = "from pathlib import Path\nfrom store_server.serving_lock import ServingLock\n"
+    take += "ServingLock.take(Path(sys.argv[1]))"
+    with held_by_a_child(take, str(lock)) as holder:
         with pytest.raises(AlreadyServing) as refused:
             ServingLock.take(lock)
         assert f"process {holder.pid}" in str(refused.value)
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait(10)
     taken = ServingLock.take(lock)  # no stale lock after a crash
     taken.release()
     taken.release()  # a second release does nothing

@@ -1,0 +1,166 @@
+"""One store server per PostgreSQL database: the database's own advisory lock, held by a
+connection the server keeps (``store_server.serving_lock.DatabaseLock``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+from store_server.errors import DatabaseUnavailable, StoreError
+from store_server.server import StoreServer
+from store_server.serving_lock import APPLICATION, AlreadyServing, DatabaseLock, is_server_database
+from tests.pg import session_database
+from tests.server.feed_support import catalogue, feed_server, prepare, sale_of
+from tests.server.support import SEED, held_by_a_child, register, run
+
+PRODUCTS = catalogue(SEED)
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _lock_backends(url: str) -> list[int]:
+    """The backends of this database whose connection is a store server's lock."""
+    with psycopg.connect(_dsn(url), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE %s",
+            (APPLICATION + " %",),
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def _terminate(url: str, pids: list[int]) -> None:
+    with psycopg.connect(_dsn(url), autocommit=True) as conn:
+        for pid in pids:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def _eventually(condition: Callable[[], bool], wait_s: float = 10.0) -> None:
+    deadline = time.monotonic() + wait_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)
+
+
+def _me() -> str:
+    return f"process {os.getpid()} on {socket.gethostname()}"
+
+
+@pytest.mark.postgres
+def test_a_second_server_on_the_same_postgresql_database_is_refused_and_the_first_goes_on(pg_url: str) -> None:
+    async def scenario() -> None:
+        async with feed_server(pg_url) as (first, tokens):
+            second = StoreServer(pg_url)
+            with pytest.raises(AlreadyServing) as refused:
+                await second.start()
+            assert str(refused.value) == (
+                f"Another store server ({_me()}) is already serving {pg_url}; stop it first, or pass another --db."
+            )
+            with pytest.raises(StoreError, match="started already"):
+                await first.start()
+            async with register(first, tokens.register) as reg:  # the first one still sells
+                cashier = await reg.login()
+                reply = await reg.submit(sale_of(PRODUCTS, [("SKU-0001", 1)], cashier))
+                assert reply["type"] == "sale.accepted", reply
+        assert _lock_backends(pg_url) == []  # stopping let go of it
+        again = StoreServer(pg_url)
+        await again.start()
+        await again.stop()
+
+    run(scenario())
+
+
+@pytest.mark.postgres
+def test_stores_on_one_postgresql_server_each_have_their_own_lock(pg_url: str) -> None:
+    other_database = session_database()
+    other = next(other_database)
+    try:
+        one, two = DatabaseLock.take(pg_url), DatabaseLock.take(other)
+        with pytest.raises(AlreadyServing):
+            DatabaseLock.take(other)
+        one.release()
+        two.release()
+        two.release()  # a second release does nothing
+        DatabaseLock.take(other).release()
+    finally:
+        other_database.close()  # drops it
+
+
+@pytest.mark.postgres
+def test_the_database_lock_dies_with_its_process_however_it_ends(pg_url: str) -> None:
+    take = "from store_server.serving_lock import DatabaseLock\nDatabaseLock.take(sys.argv[1])"
+    with held_by_a_child(take, pg_url) as holder:
+        with pytest.raises(AlreadyServing) as refused:
+            DatabaseLock.take(pg_url)
+        assert refused.value.pid == holder.pid
+        assert refused.value.host == socket.gethostname()
+    _eventually(lambda: _lock_backends(pg_url) == [])  # PostgreSQL saw the connection end
+    DatabaseLock.take(pg_url).release()  # no stale lock after a crash
+
+
+@pytest.mark.postgres
+def test_a_lost_connection_takes_the_lock_again_unless_another_server_took_it(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    lock = DatabaseLock.take(pg_url)
+    try:
+        assert lock.keep()  # held: nothing to do
+        [first] = _lock_backends(pg_url)
+        _terminate(pg_url, [first])  # PostgreSQL restarted, say
+        assert lock.keep()
+        [second] = _lock_backends(pg_url)
+        assert second != first
+        with pytest.raises(AlreadyServing):
+            DatabaseLock.take(pg_url)  # it is held again
+
+        _terminate(pg_url, [second])
+        _eventually(lambda: _lock_backends(pg_url) == [])
+        usurper = DatabaseLock.take(pg_url)  # another server started while it was free
+        with caplog.at_level(logging.ERROR, logger="store_server.serving_lock"):
+            assert not lock.keep()
+        assert f"another store server ({_me()}) holds it now" in caplog.text
+        usurper.release()
+        assert lock.keep()
+    finally:
+        lock.release()
+
+
+@pytest.mark.postgres
+def test_a_running_server_takes_its_lost_lock_again(pg_url: str) -> None:
+    async def scenario() -> None:
+        await asyncio.to_thread(prepare, pg_url, SEED)
+        server = StoreServer(pg_url, credential_check_s=0.1)  # the lock is checked with the credentials
+        await server.start()
+        try:
+            [before] = await asyncio.to_thread(_lock_backends, pg_url)
+            await asyncio.to_thread(_terminate, pg_url, [before])
+            await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) not in ([], [before]))
+            with pytest.raises(AlreadyServing):
+                await StoreServer(pg_url).start()
+        finally:
+            await server.stop()
+
+    run(scenario())
+
+
+def test_an_unreachable_postgresql_is_one_sentence() -> None:
+    url = "postgresql+psycopg://postgres:secret@127.0.0.1:1/store"
+    with pytest.raises(DatabaseUnavailable) as failed:
+        DatabaseLock.take(url)
+    assert str(failed.value) == (
+        "Cannot reach the database postgresql+psycopg://postgres:***@127.0.0.1:1/store (OperationalError); check --db."
+    )
+
+
+def test_only_a_postgresql_url_is_locked_in_the_database() -> None:
+    assert is_server_database("postgresql+psycopg://postgres@127.0.0.1/test")
+    assert not is_server_database("sqlite:///store.db")
+    assert not is_server_database("not a url")
