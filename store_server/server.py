@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
 CREDENTIAL_CHECK_S = 30.0
+LOCK_CHECK_S = 10.0
+"""Seconds between checks that a PostgreSQL database's lock is still held (``DatabaseLock.keep``)."""
 """How often open connections' credentials are checked again; a revoked one is closed within this."""
 REVOKED_CLOSE_CODE = 1008
 DEACTIVATED_CLOSE_CODE = 1008
@@ -56,6 +58,11 @@ SWITCH_INTERVAL_S = 0.0001
 WRITE_LIMIT = 64 * 1024
 """Bytes buffered per connection before a send waits; a storefront that stops reading
 holds up only its own coroutine, and at most this much memory."""
+
+
+def _release_if_taken(taking: asyncio.Future[DatabaseLock]) -> None:
+    if not taking.cancelled() and taking.exception() is None:
+        taking.result().release()
 
 
 class StoreServer:
@@ -72,6 +79,8 @@ class StoreServer:
         position_interval_s: seconds between writes of the mark while events are committed.
         credential_check_s: seconds between checks that open connections' credentials are still
             live; a connection whose credential was revoked (``pos store revoke``) is closed.
+        lock_check_s: seconds between checks that the lock on a PostgreSQL database is still held,
+            taken again if its connection was lost (``store_server.serving_lock``).
         writer_process: write the database from a process of its own
             (``store_server.db.writer_process``) instead of a thread of this one.
         writer_cpu: with ``writer_process``, a CPU for the writer alone, this process's threads
@@ -89,6 +98,7 @@ class StoreServer:
         position_file: Path | None = None,
         position_interval_s: float = POSITION_INTERVAL_S,
         credential_check_s: float = CREDENTIAL_CHECK_S,
+        lock_check_s: float = LOCK_CHECK_S,
         writer_process: bool = False,
         writer_cpu: int | None = None,
     ) -> None:
@@ -115,6 +125,8 @@ class StoreServer:
         self._credential_check_s = credential_check_s
         self._credential_task: asyncio.Task[None] | None = None
         self._locks: list[Held] = []
+        self._lock_check_s = lock_check_s
+        self._lock_task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -151,13 +163,36 @@ class StoreServer:
             for path in lock_files_for(self._db_url, position):  # before anything is opened or written
                 self._locks.append(ServingLock.take(path))  # never waits: taken or refused at once
             if is_server_database(self._db_url):
-                self._locks.append(await asyncio.to_thread(DatabaseLock.take, self._db_url))
+                await self._take_database_lock()
             return await self._start(host, port)
         except BaseException:
             self._release_locks()
             raise
 
+    async def _take_database_lock(self) -> None:
+        """Take the PostgreSQL database's lock (on a thread: it connects), and keep it."""
+        taking = asyncio.ensure_future(asyncio.to_thread(DatabaseLock.take, self._db_url))
+        try:
+            lock = await asyncio.shield(taking)
+        except asyncio.CancelledError:  # the thread goes on: let go of what it takes
+            taking.add_done_callback(_release_if_taken)
+            raise
+        self._locks.append(lock)
+        self._lock_task = asyncio.create_task(self._keep_database_lock(lock), name="database-lock")
+
+    async def _keep_database_lock(self, lock: DatabaseLock) -> None:
+        """Every ``lock_check_s``, make sure the lock is held (a lost connection took it along)."""
+        while True:
+            await asyncio.sleep(self._lock_check_s)
+            try:
+                await asyncio.to_thread(lock.keep)
+            except Exception:
+                log.exception("checking the database lock failed; next try in %s s", self._lock_check_s)
+
     def _release_locks(self) -> None:
+        if self._lock_task is not None:
+            self._lock_task.cancel()  # a keep() in progress ends on its thread and lets go itself
+            self._lock_task = None
         while self._locks:
             self._locks.pop().release()
 
@@ -265,12 +300,6 @@ class StoreServer:
         and the registers whose cashier was deactivated."""
         while True:
             await asyncio.sleep(self._credential_check_s)
-            for lock in self._locks:
-                if isinstance(lock, DatabaseLock):
-                    try:
-                        await asyncio.to_thread(lock.keep)  # a lost connection took the lock with it
-                    except Exception:
-                        log.exception("checking the database lock failed; next try in %s s", self._credential_check_s)
             for check in (self.close_revoked, self.close_deactivated):
                 try:
                     await check()

@@ -18,7 +18,7 @@ same one, so there the lock is the database's own: a session-level advisory lock
 (``DatabaseLock``). PostgreSQL lets go of it when that connection ends, however the server
 ends. Advisory locks belong to one database, so stores on one PostgreSQL server do not meet.
 A connection lost while the server runs (PostgreSQL restarted) loses the lock with it: the
-server checks every ``CREDENTIAL_CHECK_S`` and takes it again (``DatabaseLock.keep``).
+server checks every ``LOCK_CHECK_S`` and takes it again (``DatabaseLock.keep``).
 """
 
 from __future__ import annotations
@@ -28,14 +28,16 @@ import logging
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from store_server.db.engine import create_engine_for
 from store_server.errors import DatabaseUnavailable, StoreError
 from store_server.feed_position import POSITION_FILE
 
@@ -171,12 +173,20 @@ class ServingLock:
 
 class DatabaseLock:
     """The advisory lock on one PostgreSQL database, held by a connection of its own until
-    :meth:`release`. The connection runs in autocommit: it holds no transaction open."""
+    :meth:`release`. The connection runs in autocommit: it holds no transaction open.
+
+    ``keep`` runs on a worker thread while ``release`` may come from the event loop: the
+    connection is only touched under ``_lock``, and ``release`` never waits for a ``keep`` in
+    progress (one stuck on a dead network would freeze the loop); that ``keep`` closes what it
+    holds when it sees the lock was released meanwhile.
+    """
 
     def __init__(self, url: URL, engine: Engine, conn: Connection) -> None:
         self._url = url
         self._engine = engine
         self._conn: Connection | None = conn
+        self._lock = threading.Lock()
+        self._released = False
 
     @classmethod
     def take(cls, db_url: str) -> DatabaseLock:
@@ -186,10 +196,10 @@ class DatabaseLock:
             AlreadyServing: another connection holds it (another store server, named by its
                 process and host where PostgreSQL shows them).
             DatabaseUnavailable: the database cannot be reached.
+            BadDatabaseUrl: ``db_url`` names a driver that is not installed.
         """
         url = make_url(db_url)
-        name = f"{APPLICATION} {os.getpid()}@{socket.gethostname()}"[:63]  # PostgreSQL keeps 63 bytes
-        engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": name})
+        engine = create_engine_for(db_url, url, poolclass=NullPool, connect_args=_connect_args())
         try:
             conn, holder = _try_lock(engine)
         except SQLAlchemyError as exc:
@@ -197,21 +207,32 @@ class DatabaseLock:
             raise DatabaseUnavailable.unreachable(url.render_as_string(hide_password=True), exc) from None
         if conn is None:
             engine.dispose()
-            pid, host = _holder_named(holder)
-            raise AlreadyServing(url.render_as_string(hide_password=True), pid, host)
+            raise AlreadyServing(url.render_as_string(hide_password=True), *holder_named(holder))
         return cls(url, engine, conn)
 
     def keep(self) -> bool:
         """Make sure the lock is still held, taking it again on a new connection if the old one
         was lost (PostgreSQL restarted, the network dropped); False if it cannot be (another server
-        took it meanwhile, or the database is unreachable: this call says which in the log)."""
+        took it meanwhile, or the database is unreachable: the log says which)."""
+        with self._lock:
+            if self._released:
+                return False
+            held = self._kept()
+            if self._released:  # released while this ran: let go of what it holds
+                if self._conn is not None:
+                    _close(self._conn)
+                    self._conn = None
+                self._engine.dispose()
+                return False
+            return held
+
+    def _kept(self) -> bool:
         if self._conn is not None:
             try:
                 self._conn.execute(text("SELECT 1")).close()
                 return True
             except SQLAlchemyError:
-                with contextlib.suppress(SQLAlchemyError):
-                    self._conn.close()
+                _close(self._conn)
                 self._conn = None
         shown = self._url.render_as_string(hide_password=True)
         try:
@@ -220,7 +241,7 @@ class DatabaseLock:
             log.error("lost the store server lock on %s; cannot take it again yet (%s)", shown, type(exc).__name__)
             return False
         if self._conn is None:
-            pid, host = _holder_named(holder)
+            pid, host = holder_named(holder)
             who = (f"process {pid}" if pid else "another process") + (f" on {host}" if host else "")
             log.error("lost the store server lock on %s: another store server (%s) holds it now; stop one", shown, who)
             return False
@@ -228,12 +249,38 @@ class DatabaseLock:
         return True
 
     def release(self) -> None:
-        """Let go of the lock (closing its connection lets go of it); a second call does nothing."""
-        if self._conn is not None:
-            with contextlib.suppress(SQLAlchemyError):
-                self._conn.close()
-            self._conn = None
-        self._engine.dispose()
+        """Let go of the lock (closing its connection lets go of it); a second call does nothing.
+        Never waits for a ``keep`` in progress: that one lets go when it ends."""
+        self._released = True
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self._conn is not None:
+                _close(self._conn)
+                self._conn = None
+            self._engine.dispose()
+        finally:
+            self._lock.release()
+
+
+def _connect_args() -> dict[str, object]:
+    """libpq settings for the lock's connection: its name, and no wait on a dead network
+    longer than about 20 s (connecting, sending, or idle on a peer that went away)."""
+    return {
+        "application_name": application_name(os.getpid(), socket.gethostname()),
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 3,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 20_000,
+    }
+
+
+def application_name(pid: int, host: str) -> str:
+    """``APPLICATION pid@host``, the host cut to fit PostgreSQL's 63 bytes."""
+    name = f"{APPLICATION} {pid}@"
+    return name + host.encode()[: 63 - len(name)].decode(errors="ignore")
 
 
 def _try_lock(engine: Engine) -> tuple[Connection | None, str | None]:
@@ -244,13 +291,18 @@ def _try_lock(engine: Engine) -> tuple[Connection | None, str | None]:
             return conn, None
         holder = conn.execute(_HOLDER, {"high": SERVER_LOCK_KEY >> 32, "low": SERVER_LOCK_KEY & 0xFFFF_FFFF}).scalar()
     except BaseException:
-        conn.close()
+        _close(conn)
         raise
-    conn.close()
+    _close(conn)
     return None, holder
 
 
-def _holder_named(application: str | None) -> tuple[int | None, str | None]:
+def _close(conn: Connection) -> None:
+    with contextlib.suppress(SQLAlchemyError):
+        conn.close()
+
+
+def holder_named(application: str | None) -> tuple[int | None, str | None]:
     """The process and host in a lock holder's ``application_name`` (``APPLICATION pid@host``)."""
     if not application or not application.startswith(APPLICATION + " "):
         return None, None

@@ -226,11 +226,11 @@ def open_database(url: str, *, writer_process: bool = False, writer_cpu: int | N
                     f"Cannot open the database {path}: its directory does not exist; create it or check --db."
                 )
             _refuse_foreign_sqlite(Path(path))
-        engine = _create_engine(url, parsed)
+        engine = create_engine_for(url, parsed)
         _tune_sqlite(engine)
         writer_process = writer_process and bool(path) and path != ":memory:"
     else:
-        engine = _create_engine(url, parsed, pool_pre_ping=True)
+        engine = create_engine_for(url, parsed, pool_pre_ping=True)
         try:
             names = set(inspect(engine).get_table_names())
         except SQLAlchemyError as exc:
@@ -243,7 +243,7 @@ def open_database(url: str, *, writer_process: bool = False, writer_cpu: int | N
     return Database(engine, writer_process=writer_process, writer_cpu=writer_cpu if writer_process else None)
 
 
-def _create_engine(url: str, parsed: URL, **kwargs: Any) -> Engine:
+def create_engine_for(url: str, parsed: URL, **kwargs: Any) -> Engine:
     """``create_engine``, with an unknown dialect or a missing driver as one sentence."""
     shown = parsed.render_as_string(hide_password=True) if parsed.password else url
     try:

@@ -7,15 +7,25 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 
 import psycopg
 import pytest
+from sqlalchemy.engine import Connection, Engine
 
-from store_server.errors import DatabaseUnavailable, StoreError
+from store_server import serving_lock
+from store_server.errors import BadDatabaseUrl, DatabaseUnavailable, StoreError
 from store_server.server import StoreServer
-from store_server.serving_lock import APPLICATION, AlreadyServing, DatabaseLock, is_server_database
+from store_server.serving_lock import (
+    APPLICATION,
+    AlreadyServing,
+    DatabaseLock,
+    application_name,
+    holder_named,
+    is_server_database,
+)
 from tests.pg import session_database
 from tests.server.feed_support import catalogue, feed_server, prepare, sale_of
 from tests.server.support import SEED, held_by_a_child, register, run
@@ -51,7 +61,8 @@ def _eventually(condition: Callable[[], bool], wait_s: float = 10.0) -> None:
 
 
 def _me() -> str:
-    return f"process {os.getpid()} on {socket.gethostname()}"
+    pid, host = holder_named(application_name(os.getpid(), socket.gethostname()))
+    return f"process {pid} on {host}"
 
 
 @pytest.mark.postgres
@@ -70,7 +81,7 @@ def test_a_second_server_on_the_same_postgresql_database_is_refused_and_the_firs
                 cashier = await reg.login()
                 reply = await reg.submit(sale_of(PRODUCTS, [("SKU-0001", 1)], cashier))
                 assert reply["type"] == "sale.accepted", reply
-        assert _lock_backends(pg_url) == []  # stopping let go of it
+        await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) == [])  # stopping let go of it
         again = StoreServer(pg_url)
         await again.start()
         await again.stop()
@@ -82,15 +93,18 @@ def test_a_second_server_on_the_same_postgresql_database_is_refused_and_the_firs
 def test_stores_on_one_postgresql_server_each_have_their_own_lock(pg_url: str) -> None:
     other_database = session_database()
     other = next(other_database)
+    one = DatabaseLock.take(pg_url)
     try:
-        one, two = DatabaseLock.take(pg_url), DatabaseLock.take(other)
-        with pytest.raises(AlreadyServing):
-            DatabaseLock.take(other)
-        one.release()
-        two.release()
+        two = DatabaseLock.take(other)
+        try:
+            with pytest.raises(AlreadyServing):
+                DatabaseLock.take(other)
+        finally:
+            two.release()
         two.release()  # a second release does nothing
         DatabaseLock.take(other).release()
     finally:
+        one.release()
         other_database.close()  # drops it
 
 
@@ -137,7 +151,7 @@ def test_a_lost_connection_takes_the_lock_again_unless_another_server_took_it(
 def test_a_running_server_takes_its_lost_lock_again(pg_url: str) -> None:
     async def scenario() -> None:
         await asyncio.to_thread(prepare, pg_url, SEED)
-        server = StoreServer(pg_url, credential_check_s=0.1)  # the lock is checked with the credentials
+        server = StoreServer(pg_url, lock_check_s=0.1)
         await server.start()
         try:
             [before] = await asyncio.to_thread(_lock_backends, pg_url)
@@ -149,6 +163,78 @@ def test_a_running_server_takes_its_lost_lock_again(pg_url: str) -> None:
             await server.stop()
 
     run(scenario())
+
+
+@pytest.mark.postgres
+def test_a_release_during_a_keep_does_not_wait_for_it_and_the_keep_lets_go(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``release`` (the server stopping, on the event loop) never waits for a ``keep`` in
+    progress on its thread, which may be stuck on a dead network; that keep lets go itself."""
+    lock = DatabaseLock.take(pg_url)
+    _terminate(pg_url, _lock_backends(pg_url))
+    taking, go_on = threading.Event(), threading.Event()
+    try_lock = serving_lock._try_lock
+
+    def slow_try_lock(engine: Engine) -> tuple[Connection | None, str | None]:
+        taking.set()
+        go_on.wait(10)
+        return try_lock(engine)
+
+    monkeypatch.setattr(serving_lock, "_try_lock", slow_try_lock)
+    kept: list[bool] = []
+    keeping = threading.Thread(target=lambda: kept.append(lock.keep()))
+    keeping.start()
+    try:
+        assert taking.wait(10)
+        lock.release()  # returns at once, the keep still connecting
+        assert keeping.is_alive()
+    finally:
+        go_on.set()
+        keeping.join(10)
+    assert kept == [False]
+    _eventually(lambda: _lock_backends(pg_url) == [])
+    DatabaseLock.take(pg_url).release()
+    assert not lock.keep()  # released: it takes nothing again
+
+
+@pytest.mark.postgres
+def test_a_start_cancelled_while_it_takes_the_lock_lets_go_of_it(pg_url: str) -> None:
+    async def scenario() -> None:
+        await asyncio.to_thread(prepare, pg_url, SEED)
+        for delay in (0.0, 0.002, 0.005):
+            server = StoreServer(pg_url)
+            starting = asyncio.create_task(server.start())
+            await asyncio.sleep(delay)
+            starting.cancel()
+            try:
+                await starting
+            except asyncio.CancelledError:
+                pass
+            else:  # started before the cancel came
+                await server.stop()
+            await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) == [])
+
+    run(scenario())
+
+
+def test_a_driver_that_is_not_installed_is_one_sentence() -> None:
+    url = "postgresql+nosuchdriver://postgres@127.0.0.1/store"
+    with pytest.raises(BadDatabaseUrl, match="SQLAlchemy knows no database 'postgresql\\+nosuchdriver'"):
+        DatabaseLock.take(url)
+
+    async def scenario() -> None:
+        with pytest.raises(BadDatabaseUrl):
+            await StoreServer(url).start()
+
+    run(scenario())
+
+
+def test_a_long_host_name_is_cut_to_fit_postgresql() -> None:
+    name = application_name(4_194_304, "h" * 80)
+    assert len(name.encode()) == 63
+    assert holder_named(name) == (4_194_304, "h" * (63 - len(f"{APPLICATION} 4194304@")))
+    assert holder_named("psql") == (None, None)
 
 
 def test_an_unreachable_postgresql_is_one_sentence() -> None:
