@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import Connection, Engine
 
 from store_server import serving_lock
-from store_server.errors import BadDatabaseUrl, DatabaseUnavailable, StoreError
+from store_server.errors import BadDatabaseUrl, DatabaseUnavailable, StoreError, StoreNotInitialised
 from store_server.server import StoreServer
 from store_server.serving_lock import (
     APPLICATION,
@@ -87,6 +87,18 @@ def test_a_second_server_on_the_same_postgresql_database_is_refused_and_the_firs
         await again.stop()
 
     run(scenario())
+
+
+@pytest.mark.postgres
+def test_a_server_that_fails_to_start_on_postgresql_lets_go_of_the_lock(pg_url: str) -> None:
+    async def scenario() -> None:
+        for _ in range(2):  # the second attempt gets the same error, not "already serving"
+            with pytest.raises(StoreNotInitialised):
+                await StoreServer(pg_url).start()  # an empty database: no store in it
+
+    run(scenario())
+    _eventually(lambda: _lock_backends(pg_url) == [])
+    DatabaseLock.take(pg_url).release()
 
 
 @pytest.mark.postgres
