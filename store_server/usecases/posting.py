@@ -16,7 +16,8 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from pos_core.inventory import ROUTES, Level, Reason, count_route, effect
+from pos_core.inventory import ROUTES, Effect, Level, Reason, count_route, effect
+from pos_core.json_text import compact
 from store_server.db.models import FeedState, StockMovement
 from store_server.usecases.batch import WriteBatch
 from store_server.usecases.feed import append_event
@@ -30,7 +31,6 @@ from store_server.usecases.stock import (
     grant_movement,
     level_row,
     levels_for,
-    moved_level,
     movement_row,
     record_movement,
     recorded_movement,
@@ -100,18 +100,19 @@ class Posting:
     ) -> LevelLike:
         """Move ``quantity`` of ``sku`` the way ``reason`` goes (or along ``route``); never refuses."""
         from_bucket, to_bucket = route or ROUTES[reason]
+        change = effect(from_bucket, to_bucket, quantity)
         count = None
-        if self.occurred_at is not None and effect(from_bucket, to_bucket, quantity).on_hand:
+        if self.occurred_at is not None and change.on_hand:
             if self._counts is None:
                 self._counts = counts_after(self.session, self.occurred_at)
             count = self._counts.get((sku, location))
         move = self._move(
             sku, quantity, (from_bucket, to_bucket), reason, location=location, count=count[0] if count else None
         )
-        level = self._record(move)
+        level = self._record(move, change)
         if count is not None:
             # The count already saw the shelf without (or with) these goods: undo the on-hand effect.
-            correction = count_route(-effect(from_bucket, to_bucket, quantity).on_hand)
+            correction = count_route(-change.on_hand)
             assert correction is not None
             undo_from, undo_to, undo_quantity = correction
             self._n += 1
@@ -142,7 +143,7 @@ class Posting:
         if self.batch is not None:
             self.batch.flush()  # the conditional UPDATE must see every level change before it
         granted = grant_movement(self.session, move, self._loaded.get((sku, location)))
-        return None if granted is None else self._publish(granted)
+        return None if granted is None else self._publish(granted, effect(move.from_bucket, move.to_bucket, quantity))
 
     def close(self, *, flush: bool = True) -> list[str]:
         """Flag every level this posting left uncovered (or more uncovered); the exception ids.
@@ -198,26 +199,32 @@ class Posting:
             count,
         )
 
-    def _record(self, move: Move) -> LevelLike:
-        """Write ``move`` and its level change now, or add them to the batch."""
+    def _record(self, move: Move, change: Effect | None = None) -> LevelLike:
+        """Write ``move`` and its level change now, or add them to the batch.
+
+        Args:
+            change: ``move``'s effect on the level, if the caller has worked it out.
+        """
+        if change is None:
+            change = effect(move.from_bucket, move.to_bucket, move.quantity)
         level = self._loaded.get((move.sku, move.location))
         if self.batch is None:
-            return self._publish(record_movement(self.session, move, level))
+            return self._publish(record_movement(self.session, move, level), change)
         if level is None:
             self.batch.flush()
             level = level_row(self.session, move.sku, move.location)
-        on_hand, reserved = moved_level(move, level)
+        on_hand, reserved = level.on_hand + change.on_hand, level.reserved + change.reserved
         movement = recorded_movement(move, self.batch.now)
         self.batch.insert(StockMovement, movement_row(movement))
         self.batch.set_level(move.sku, move.location, on_hand, reserved)
         assign(level, on_hand, reserved)
-        return self._publish((movement, level))
+        return self._publish((movement, level), change)
 
-    def _publish(self, written: tuple[Recorded, LevelLike]) -> LevelLike:
+    def _publish(self, written: tuple[Recorded, LevelLike], change: Effect) -> LevelLike:
+        """Note the level as moved by ``change`` (the written movement's effect) and add its event."""
         movement, level = written
         key = (level.sku, level.location)
         if key not in self._before:
-            change = effect(movement.from_bucket, movement.to_bucket, movement.quantity)
             self._before[key] = Level(level.on_hand - change.on_hand, level.reserved - change.reserved, 0)
         self._levels[key] = level
         self._loaded[key] = level
@@ -225,5 +232,5 @@ class Posting:
         if self.batch is None:
             append_event(self.session, self.state, "stock.changed", data)
         else:
-            self.batch.event("stock.changed", data)
+            self.batch.encoded_event("stock.changed", compact(data))
         return level
