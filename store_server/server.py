@@ -44,9 +44,9 @@ log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
 CREDENTIAL_CHECK_S = 30.0
+"""How often open connections' credentials are checked again; a revoked one is closed within this."""
 LOCK_CHECK_S = 10.0
 """Seconds between checks that a PostgreSQL database's lock is still held (``DatabaseLock.keep``)."""
-"""How often open connections' credentials are checked again; a revoked one is closed within this."""
 REVOKED_CLOSE_CODE = 1008
 DEACTIVATED_CLOSE_CODE = 1008
 """Closes a register connection whose logged-in cashier was deactivated (``DEACTIVATED_REASON``)."""

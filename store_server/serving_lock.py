@@ -213,18 +213,20 @@ class DatabaseLock:
     def keep(self) -> bool:
         """Make sure the lock is still held, taking it again on a new connection if the old one
         was lost (PostgreSQL restarted, the network dropped); False if it cannot be (another server
-        took it meanwhile, or the database is unreachable: the log says which)."""
+        took it meanwhile, or the database is unreachable: the log says which), or if it was
+        released."""
         with self._lock:
             if self._released:
                 return False
-            held = self._kept()
-            if self._released:  # released while this ran: let go of what it holds
-                if self._conn is not None:
-                    _close(self._conn)
-                    self._conn = None
-                self._engine.dispose()
-                return False
-            return held
+            try:
+                held = self._kept()
+            finally:
+                if self._released:  # released while this ran, whatever it raised: let go
+                    self._let_go()
+        if self._released:  # released once this was past its last look, the lock still held
+            self.release()
+            return False
+        return held
 
     def _kept(self) -> bool:
         if self._conn is not None:
@@ -253,14 +255,18 @@ class DatabaseLock:
         Never waits for a ``keep`` in progress: that one lets go when it ends."""
         self._released = True
         if not self._lock.acquire(blocking=False):
-            return
+            return  # a keep holds it: it sees the release and lets go itself
         try:
-            if self._conn is not None:
-                _close(self._conn)
-                self._conn = None
-            self._engine.dispose()
+            self._let_go()
         finally:
             self._lock.release()
+
+    def _let_go(self) -> None:
+        """Close the connection (and with it the lock); called holding ``_lock``."""
+        if self._conn is not None:
+            _close(self._conn)
+            self._conn = None
+        self._engine.dispose()
 
 
 def _connect_args() -> dict[str, object]:

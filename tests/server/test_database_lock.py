@@ -210,6 +210,57 @@ def test_a_release_during_a_keep_does_not_wait_for_it_and_the_keep_lets_go(
     assert not lock.keep()  # released: it takes nothing again
 
 
+class _ReleasedOnTheWayOut:
+    """A lock for ``DatabaseLock._lock`` that lets ``DatabaseLock.release`` (from another
+    thread, as the event loop would) run just before it is let go: after the keep's last look,
+    while it still holds the lock."""
+
+    def __init__(self, owner: DatabaseLock) -> None:
+        self._lock = threading.Lock()
+        self._owner = owner
+
+    def __enter__(self) -> bool:
+        return self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        releasing = threading.Thread(target=self._owner.release)
+        releasing.start()
+        releasing.join(10)
+        self._lock.release()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+@pytest.mark.postgres
+def test_a_release_while_a_keep_still_holds_its_lock_is_never_lost(pg_url: str) -> None:
+    lock = DatabaseLock.take(pg_url)
+    lock._lock = _ReleasedOnTheWayOut(lock)  # type: ignore[assignment]
+    assert not lock.keep()  # released: not held, though the connection was fine
+    _eventually(lambda: _lock_backends(pg_url) == [])
+    DatabaseLock.take(pg_url).release()
+
+
+@pytest.mark.postgres
+def test_a_keep_that_fails_after_a_release_still_lets_go(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = DatabaseLock.take(pg_url)
+
+    def released_then_failed(self: DatabaseLock) -> bool:
+        releasing = threading.Thread(target=self.release)  # the event loop, stopping the server
+        releasing.start()
+        releasing.join(10)
+        raise RuntimeError("something unforeseen")
+
+    monkeypatch.setattr(DatabaseLock, "_kept", released_then_failed)
+    with pytest.raises(RuntimeError):
+        lock.keep()
+    _eventually(lambda: _lock_backends(pg_url) == [])
+    DatabaseLock.take(pg_url).release()
+
+
 @pytest.mark.postgres
 def test_a_start_cancelled_while_it_takes_the_lock_lets_go_of_it(pg_url: str) -> None:
     async def scenario() -> None:
