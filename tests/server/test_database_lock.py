@@ -262,23 +262,33 @@ def test_a_keep_that_fails_after_a_release_still_lets_go(pg_url: str, monkeypatc
 
 
 @pytest.mark.postgres
-def test_a_start_cancelled_while_it_takes_the_lock_lets_go_of_it(pg_url: str) -> None:
+def test_a_start_cancelled_while_it_takes_the_lock_lets_go_of_it(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    taking, go_on, taken = threading.Event(), threading.Event(), threading.Event()
+    take = DatabaseLock.take
+
+    def slow_take(db_url: str) -> DatabaseLock:  # connecting to a slow database, on its thread
+        taking.set()
+        go_on.wait(10)
+        try:
+            return take(db_url)
+        finally:
+            taken.set()
+
+    monkeypatch.setattr(DatabaseLock, "take", slow_take)
+
     async def scenario() -> None:
         await asyncio.to_thread(prepare, pg_url, SEED)
-        for delay in (0.0, 0.002, 0.005):
-            server = StoreServer(pg_url)
-            starting = asyncio.create_task(server.start())
-            await asyncio.sleep(delay)
-            starting.cancel()
-            try:
-                await starting
-            except asyncio.CancelledError:
-                pass
-            else:  # started before the cancel came
-                await server.stop()
-            await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) == [])
+        starting = asyncio.create_task(StoreServer(pg_url).start())
+        assert await asyncio.to_thread(taking.wait, 10)
+        starting.cancel()  # Ctrl-C, or a service manager giving up, while the lock is being taken
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        go_on.set()  # the take goes on on its thread and takes the lock
+        assert await asyncio.to_thread(taken.wait, 10)
+        await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) == [])
 
     run(scenario())
+    DatabaseLock.take(pg_url).release()
 
 
 def test_a_driver_that_is_not_installed_is_one_sentence() -> None:
