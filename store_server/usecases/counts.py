@@ -2,7 +2,7 @@
 
 A count says how many units of a SKU were on the shelf at ``counted_at``. The correction
 is computed against what the books said at that moment: movements recorded already but
-made after ``counted_at`` stay on top of the counted figure. A sale made before the count
+made at or after ``counted_at`` stay on top of the counted figure. A sale made before the count
 but synced after it is absorbed (``Posting.move``). A count older than one already applied
 to the same SKU and location is recorded as ``superseded`` and changes nothing.
 """
@@ -122,7 +122,11 @@ def _later_movements(
     session: Session, location: str, counted_at: str, skus: set[str]
 ) -> dict[str, list[tuple[str, str, int]]]:
     """``(from_bucket, to_bucket, quantity)`` of each movement of ``skus`` at ``location`` that
-    happened after ``counted_at``, by SKU: what the shelf has seen since it was counted.
+    happened at or after ``counted_at``, by SKU: what the shelf has seen since it was counted.
+
+    A movement made at the very moment of the count is after it, as the count rule takes a
+    movement recorded after the count (``pos_core.inventory.absorbed_by``): the same level
+    whichever of the two reaches the server first.
 
     Read once for the whole count, along the movements' index on ``(occurred_at, location,
     sku)``, which holds all three: a count keyed in late reads the index's entries since then,
@@ -131,7 +135,7 @@ def _later_movements(
     """
     rows = session.execute(
         select(StockMovement.sku, StockMovement.from_bucket, StockMovement.to_bucket, StockMovement.quantity).where(
-            StockMovement.occurred_at > counted_at,
+            StockMovement.occurred_at >= counted_at,
             StockMovement.location == location,
             StockMovement.sku.in_(sorted(skus)),
         )

@@ -121,9 +121,18 @@ def test_a_late_count_takes_only_its_own_locations_movements(shop: Shop) -> None
     assert shop.level("SKU-0001", BACKROOM) == Level(6, 0, 0)
 
 
-def test_a_movement_made_at_the_very_moment_of_the_count_was_before_it(shop: Shop) -> None:
+def test_a_sale_made_at_the_very_moment_of_the_count_is_after_it_whichever_arrives_first(shop: Shop) -> None:
     counted_at = _ago(10)
     shop.sell(("SKU-0001", 1), created_at=counted_at)  # recorded before the count, at its time
     result = shop.write(record_count, Count(rid(), MANAGER, counted_at, lines(("SKU-0001", 9))))
-    assert (result.lines[0].expected, result.lines[0].delta) == (9, 0)
-    assert shop.level("SKU-0001").on_hand == 9
+    assert (result.lines[0].expected, result.lines[0].delta) == (10, -1)
+    assert shop.level("SKU-0001").on_hand == 8  # 9 counted, the sale on top
+
+    shop.write(record_count, Count(rid(), MANAGER, counted_at := _ago(5), lines(("SKU-0002", 9))))
+    late = shop.sell(("SKU-0002", 1), created_at=counted_at)  # recorded after the count, at its time
+    assert shop.level("SKU-0002").on_hand == 8  # the same: 9 counted, the sale on top
+    sale = shop.movements("SKU-0002")[-1]
+    assert (sale.reason, sale.document_id, sale.absorbed_by_count) == ("sale", late.sale_id, None)
+    with shop.db.read() as s:
+        for sku in ("SKU-0001", "SKU-0002"):
+            assert ledger_level(s, sku, "main") == shop.level(sku)
