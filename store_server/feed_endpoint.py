@@ -123,7 +123,9 @@ class _Consumer:
         self.settings = settings
         self.peer = str(connection.remote_address)
         self.wake = signal.attach()
-        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue(REPLY_QUEUE)
+        self.replies: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(REPLY_QUEUE)
+        """Replies in the order their requests came; None where a subscription starts (its
+        ``subscribed`` frame, and the snapshot if one is due, go there)."""
         self.subscription: Subscribe | None = None
         self.window: AckWindow | None = None
         self.started = False
@@ -152,8 +154,8 @@ class _Consumer:
     async def _receive(self) -> None:
         try:
             async for frame in self.connection:
-                reply = self._take(frame)
-                if reply is not None:
+                subscribed, reply = self._take(frame)
+                if subscribed or reply is not None:
                     await self.replies.put(reply)
                 self.wake.set()
         except ConnectionClosed:
@@ -162,8 +164,9 @@ class _Consumer:
             self.gone = True
             self.wake.set()
 
-    def _take(self, frame: str | bytes) -> dict[str, Any] | None:
-        """Apply one consumer frame; the error reply when it cannot be acted on."""
+    def _take(self, frame: str | bytes) -> tuple[bool, dict[str, Any] | None]:
+        """Apply one consumer frame: whether it started a subscription, and the error reply
+        when it cannot be acted on."""
         try:
             message = parse_consumer_message(frame)
             if isinstance(message, Subscribe):
@@ -176,13 +179,13 @@ class _Consumer:
                 self.subscription = message
                 cap = self.settings.max_unacked if message.protocol >= ACKED_PROTOCOL else None
                 self.window = AckWindow(message.since, cap)
-                return None
+                return True, None
             if self.window is None:
                 raise ProtocolError(NOT_SUBSCRIBED, "Subscribe before acknowledging events.", message.req)
             self.window.on_ack(message)
-            return None
+            return False, None
         except ProtocolError as exc:
-            return error_reply(exc.code, str(exc), exc.req)
+            return False, error_reply(exc.code, str(exc), exc.req)
 
     async def _send_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -191,13 +194,11 @@ class _Consumer:
             self.wake.clear()  # before looking, so a wake-up while we look is not lost
             if await self._send_replies():
                 continue
-            if self.subscription is None:
+            if not self.started:
                 if loop.time() >= deadline:
                     await self.connection.close(1008, "Send a subscribe message first.")
                     return
                 await self._wait(deadline - loop.time())
-            elif not self.started:
-                await self._start(self.subscription)
             elif not await self._send_events():
                 if loop.time() - self.last_send >= self.heartbeat_s:
                     await self._heartbeat()
@@ -216,7 +217,11 @@ class _Consumer:
     async def _send_replies(self) -> bool:
         sent = False
         while not self.replies.empty():
-            await self._send(self.replies.get_nowait())
+            reply = self.replies.get_nowait()
+            if reply is not None:
+                await self._send(reply)
+            elif self.subscription is not None:
+                await self._start(self.subscription)
             sent = True
         return sent
 

@@ -269,6 +269,28 @@ def test_every_bad_frame_gets_its_error_and_the_connection_stays_usable(sqlite_u
     assert (got["live after errors"]["type"], got["live after errors"]["seq"]) == ("event", 4)
 
 
+def test_replies_come_in_the_order_of_their_requests_subscribed_first(sqlite_url: str) -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        async with feed_server(sqlite_url, seed=STORE) as (server, tokens):
+            await _sell(server, tokens, 1)  # seq 1..3
+            async with raw_feed(server, tokens.storefront) as ws:
+                # Sent at once: the errors must not overtake the subscription's reply.
+                await send(ws, _subscribe())
+                await send(ws, {"type": "ack", "seq": 50, "req": "b1"})
+                await send(ws, _subscribe(req="b2"))
+                frames = [await recv(ws) for _ in range(6)]
+        return frames
+
+    frames = run(scenario())
+    replies = [f for f in frames if f["type"] != "event"]
+    assert [(f["type"], f.get("code"), f.get("req")) for f in replies] == [
+        ("subscribed", None, None),
+        ("error", "bad_ack", "b1"),
+        ("error", "already_subscribed", "b2"),
+    ]
+    assert [f["seq"] for f in frames if f["type"] == "event"] == [1, 2, 3]
+
+
 def test_protocol_1_subscriber_whose_events_are_pruned_is_told_to_take_a_snapshot(sqlite_url: str) -> None:
     async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         async with feed_server(sqlite_url, seed=STORE) as (server, tokens):
