@@ -250,8 +250,8 @@ def _write(session: Session, command: Command, now: datetime) -> tuple[Reservati
 
 _CHANGES: Mapping[str, Callable[[Session, Any, datetime], ReservationResult | OrderResult]] = {
     RESERVATION_RESERVE: reserve,
-    RESERVATION_COMMIT: lambda session, body, _now: commit_reservation(session, body),
-    RESERVATION_RELEASE: lambda session, body, _now: release_reservation(session, body),
+    RESERVATION_COMMIT: commit_reservation,
+    RESERVATION_RELEASE: release_reservation,
     ORDER_PLACE: place_order,
     ORDER_UPDATE: update_order,
     ORDER_CANCEL: lambda session, body, _now: cancel_order(session, body),

@@ -15,7 +15,7 @@ from typing import Any, Self
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from pos_core.inventory import Reason, StockLine, demand_by_sku, expiry, grantable
+from pos_core.inventory import Reason, StockLine, demand_by_sku, expiry, grantable, iso
 from store_server.db.loop_reads import Fetch
 from store_server.db.models import FeedState, Reservation, ReservationLine, StockLevel
 from store_server.db.savepoint import tell
@@ -222,29 +222,35 @@ def refused_on_read(cmd: Reserve, fetch: Fetch) -> InsufficientStock | None:
     return InsufficientStock(_refusal(short), short) if short else None
 
 
-def commit_reservation(session: Session, cmd: ReservationCommand) -> ReservationResult:
+def commit_reservation(session: Session, cmd: ReservationCommand, now: datetime | None = None) -> ReservationResult:
     """The goods leave (sold or shipped): reserved -> customer; emits ``reservation.committed``.
 
     Raises:
-        UnknownReservation, ReservationNotPending: nothing is written.
+        UnknownReservation: nothing is written.
+        ReservationNotPending: it is closed already, or its ``expires_at`` has passed (though
+            the expiry sweep may not have put it back yet); nothing is written.
         IllegalOrderTransition: it belongs to an order; collect or ship the order instead.
         IdempotencyConflict: the request id was used for other content.
     """
-    return _close_standalone(session, cmd, COMMITTED)
+    return _close_standalone(session, cmd, COMMITTED, now)
 
 
-def release_reservation(session: Session, cmd: ReservationCommand) -> ReservationResult:
+def release_reservation(session: Session, cmd: ReservationCommand, now: datetime | None = None) -> ReservationResult:
     """Give the units back: reserved -> on hand; emits ``reservation.released``.
 
     Raises:
-        UnknownReservation, ReservationNotPending: nothing is written.
+        UnknownReservation: nothing is written.
+        ReservationNotPending: it is closed already, or its ``expires_at`` has passed (though
+            the expiry sweep may not have put it back yet); nothing is written.
         IllegalOrderTransition: it belongs to an order; cancel the order instead.
         IdempotencyConflict: the request id was used for other content.
     """
-    return _close_standalone(session, cmd, RELEASED)
+    return _close_standalone(session, cmd, RELEASED, now)
 
 
-def _close_standalone(session: Session, cmd: ReservationCommand, status: str) -> ReservationResult:
+def _close_standalone(
+    session: Session, cmd: ReservationCommand, status: str, now: datetime | None
+) -> ReservationResult:
     checks.document_id(cmd.request_id, "request id")
     verb = "commit" if status == COMMITTED else "release"
 
@@ -261,6 +267,12 @@ def _close_standalone(session: Session, cmd: ReservationCommand, status: str) ->
         if reservation.status != PENDING:
             raise ReservationNotPending(
                 f"Reservation {reservation.id} is already {reservation.status}; it can no longer be {status}."
+            )
+        if reservation.expires_at is not None and reservation.expires_at <= iso(now or utc_now()):
+            # Its time is up, though the expiry sweep (every few seconds) has not put it back yet.
+            raise ReservationNotPending(
+                f"Reservation {reservation.id} expired at {reservation.expires_at}; it can no longer be {status}. "
+                "Its units go back to stock within seconds; reserve again if they are still wanted."
             )
         return close_reservation(session, state, reservation, status, actor=cmd.actor, key=f"{verb}:{cmd.request_id}")
 

@@ -17,7 +17,7 @@ from store_server.expiry_timer import ExpiryTimer
 from store_server.usecases import expiry
 from store_server.usecases.reservations import Reserve, reserve
 from tests.server.inventory_support import DATABASES, lines, open_shop, shop_url
-from tests.server.storefront_support import FakeClock, rid, storefront, storefront_server, watch_feed
+from tests.server.storefront_support import FakeClock, fingerprint, rid, storefront, storefront_server, watch_feed
 from tests.server.support import run
 
 TICK_S = 0.02
@@ -63,6 +63,29 @@ def test_expired_holds_go_back_on_the_shelf_and_the_feed_says_so_at_once(
             assert (await sf.request(commit))["reservation"]["status"] == "committed"
             levels = await sf.levels("SKU-0001", "SKU-0002")
             assert (levels["SKU-0001"]["reserved"], levels["SKU-0002"]["on_hand"]) == (0, 4)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_a_hold_past_its_time_is_not_committed_even_before_the_sweep(request: pytest.FixtureRequest, kind: str) -> None:
+    url = shop_url(request, kind)
+    clock = FakeClock()
+
+    async def scenario() -> None:
+        async with (
+            storefront_server(url, clock=clock, expiry_interval_s=3600) as (server, tokens),
+            storefront(server, tokens.storefront) as sf,
+        ):
+            cart = await sf.reserve(("SKU-0002", 2), ttl_s=60)
+            before = await asyncio.to_thread(fingerprint, url)
+            clock.advance(60)  # its time is up; the sweep is an hour away
+            for command in ("reservation.commit", "reservation.release"):
+                refused = await sf.request({"type": command, "request_id": rid(), "reservation_id": cart["request_id"]})
+                assert refused["code"] == "reservation_not_pending", refused
+                assert "expired at 2026-11-27T10:01:00.000000+00:00" in refused["message"]
+            assert await asyncio.to_thread(fingerprint, url) == before
+            assert await server.expire_due_now() == 1
 
     run(scenario())
 

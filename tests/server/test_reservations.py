@@ -91,6 +91,21 @@ def test_reservations_expire_after_their_ttl(shop: Shop) -> None:
         shop.write(commit_reservation, ReservationCommand(rid(), WEB, granted.reservation_id))
 
 
+@pytest.mark.parametrize("close", [commit_reservation, release_reservation])
+def test_a_reservation_past_its_expiry_cannot_be_closed_before_the_sweep_reaches_it(shop: Shop, close: Any) -> None:
+    granted = shop.write(
+        reserve, Reserve(rid(), WEB, lines(("SKU-0003", 2)), ttl_s=60), utc_now() - timedelta(seconds=61)
+    )
+    seq = shop.last_seq()
+    with pytest.raises(ReservationNotPending, match=r"expired at .*; it can no longer be"):
+        shop.write(close, ReservationCommand(rid(), WEB, granted.reservation_id))
+    assert shop.level("SKU-0003") == Level(3, 2, 0)  # nothing written: the sweep puts it back
+    assert shop.last_seq() == seq
+    [expired] = shop.write(expire_due)
+    assert (expired.reservation_id, expired.status) == (granted.reservation_id, "expired")
+    assert shop.level("SKU-0003") == Level(3, 0, 0)
+
+
 def test_a_cashier_sale_of_reserved_goods_is_accepted_and_flagged_at_once(shop: Shop) -> None:
     order = shop.write(place_order, PlaceOrder(rid(), WEB, "pickup", lines(("SKU-0003", 2))))
     seq = shop.last_seq()
