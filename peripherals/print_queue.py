@@ -27,7 +27,7 @@ from pos_core.receipt import ReceiptRow
 
 log = logging.getLogger(__name__)
 
-_JOB_NAME = re.compile(r"^(\d{12})\.job$")
+_JOB_NAME = re.compile(r"(\d{12})\.job")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class PrintQueue:
         """Jobs not yet printed, oldest first."""
         jobs = []
         for path in self.directory.iterdir():
-            match = _JOB_NAME.match(path.name)
+            match = _JOB_NAME.fullmatch(path.name)
             if match:
                 jobs.append(QueuedJob(int(match.group(1)), path))
         return sorted(jobs, key=lambda job: job.sequence)

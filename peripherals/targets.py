@@ -14,8 +14,8 @@ from peripherals.usb_transport import UsbTransport
 TARGET_FORMS = "file:PATH, tcp:HOST[:PORT], serial:DEVICE[?baudrate=N], usb:VID:PID or cups:QUEUE"
 DEFAULT_TCP_PORT = 9100
 _BAUDRATES = frozenset({1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200})
-_CUPS_QUEUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # CUPS names: no spaces, "/" or "#"
-_USB_ID = re.compile(r"^(?:0x)?([0-9A-Fa-f]{1,4})$")
+_CUPS_QUEUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # CUPS names: no spaces, "/" or "#"
+_USB_ID = re.compile(r"(?:0x)?([0-9A-Fa-f]{1,4})")
 _USB_FORM = "usb:VID:PID[?interface=N&in_ep=0x82&out_ep=0x01] with hexadecimal ids, e.g. usb:04b8:0202"
 
 
@@ -37,7 +37,7 @@ def parse_target(target: str, device: str = "receipt printer") -> Transport:
     if kind == "usb":
         return _parse_usb(target, rest, device)
     if kind == "cups":
-        if not _CUPS_QUEUE.match(rest):
+        if not _CUPS_QUEUE.fullmatch(rest):
             raise ConfigurationError(
                 f"The {device} address {target!r} is not a CUPS queue name; use cups:QUEUE with the name "
                 "`lpstat -p` shows (letters, digits, - and _)."
@@ -97,7 +97,7 @@ def _parse_serial(target: str, rest: str, device: str) -> SerialTransport:
 def _parse_usb(target: str, rest: str, device: str) -> UsbTransport:
     ids, _, query = rest.partition("?")
     vid_text, sep, pid_text = ids.partition(":")
-    vid, pid = _USB_ID.match(vid_text), _USB_ID.match(pid_text)
+    vid, pid = _USB_ID.fullmatch(vid_text), _USB_ID.fullmatch(pid_text)
     if not sep or vid is None or pid is None:
         raise ConfigurationError(f"The {device} address {target!r} is not understood; use {_USB_FORM}.")
     values: dict[str, int] = {}

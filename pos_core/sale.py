@@ -18,8 +18,8 @@ from pos_core.tax import TaxClass, TaxLine, compute_tax
 from pos_core.tender import Tender, card_fields, cash_change
 from pos_core.weight import SoldBy, line_amount, quantity_problem, sold_by, tare_problem
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
 MAX_LINES = 500
 MAX_TEXT = 200
 
@@ -179,10 +179,10 @@ class Sale:
 
 def _decode_sale(d: dict[str, Any]) -> Sale:
     sale_id = _str(d, "id")
-    if not _UUID.match(sale_id):
+    if not _UUID.fullmatch(sale_id):  # fullmatch: a pattern's $ would let a final newline through
         raise InvalidSale("sale.id must be a lowercase UUID made by the register.")
     created_at = _str(d, "created_at")
-    if not _TIMESTAMP.match(created_at):
+    if not _TIMESTAMP.fullmatch(created_at):
         raise InvalidSale("sale.created_at must be an ISO 8601 timestamp with a time zone.")
     currency = _str(d, "currency")
     exponent(currency)

@@ -18,10 +18,10 @@ from pos_core.money import format_money
 TENDER_KINDS = frozenset({"cash", "card"})
 """Tender kinds this version accepts; gift cards arrive with their issue."""
 
-_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-_AUTH_CODE = re.compile(r"^[A-Za-z0-9]{1,8}$")
-_CARD_BRAND = re.compile(r"^[A-Za-z][A-Za-z .&-]{0,23}$")
-_LAST4 = re.compile(r"^[0-9]{4}$")
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_AUTH_CODE = re.compile(r"[A-Za-z0-9]{1,8}")
+_CARD_BRAND = re.compile(r"[A-Za-z][A-Za-z .&-]{0,23}")
+_LAST4 = re.compile(r"[0-9]{4}")
 _CARD_FIELDS = ("reference", "auth_code", "card_brand", "last4")
 
 
@@ -86,7 +86,7 @@ class Tender:
 
 
 def _check(value: str | None, pattern: re.Pattern[str], sentence: str) -> None:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):  # a pattern's $ would pass a final newline
         raise PosError(sentence)
 
 

@@ -129,6 +129,8 @@ def _wire() -> dict[str, Any]:
         (lambda w: w["taxes"][0].update(tax=0), "taxes"),
         (lambda w: w.update(change=w["change"] + 1), "tenders"),
         (lambda w: w.update(id="not-a-uuid"), "id"),
+        (lambda w: w.update(id=w["id"] + "\n"), "id"),  # a resend with a newline must not be another sale
+        (lambda w: w.update(created_at="2026-11-27T10:00:00+00:00\n"), "created_at"),
         (lambda w: w.update(created_at="yesterday"), "created_at"),
         (lambda w: w["lines"][0].update(quantity=0), "quantity"),
         (lambda w: w["lines"][0].update(quantity="2"), "quantity"),

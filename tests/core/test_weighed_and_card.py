@@ -117,6 +117,10 @@ def test_a_card_never_gives_change_and_cash_must_cover_the_rest() -> None:
     [
         ({"last4": "4571736281954727"}, "last 4 digits"),
         ({"last4": "47a7"}, "last 4 digits"),
+        ({"last4": "4727\n"}, "last 4 digits"),
+        ({"auth_code": "SA01\n"}, "auth code"),
+        ({"card_brand": "VISA\n"}, "brand"),
+        ({"reference": "pi_123\n"}, "reference"),
         ({"auth_code": "SA 01"}, "auth code"),
         ({"card_brand": "VISA 4571"}, "brand"),
         ({"reference": ""}, "reference"),

@@ -54,6 +54,8 @@ def test_usb_and_cups_targets_parse(target: str, expected: object) -> None:
         ("cups:", r"not understood; use .*cups:QUEUE"),
         ("cups:front desk", r"not a CUPS queue name; use cups:QUEUE"),
         ("cups:a/b", r"not a CUPS queue name"),
+        ("cups:front\n", r"not a CUPS queue name"),
+        ("usb:04b8:0202\n", r"not understood; use usb:VID:PID"),
     ],
 )
 def test_bad_usb_and_cups_targets_are_sentences(target: str, sentence: str) -> None:

@@ -164,6 +164,7 @@ def _bad_sales() -> list[tuple[str, Any, str]]:
         ("not an object", "sale", "invalid_sale"),
         ("unknown sku", unknown_sku, "unknown_sku"),
         ("other currency", other_currency, "invalid_sale"),
+        ("id with a final newline", {**good, "id": good["id"] + "\n"}, "invalid_sale"),
     ]
 
 
