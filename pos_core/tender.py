@@ -22,6 +22,15 @@ _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _AUTH_CODE = re.compile(r"[A-Za-z0-9]{1,8}")
 _CARD_BRAND = re.compile(r"[A-Za-z][A-Za-z .&-]{0,23}")
 _LAST4 = re.compile(r"[0-9]{4}")
+CARD_REFERENCE_FORM = "1 to 64 letters, digits or -._:"
+"""How a card payment's reference (its id at the terminal) is written, in a sentence."""
+
+
+def is_card_reference(value: str) -> bool:
+    """Whether ``value`` is written as a card payment's reference (``CARD_REFERENCE_FORM``)."""
+    return _REFERENCE.fullmatch(value) is not None
+
+
 _CARD_FIELDS = ("reference", "auth_code", "card_brand", "last4")
 
 
@@ -46,7 +55,7 @@ class Tender:
             if any(getattr(self, name) is not None for name in _CARD_FIELDS):
                 raise PosError("A cash tender carries no card details.")
             return
-        _check(self.reference, _REFERENCE, "The card payment's reference must be 1 to 64 letters, digits or -._:.")
+        _check(self.reference, _REFERENCE, f"The card payment's reference must be {CARD_REFERENCE_FORM}.")
         details = (self.auth_code, self.card_brand, self.last4)
         if all(value is None for value in details):  # settled by hand after checking the terminal
             return

@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from pos_core.protocol import BAD_MESSAGE, NOT_LOGGED_IN, ProtocolError, field_str
+from pos_core.tender import CARD_REFERENCE_FORM, is_card_reference
 from store_server.db.engine import Database
 from store_server.usecases.cashiers import CashierInfo
 from store_server.usecases.overrides import (
@@ -42,6 +43,8 @@ async def override_fields(session: RegisterSession, message: dict[str, Any], req
     if action not in ACTIONS:
         raise ProtocolError(BAD_MESSAGE, f"'action' must be one of {', '.join(sorted(ACTIONS))}.", req)
     subject = field_str(message, "subject")
+    if action in FOR_THE_REQUESTER and not is_card_reference(subject):  # the log keeps what it is given, for ever
+        raise ProtocolError(BAD_MESSAGE, f"'subject' must be the card payment's id: {CARD_REFERENCE_FORM}.", req)
     manager_id = field_str(message, "manager_id")
     pin = field_str(message, "pin", max_len=20)
     requester = session.cashier

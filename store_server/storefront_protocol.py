@@ -225,7 +225,7 @@ class _Fields:
 
     def channel(self) -> str:
         value = self.message.get("channel")
-        if value not in ONLINE:
+        if not isinstance(value, str) or value not in ONLINE:  # a list or an object cannot even be looked up
             allowed = " or ".join(f"'{c}'" for c in sorted(ONLINE))
             raise self.bad(f"'channel' must be {allowed}.")
         return str(value)

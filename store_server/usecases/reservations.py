@@ -20,6 +20,7 @@ from store_server.db.loop_reads import Fetch
 from store_server.db.models import FeedState, Reservation, ReservationLine, StockLevel
 from store_server.db.savepoint import tell
 from store_server.errors import (
+    IdempotencyConflict,
     IllegalOrderTransition,
     InsufficientStock,
     RequestRefused,
@@ -116,7 +117,7 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
         InsufficientStock: some SKU has less available than asked (``short`` lists each);
             nothing is held and nothing remembered, so the same request may be sent again.
         QuantityRefused, UnknownSku, UnknownLocation, BadRequest: nothing is written.
-        IdempotencyConflict: the request id was used for other content.
+        IdempotencyConflict: the request id was used for other content, or is an order's hold's.
     """
     checks.document_id(cmd.request_id, "reservation id")
     lines = checks.lines(cmd.lines, "reservation")
@@ -125,6 +126,10 @@ def reserve(session: Session, cmd: Reserve, now: datetime | None = None) -> Rese
     checks.known_skus(session, (line.sku for line in lines))
 
     def run(state: FeedState) -> ReservationResult:
+        if _find(session, cmd.request_id) is not None:  # no request made it: an order's hold
+            raise IdempotencyConflict(
+                f"request_id {cmd.request_id} is already the id of an order's hold; send each command with a new id."
+            )
         posting = holding_posting(
             session,
             state,

@@ -136,13 +136,15 @@ def test_refusals_over_the_wire_log_nothing(sqlite_url: str) -> None:
                 cashier = await _authorise(reg, ids["Sam"], SAM_PIN)
                 wrong = await _authorise(reg, manager, WRONG)
                 bad_action = await _authorise(reg, manager, MANAGER_PIN, action="sale.void")
+                blank = await _authorise(reg, manager, MANAGER_PIN, subject="   ")
+                newline = await _authorise(reg, manager, MANAGER_PIN, action=SETTLE_UNPAID, subject="intent-1\n")
             async with register(server, tokens.register) as reg:
                 await reg.login("Max", MANAGER_PIN)
                 # Refused before the PIN is looked at, so even a wrong one gets this answer and costs nothing.
                 themself = await _authorise(reg, manager, WRONG)
-            return [not_logged_in, cashier, wrong, bad_action, themself]
+            return [not_logged_in, cashier, wrong, bad_action, themself, blank, newline]
 
-    not_logged_in, cashier, wrong, bad_action, themself = run(scenario())
+    not_logged_in, cashier, wrong, bad_action, themself, blank, newline = run(scenario())
     assert (not_logged_in["code"], not_logged_in["message"]) == (
         "not_logged_in", "Log a cashier in on this connection before asking a manager.",
     )  # fmt: skip
@@ -153,6 +155,10 @@ def test_refusals_over_the_wire_log_nothing(sqlite_url: str) -> None:
     assert (wrong["code"], wrong["message"]) == ("wrong_pin", "That PIN is wrong; try again.")
     assert bad_action["code"] == "bad_message"
     assert bad_action["message"] == "'action' must be one of card.settle_paid, card.settle_unpaid, cashier.unlock."
+    for bad_subject in (blank, newline):
+        assert (bad_subject["code"], bad_subject["message"]) == (
+            "bad_message", "'subject' must be the card payment's id: 1 to 64 letters, digits or -._:.",
+        )  # fmt: skip
     assert themself["code"] == "not_authorised"
     assert themself["message"].startswith("A manager cannot authorise their own override")
     assert _logged(sqlite_url) == []

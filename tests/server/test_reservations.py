@@ -9,6 +9,7 @@ import pytest
 
 from pos_core.inventory import Level
 from store_server.errors import (
+    IdempotencyConflict,
     IllegalOrderTransition,
     InsufficientStock,
     ReservationNotPending,
@@ -77,6 +78,15 @@ def test_an_order_s_reservation_is_moved_through_the_order(shop: Shop) -> None:
     assert order.reservation_id is not None
     with pytest.raises(IllegalOrderTransition, match="cancel the order instead"):
         shop.write(release_reservation, ReservationCommand(rid(), WEB, order.reservation_id))
+
+
+def test_a_reservation_may_not_take_the_id_of_an_order_s_hold(shop: Shop) -> None:
+    order = shop.write(place_order, PlaceOrder(rid(), WEB, "pickup", lines(("SKU-0001", 1))))
+    assert order.reservation_id is not None
+    before = shop.fingerprint()
+    with pytest.raises(IdempotencyConflict, match="already the id of an order's hold"):
+        shop.write(reserve, Reserve(order.reservation_id, WEB, lines(("SKU-0002", 1)), ttl_s=60))
+    assert shop.fingerprint() == before
 
 
 def test_reservations_expire_after_their_ttl(shop: Shop) -> None:

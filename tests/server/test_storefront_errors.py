@@ -63,6 +63,8 @@ BAD_MESSAGES: list[dict[str, Any] | str | bytes] = [
     {"type": "reservation.release", "request_id": rid(), "reservation_id": 5},
     _place(channel="in_store"),
     _place(channel="drone"),
+    _place(channel=["pickup"]),
+    _place(channel={"pickup": 1}),
     _place(hold_s=59),
     _place(reference=""),
     _place(customer_name="x" * 201),
@@ -170,6 +172,7 @@ def test_every_refusal_is_an_error_reply_that_writes_nothing(
                 reserve = _reserve()
                 await sf.request(reserve)
                 await refused({**reserve, "ttl_s": 900}, "idempotency_conflict")
+                await refused(_reserve(request_id=hold), "idempotency_conflict")  # the order's hold has that id
 
                 denied = await _refused(ro, url, _reserve(), "forbidden_scope")
                 assert denied["scope"] == "stock:reserve"
