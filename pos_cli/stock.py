@@ -1,0 +1,360 @@
+"""``pos stock`` and ``pos products``: the back office books goods in, counts the shelf, writes
+off, sends and receives transfers, sets safety stock and changes products.
+
+Each command opens the store database itself, as ``pos orders`` does, and runs one use case
+(``store_server.usecases``: ``stock_ops``, ``counts``, ``transfers``, ``safety``, ``products``)
+in one write transaction: the same movements, feed events (``stock.changed``,
+``reservation.at_risk``, ``product.changed``) and idempotency record as any other caller.
+docs/operations.md ("Online orders from the back office") says why this is safe while the
+server runs. SQLAlchemy is imported by the commands, not here, so ``pos --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+AddStoreLocation = Callable[[argparse.ArgumentParser], None]
+
+MAX_ACTOR_LEN = 200
+WRITE_OFF_REASONS = ("damage", "shrink")
+
+
+def stock_line(text: str) -> tuple[str, int]:
+    """``SKU=QUANTITY`` as typed on the command line (grams for a product sold by weight).
+
+    Raises:
+        argparse.ArgumentTypeError: not of that form.
+    """
+    sku, sep, quantity = text.rpartition("=")
+    if not sep or not sku.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not SKU=QUANTITY, e.g. SKU-0001=12")
+    try:
+        return sku.strip(), int(quantity)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the quantity must be a whole number, e.g. SKU-0001=12") from None
+
+
+def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
+    """Add ``pos stock ...`` and ``pos products ...`` to the ``pos`` subcommands."""
+    stock = sub.add_parser(
+        "stock", help="show levels; receive, count, write off and transfer stock; set safety stock; add locations"
+    )
+    commands = stock.add_subparsers(dest="stock_command", required=True, metavar="STOCK_COMMAND")
+
+    show = commands.add_parser("show", help="on hand, reserved, safety stock and available of SKUs at a location")
+    add_store_location(show)
+    show.add_argument("skus", nargs="+", metavar="SKU")
+    show.add_argument("--location", default="main", help="store location (default: main)")
+    show.add_argument("--json", action="store_true", help="one JSON object per SKU per line")
+
+    def writing(
+        name: str, text: str, *, lines: bool = True, location: bool = True, first: tuple[str, str] | None = None
+    ) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = commands.add_parser(name, help=text, description=text)
+        add_store_location(parser)
+        if first is not None:
+            parser.add_argument(first[0], metavar=first[0].upper() + "_ID", help=first[1])
+        if lines:
+            parser.add_argument(
+                "lines", nargs="+", type=stock_line, metavar="SKU=QTY", help="units per SKU (grams if sold by weight)"
+            )
+        if location:
+            parser.add_argument("--location", default="main", help="store location (default: main)")
+        parser.add_argument("--by", metavar="NAME", help="who does it, for the ledger (default: your login name)")
+        parser.add_argument(
+            "--request-id",
+            metavar="ID",
+            help="a UUID you made, so that running the same command again is not done twice (default: a new one)",
+        )
+        return parser
+
+    receive = writing("receive", "book delivered goods in: on hand goes up")
+    receive.add_argument("--po", metavar="NUMBER", help="the purchase order they were delivered against")
+    count = writing("count", "a physical count: what is on the shelf, absolute (0 allowed)")
+    count.add_argument(
+        "--at", metavar="TIME", help="when it was counted, ISO 8601 with a zone (default: now); may lie in the past"
+    )
+    write_off = writing("write-off", "take damaged or missing goods off the books")
+    write_off.add_argument("--reason", choices=WRITE_OFF_REASONS, default="damage", help="default: damage")
+    transfer = writing("transfer", "send goods to another location: they are in transit until received there")
+    transfer.add_argument("--to", required=True, metavar="LOCATION", dest="to_location", help="where they go")
+    writing(
+        "arrive",
+        "receive (part of) a transfer at its destination",
+        location=False,
+        first=("transfer", "the id `pos stock transfer` printed"),
+    )
+    safety = writing("safety", "set the safety stock of a SKU, a category, or the store", lines=False, location=False)
+    target = safety.add_mutually_exclusive_group()
+    target.add_argument("--sku", help="one product (default: the store's default)")
+    target.add_argument("--category", help="every product of a category without a setting of its own")
+    safety.add_argument("quantity", metavar="QTY|none", help="units kept back from sale; none removes the setting")
+
+    locations = commands.add_parser("locations", help="the store's locations")
+    add_store_location(locations)
+    add = commands.add_parser("add-location", help="add a location (a back room, another store) for transfers")
+    add_store_location(add)
+    add.add_argument("code", help="short code, e.g. backroom")
+    add.add_argument("name", help="its name, e.g. 'Back room'")
+
+    products = sub.add_parser("products", help="change a product: price, name, barcode, category, tax class, sold")
+    products_commands = products.add_subparsers(dest="products_command", required=True, metavar="PRODUCTS_COMMAND")
+    change = products_commands.add_parser(
+        "set", help="change one product; registers and the storefront hear of it on the feed (product.changed)"
+    )
+    add_store_location(change)
+    change.add_argument("sku", metavar="SKU")
+    change.add_argument("--price", metavar="AMOUNT", help="in the store's currency, e.g. 2.49")
+    change.add_argument("--name")
+    change.add_argument("--barcode", help="'' removes it")
+    change.add_argument("--category", help="'' removes it")
+    change.add_argument("--tax-class", metavar="CODE")
+    sold = change.add_mutually_exclusive_group()
+    sold.add_argument("--active", dest="active", action="store_const", const=True, help="sold again")
+    sold.add_argument("--inactive", dest="active", action="store_const", const=False, help="no longer sold")
+    change.add_argument("--by", metavar="NAME", help="who does it, for the ledger (default: your login name)")
+    change.add_argument("--request-id", metavar="ID", help="a UUID you made, so a repeat is not done twice")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``pos stock ...`` or ``pos products ...``.
+
+    Raises:
+        StoreError: the store is missing, or the use case refused (one sentence; nothing was written).
+    """
+    from pos_cli.commands import existing_store_url
+    from store_server.db.engine import open_database
+
+    db = open_database(existing_store_url(args.data_dir, args.db))
+    try:
+        if getattr(args, "products_command", None) == "set":
+            return _change_product(db, args)
+        return _COMMANDS[args.stock_command](db, args)
+    finally:
+        db.close()
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return f"staff:{args.by or getpass.getuser()}"[:MAX_ACTOR_LEN]
+
+
+def _request_id(args: argparse.Namespace) -> str:
+    return str(args.request_id or uuid.uuid4())
+
+
+def _lines(args: argparse.Namespace) -> tuple[Any, ...]:
+    from pos_core.inventory import StockLine
+
+    return tuple(StockLine(sku, quantity) for sku, quantity in args.lines)
+
+
+def _write(db: Any, use_case: Callable[..., Any], *command: Any) -> tuple[Any, int]:
+    """Run ``use_case`` in one write transaction; its result and the feed's last seq after it."""
+    from store_server.usecases.feed import feed_position
+    from store_server.usecases.store import load_store
+
+    # BEGIN IMMEDIATE on SQLite, the feed's counter row locked on PostgreSQL: the server's
+    # writer and this command take turns, and seqs stay in commit order.
+    with db.write() as session:
+        load_store(session)  # refuses a database that was never initialised
+        result = use_case(session, *command)
+        _, seq = feed_position(session)
+    return result, seq
+
+
+def _show(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases import checks
+    from store_server.usecases.stock import availability
+    from store_server.usecases.store import load_store
+
+    with db.read() as session:
+        load_store(session)
+        checks.known_location(session, args.location)
+        checks.known_skus(session, args.skus)
+        levels = availability(session, args.skus, args.location)
+    if args.json:
+        for level in levels:
+            print(json.dumps(level, ensure_ascii=False))
+    else:
+        print("\n".join(level_text(level) for level in levels))
+    return 0
+
+
+def level_text(level: dict[str, Any]) -> str:
+    """One level as a line for a person: ``SKU-0001 at main: on hand 22, reserved 2, ...``."""
+    return (
+        f"{level['sku']} at {level['location']}: on hand {level['on_hand']}, reserved {level['reserved']}, "
+        f"safety stock {level['safety_stock']}, available {level['available']}"
+    )
+
+
+def _done(said: str, result: Any, seq: int, request_id: str) -> None:
+    if result.duplicate:
+        print(f"Request {request_id} was already done; nothing changed this time. As it left them:")
+    else:
+        print(f"{said} (feed seq {seq}).")
+    for level in result.levels:
+        print("  " + level_text(level))
+    for exception in getattr(result, "exceptions", ()):
+        print(f"  Reserved stock is no longer covered: inventory exception {exception} is open for a manager.")
+
+
+def _receive(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.stock_ops import Receive, receive
+
+    request_id = _request_id(args)
+    command = Receive(request_id, _actor(args), _lines(args), args.location, args.po)
+    result, seq = _write(db, receive, command)
+    against = f" against purchase order {args.po}" if args.po else ""
+    _done(f"Received {_units(args)} at {args.location}{against}", result, seq, request_id)
+    return 0
+
+
+def _count(db: Any, args: argparse.Namespace) -> int:
+    from pos_core.inventory import iso
+    from store_server.usecases.clock import utc_now
+    from store_server.usecases.counts import Count, record_count
+
+    request_id = _request_id(args)
+    command = Count(request_id, _actor(args), args.at or iso(utc_now()), _lines(args), args.location)
+    result, seq = _write(db, record_count, command)
+    _done(f"Count {result.count_id} at {args.location}, as of {result.counted_at}", result, seq, request_id)
+    for line in result.lines:
+        if line.status != "applied":
+            print(
+                f"  {line.sku}: counted {line.counted}; a later count was applied already, so this one changes nothing"
+            )
+        elif line.delta:
+            found = f"{line.delta} more" if line.delta > 0 else f"{-line.delta} fewer"
+            print(f"  {line.sku}: counted {line.counted}, the books said {line.expected}: {found} than booked")
+        else:
+            print(f"  {line.sku}: counted {line.counted}, as the books said")
+    return 0
+
+
+def _write_off(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.stock_ops import WriteOff, write_off
+
+    request_id = _request_id(args)
+    result, seq = _write(db, write_off, WriteOff(request_id, _actor(args), _lines(args), args.reason, args.location))
+    _done(f"Wrote off {_units(args)} at {args.location} as {args.reason}", result, seq, request_id)
+    return 0
+
+
+def _transfer(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.transfers import TransferOut, transfer_out
+
+    request_id = _request_id(args)
+    command = TransferOut(request_id, _actor(args), args.location, args.to_location, _lines(args))
+    result, seq = _write(db, transfer_out, command)
+    _done(f"Sent {_units(args)} from {args.location} to {args.to_location}", result, seq, request_id)
+    print(f"Transfer {result.transfer_id}: when it arrives, `pos stock arrive {result.transfer_id} SKU=QTY ...`.")
+    return 0
+
+
+def _arrive(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.transfers import TransferIn, transfer_in
+
+    request_id = _request_id(args)
+    result, seq = _write(db, transfer_in, TransferIn(request_id, _actor(args), args.transfer, _lines(args)))
+    _done(f"Received {_units(args)} of transfer {result.transfer_id} at {result.to_location}", result, seq, request_id)
+    print(f"  The transfer is {result.status.replace('_', ' ')}.")
+    return 0
+
+
+def _safety(db: Any, args: argparse.Namespace) -> int:
+    from store_server.errors import BadRequest
+    from store_server.usecases.safety import SetSafetyStock, set_safety_stock
+
+    if args.quantity == "none":
+        quantity = None
+    else:
+        try:
+            quantity = int(args.quantity)
+        except ValueError:
+            raise BadRequest(f"{args.quantity!r} is not a number of units; give one, or none.") from None
+    request_id = _request_id(args)
+    command = SetSafetyStock(request_id, _actor(args), quantity, args.sku, args.category)
+    result, seq = _write(db, set_safety_stock, command)
+    whose = f"of {args.sku}" if args.sku else f"of category {args.category}" if args.category else "of the store"
+    _done(f"Safety stock {whose} is now {args.quantity}", result, seq, request_id)
+    return 0
+
+
+def _locations(db: Any, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from store_server.db.models import Location
+    from store_server.usecases.store import load_store
+
+    with db.read() as session:
+        load_store(session)
+        for location in session.scalars(select(Location).order_by(Location.code)):
+            print(f"{location.code}  {location.name}")
+    return 0
+
+
+def _add_location(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.store import load_store
+    from store_server.usecases.transfers import add_location
+
+    with db.write() as session:
+        load_store(session)
+        add_location(session, args.code, args.name)
+    print(f"Location {args.code} ({args.name}) added.")
+    return 0
+
+
+def _change_product(db: Any, args: argparse.Namespace) -> int:
+    from pos_core.money import format_money, parse_amount
+    from store_server.errors import ProductRefused
+    from store_server.usecases.products import ChangeProduct, change_product
+    from store_server.usecases.store import load_store
+
+    with db.read() as session:
+        currency = load_store(session).currency
+    try:
+        price = None if args.price is None else parse_amount(args.price, currency)
+    except Exception as exc:
+        raise ProductRefused(str(exc)) from None
+    request_id = _request_id(args)
+    command = ChangeProduct(
+        request_id, _actor(args), args.sku, args.name, price, args.barcode, args.category, args.tax_class, args.active
+    )
+    result, seq = _write(db, change_product, command)
+    product = result.product
+    if result.duplicate:
+        print(f"Request {request_id} was already done; nothing changed this time.")
+    elif result.changed:
+        print(f"{product['sku']}: changed {', '.join(result.changed)} (feed seq {seq}).")
+    else:
+        print(f"{product['sku']}: it was so already; nothing changed.")
+    sold = "sold" if product["active"] else "not sold"
+    print(
+        f"  {product['name']}, {format_money(product['price'], currency)}, tax class {product['tax_class']}, "
+        f"barcode {product['barcode'] or '-'}, category {product['category'] or '-'}, {sold}"
+    )
+    return 0
+
+
+def _units(args: argparse.Namespace) -> str:
+    lines: Sequence[tuple[str, int]] = args.lines
+    return ", ".join(f"{quantity} x {sku}" for sku, quantity in lines)
+
+
+_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
+    "show": _show,
+    "receive": _receive,
+    "count": _count,
+    "write-off": _write_off,
+    "transfer": _transfer,
+    "arrive": _arrive,
+    "safety": _safety,
+    "locations": _locations,
+    "add-location": _add_location,
+}

@@ -1,0 +1,132 @@
+"""`pos stock` and `pos products` as a person at the back office runs them, as real processes,
+while the store serves: goods are received, counted, written off, sent to another location and
+received there, safety stock and prices change, and the storefront's feed carries each change;
+a refusal is one sentence, exit 1, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import uuid
+from typing import Any
+
+from tests.e2e.test_cli import pos
+from tests.e2e.test_orders_cli import Store, store
+
+__all__ = ["store"]
+
+
+def _stock(store: Store, *args: str) -> subprocess.CompletedProcess[str]:
+    return pos(*args, "--data-dir", str(store.data_dir), timeout=60)
+
+
+def _ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _seq(said: str) -> int:
+    found = re.search(r"feed seq (\d+)", said)
+    assert found, said
+    return int(found.group(1))
+
+
+def _level(store: Store, sku: str, location: str = "main") -> dict[str, Any]:
+    shown = _ok(pos("stock", "show", sku, "--location", location, "--data-dir", str(store.data_dir), "--json"))
+    level: dict[str, Any] = json.loads(shown)
+    return level
+
+
+def _written(store: Store) -> tuple[int, int, int]:
+    """Movements, feed events and products' rows changed: what a refusal must leave alone."""
+    with sqlite3.connect(store.data_dir / "store.db") as db:
+        movements = db.execute("SELECT count(*) FROM stock_movements").fetchone()[0]
+        events = db.execute("SELECT count(*) FROM feed_events").fetchone()[0]
+        prices = db.execute("SELECT sum(price) FROM products").fetchone()[0]
+    return movements, events, prices
+
+
+def test_staff_book_stock_in_count_it_write_it_off_and_move_it_and_the_feed_shows_each(store: Store) -> None:
+    start = _level(store, "SKU-00004")["on_hand"]
+    received = _ok(_stock(store, "stock", "receive", "SKU-00004=12", "--po", "PO-7", "--by", "ann"))
+    assert received.startswith("Received 12 x SKU-00004 at main against purchase order PO-7 (feed seq ")
+    assert f"SKU-00004 at main: on hand {start + 12}," in received
+    first = _seq(received)
+
+    counted = _ok(_stock(store, "stock", "count", f"SKU-00004={start + 10}"))
+    assert f"SKU-00004: counted {start + 10}, the books said {start + 12}: 2 fewer than booked" in counted
+    wrote_off = _ok(_stock(store, "stock", "write-off", "SKU-00004=1", "--reason", "damage"))
+    assert f"on hand {start + 9}," in wrote_off
+
+    _ok(_stock(store, "stock", "add-location", "backroom", "Back room"))
+    assert "backroom  Back room" in _ok(_stock(store, "stock", "locations"))
+    transfer = str(uuid.uuid4())
+    sent = _ok(_stock(store, "stock", "transfer", "SKU-00004=3", "--to", "backroom", "--request-id", transfer))
+    assert f"`pos stock arrive {transfer} SKU=QTY ...`" in sent
+    arrived = _ok(_stock(store, "stock", "arrive", transfer, "SKU-00004=3"))
+    assert "The transfer is received." in arrived
+    assert _level(store, "SKU-00004", "backroom")["on_hand"] == 3
+    assert _level(store, "SKU-00004")["on_hand"] == start + 6
+
+    safety = _ok(_stock(store, "stock", "safety", "--sku", "SKU-00004", "2"))
+    assert f"SKU-00004 at main: on hand {start + 6}, reserved 0, safety stock 2, available {start + 4}" in safety
+    priced = _ok(_stock(store, "products", "set", "SKU-00004", "--price", "3.15", "--by", "ann"))
+    assert priced.startswith("SKU-00004: changed price (feed seq ")
+    assert "€3.15" in priced
+    last = _seq(priced)
+
+    events = store.feed(since=first - 1, count=last - first + 1)
+    changes = [e["data"] for e in events if e["type"] == "stock.changed" and e["data"]["movement"]]
+    moved = [c["movement"] for c in changes]
+    assert [(c["movement"]["reason"], c["location"], c["movement"]["quantity"]) for c in changes] == [
+        ("receive", "main", 12),
+        ("count", "main", 2),
+        ("damage", "main", 1),
+        ("transfer_out", "main", 3),
+        ("transfer_in", "backroom", 3),
+    ]
+    assert moved[0]["document_type"] == "purchase_order"
+    assert moved[0]["document_id"] == "PO-7"
+    assert moved[0]["actor"] == "staff:ann"
+    changed = [e["data"] for e in events if e["type"] == "product.changed"]
+    assert [(p["sku"], p["price"], p["changed"]) for p in changed] == [("SKU-00004", 315, ["price"])]
+
+
+def test_a_repeat_with_the_same_request_id_is_not_done_twice(store: Store) -> None:
+    request = str(uuid.uuid4())
+    first = _ok(_stock(store, "stock", "receive", "SKU-00005=4", "--request-id", request))
+    before = _written(store)
+    again = _ok(_stock(store, "stock", "receive", "SKU-00005=4", "--request-id", request))
+    assert again.startswith(f"Request {request} was already done; nothing changed this time.")
+    assert first.splitlines()[1] == again.splitlines()[1]  # the level as the first left it
+    assert _written(store) == before
+
+
+def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> None:
+    before = _written(store)
+    for args, said in (
+        (("stock", "receive", "SKU-00001=0"), "must be a whole number from 1 to 10000000; got 0."),
+        (("stock", "receive", "NOPE=3"), "The store has no product with SKU NOPE"),
+        (("stock", "count", "SKU-00001=3", "--at", "yesterday"), "is not an ISO 8601 timestamp"),
+        (("stock", "write-off", "SKU-00001=-2"), "must be a whole number from 1"),
+        (("stock", "transfer", "SKU-00001=1", "--to", "attic"), "The store has no location 'attic'"),
+        (("stock", "transfer", "SKU-00001=1", "--to", "main"), "A transfer needs two different locations"),
+        (("stock", "arrive", str(uuid.uuid4()), "SKU-00001=1"), "There is no transfer"),
+        (("stock", "safety", "--sku", "SKU-00001", "many"), "'many' is not a number of units"),
+        (("stock", "show", "SKU-00001", "--location", "attic"), "The store has no location 'attic'"),
+        (("products", "set", "SKU-00001", "--price", "2.499"), "is not an amount in EUR (at most 2 decimals)."),
+        (("products", "set", "SKU-00001", "--tax-class", "luxury"), "There is no tax class 'luxury'"),
+        (("products", "set", "SKU-404", "--price", "1"), "The store has no product with SKU SKU-404"),
+    ):
+        refused = _stock(store, *args)
+        assert refused.returncode == 1, (args, refused.stdout)
+        assert refused.stdout == "", args
+        assert refused.stderr.startswith("pos: "), refused.stderr
+        assert said in refused.stderr, (said, refused.stderr)
+        assert refused.stderr.count("\n") == 1, refused.stderr
+    malformed = _stock(store, "stock", "receive", "SKU-00001")
+    assert malformed.returncode == 2
+    assert "is not SKU=QUANTITY, e.g. SKU-0001=12" in malformed.stderr
+    assert _written(store) == before
