@@ -95,6 +95,22 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
     target.add_argument("--category", help="every product of a category without a setting of its own")
     safety.add_argument("quantity", metavar="QTY|none", help="units kept back from sale; none removes the setting")
 
+    exceptions = commands.add_parser(
+        "exceptions", help="open inventory exceptions: reserved stock a sale, count or write-off left uncovered"
+    )
+    add_store_location(exceptions)
+    exceptions.add_argument("--sku", help="only this SKU's")
+    exceptions.add_argument("--location", help="only this location's")
+    exceptions.add_argument("--json", action="store_true", help="one JSON object per exception per line")
+    resolve = writing(
+        "resolve",
+        "mark an inventory exception dealt with (say how in --note)",
+        lines=False,
+        location=False,
+        first=("exception", "the id `pos stock exceptions` lists"),
+    )
+    resolve.add_argument("--note", default="", help="what was done, e.g. 'customer called, order cancelled'")
+
     locations = commands.add_parser("locations", help="the store's locations")
     add_store_location(locations)
     add = commands.add_parser("add-location", help="add a location (a back room, another store) for transfers")
@@ -286,6 +302,48 @@ def _safety(db: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _exceptions(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.stock_exceptions import open_exceptions
+    from store_server.usecases.store import load_store
+
+    with db.read() as session:
+        load_store(session)
+        found = open_exceptions(session, args.sku, args.location)
+    if args.json:
+        for exception in found:
+            print(json.dumps(exception, ensure_ascii=False))
+        return 0
+    if not found:
+        print("No open inventory exceptions.")
+        return 0
+    for exception in found:
+        held = ", ".join(
+            f"{r['reservation_id']} ({r['quantity']})" + (f" for order {r['order_id']}" if r.get("order_id") else "")
+            for r in exception.get("reservations", [])
+        )
+        print(
+            f"{exception['exception_id']}  {exception['sku']} at {exception['location']}: on hand "
+            f"{exception['on_hand']}, reserved {exception['reserved']}, {exception['shortfall']} short; "
+            f"after {exception['document_type']} {exception['document_id']}"
+        )
+        if held:
+            print(f"  held by {held}")
+    print("Deal with each (cancel or short an order, find the goods), then `pos stock resolve ID --note ...`.")
+    return 0
+
+
+def _resolve(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.stock_exceptions import ResolveException, resolve_exception
+
+    request_id = _request_id(args)
+    result, seq = _write(db, resolve_exception, ResolveException(request_id, _actor(args), args.exception, args.note))
+    if result.duplicate:
+        print(f"Request {request_id} was already done; nothing changed this time.")
+    else:
+        print(f"Inventory exception {result.exception_id} is {result.status} (feed seq {seq}).")
+    return 0
+
+
 def _locations(db: Any, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -355,6 +413,8 @@ _COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
     "transfer": _transfer,
     "arrive": _arrive,
     "safety": _safety,
+    "exceptions": _exceptions,
+    "resolve": _resolve,
     "locations": _locations,
     "add-location": _add_location,
 }

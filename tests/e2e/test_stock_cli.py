@@ -130,3 +130,26 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
     assert malformed.returncode == 2
     assert "is not SKU=QUANTITY, e.g. SKU-0001=12" in malformed.stderr
     assert _written(store) == before
+
+
+def test_a_write_off_that_uncovers_an_order_opens_an_exception_a_manager_lists_and_resolves(store: Store) -> None:
+    on_hand = _level(store, "SKU-00006")["on_hand"]
+    order = store.place([("SKU-00006", on_hand)], "pickup", "WEB-3001")  # every unit promised online
+    wrote_off = _ok(_stock(store, "stock", "write-off", "SKU-00006=2"))
+    found = re.search(r"inventory exception (\S+) is open for a manager", wrote_off)
+    assert found, wrote_off
+    exception = found.group(1)
+
+    listed = _ok(_stock(store, "stock", "exceptions", "--sku", "SKU-00006"))
+    assert f"{exception}  SKU-00006 at main: on hand {on_hand - 2}, reserved {on_hand}, 2 short;" in listed
+    assert f"held by {order.reservation_id} ({on_hand}) for order {order.order_id}" in listed
+    resolved = _ok(_stock(store, "stock", "resolve", exception, "--note", "customer takes fewer", "--by", "max"))
+    assert resolved.startswith(f"Inventory exception {exception} is resolved (feed seq ")
+    assert _ok(_stock(store, "stock", "exceptions", "--sku", "SKU-00006")) == "No open inventory exceptions.\n"
+    events = store.feed(since=_seq(resolved) - 1, count=1)
+    assert [(e["type"], e["data"]["exception_id"], e["data"]["note"]) for e in events] == [
+        ("inventory_exception.resolved", exception, "customer takes fewer")
+    ]
+    unknown = _stock(store, "stock", "resolve", str(uuid.uuid4()))
+    assert (unknown.returncode, unknown.stdout) == (1, "")
+    assert "There is no inventory exception" in unknown.stderr
