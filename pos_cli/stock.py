@@ -79,6 +79,9 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
     count.add_argument(
         "--at", metavar="TIME", help="when it was counted, ISO 8601 with a zone (default: now); may lie in the past"
     )
+    returned = writing("return", "goods a customer brought back go back on the shelf (the refund is not booked here)")
+    returned.add_argument("--order", metavar="ID", help="the sale or order they came from")
+    returned.add_argument("--at", metavar="TIME", help="when they came back, ISO 8601 with a zone (default: now)")
     write_off = writing("write-off", "take damaged or missing goods off the books")
     write_off.add_argument("--reason", choices=WRITE_OFF_REASONS, default="damage", help="default: damage")
     transfer = writing("transfer", "send goods to another location: they are in transit until received there")
@@ -253,6 +256,17 @@ def _count(db: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _return(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases.stock_ops import ReturnToStock, return_to_stock
+
+    request_id = _request_id(args)
+    command = ReturnToStock(request_id, _actor(args), _lines(args), args.location, args.order, args.at)
+    result, seq = _write(db, return_to_stock, command)
+    of = f" from {args.order}" if args.order else ""
+    _done(f"Returned {_units(args)}{of} to the shelf at {args.location}", result, seq, request_id)
+    return 0
+
+
 def _write_off(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.stock_ops import WriteOff, write_off
 
@@ -409,6 +423,7 @@ _COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
     "show": _show,
     "receive": _receive,
     "count": _count,
+    "return": _return,
     "write-off": _write_off,
     "transfer": _transfer,
     "arrive": _arrive,

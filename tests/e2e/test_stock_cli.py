@@ -69,9 +69,12 @@ def test_staff_book_stock_in_count_it_write_it_off_and_move_it_and_the_feed_show
     assert "The transfer is received." in arrived
     assert _level(store, "SKU-00004", "backroom")["on_hand"] == 3
     assert _level(store, "SKU-00004")["on_hand"] == start + 6
+    sale = str(uuid.uuid4())
+    returned = _ok(_stock(store, "stock", "return", "SKU-00004=1", "--order", sale))
+    assert returned.startswith(f"Returned 1 x SKU-00004 from {sale} to the shelf at main (feed seq ")
 
     safety = _ok(_stock(store, "stock", "safety", "--sku", "SKU-00004", "2"))
-    assert f"SKU-00004 at main: on hand {start + 6}, reserved 0, safety stock 2, available {start + 4}" in safety
+    assert f"SKU-00004 at main: on hand {start + 7}, reserved 0, safety stock 2, available {start + 5}" in safety
     priced = _ok(_stock(store, "products", "set", "SKU-00004", "--price", "3.15", "--by", "ann"))
     assert priced.startswith("SKU-00004: changed price (feed seq ")
     assert "€3.15" in priced
@@ -86,6 +89,7 @@ def test_staff_book_stock_in_count_it_write_it_off_and_move_it_and_the_feed_show
         ("damage", "main", 1),
         ("transfer_out", "main", 3),
         ("transfer_in", "backroom", 3),
+        ("return", "main", 1),
     ]
     assert moved[0]["document_type"] == "purchase_order"
     assert moved[0]["document_id"] == "PO-7"
@@ -111,6 +115,7 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
         (("stock", "receive", "NOPE=3"), "The store has no product with SKU NOPE"),
         (("stock", "count", "SKU-00001=3", "--at", "yesterday"), "is not an ISO 8601 timestamp"),
         (("stock", "write-off", "SKU-00001=-2"), "must be a whole number from 1"),
+        (("stock", "return", "SKU-00001=1", "--at", "2026-11-27 10:00"), "has no time zone; add one, like +00:00."),
         (("stock", "transfer", "SKU-00001=1", "--to", "attic"), "The store has no location 'attic'"),
         (("stock", "transfer", "SKU-00001=1", "--to", "main"), "A transfer needs two different locations"),
         (("stock", "arrive", str(uuid.uuid4()), "SKU-00001=1"), "There is no transfer"),
