@@ -21,7 +21,11 @@ MAX_QUANTITY = 10_000_000
 MAX_LINES = 500
 MAX_SKU_LEN = 64
 COUNT_CLOCK_SKEW = timedelta(minutes=5)
-"""How far in the future a count's time may lie, for a handheld whose clock runs fast."""
+"""How far in the future a count's time may lie, for a handheld whose clock runs fast: such a
+count is taken as made now."""
+MAX_COUNT_AGE = timedelta(days=7)
+"""How long after counting a count may still be keyed in; an older time is a typing mistake,
+or a count too old to tell what has happened to the shelf since."""
 
 
 class Bucket(StrEnum):
@@ -222,16 +226,31 @@ def expiry(now: datetime, ttl_s: int) -> str:
 # --- physical counts ---------------------------------------------------------------------------
 
 
-def check_count_time(counted_at: str, now: datetime) -> str:
-    """A count's time, normalised; it may not lie in the future (beyond a little clock skew).
+def check_count_time(counted_at: str | None, now: datetime) -> str:
+    """A count's time, normalised: ``now`` when none is given.
+
+    A time ahead of ``now`` by at most ``COUNT_CLOCK_SKEW`` is a device's fast clock: the count
+    was made now, and is taken so. Kept as given, it would pass for a count made after the
+    sales rung up in between, which would then be absorbed (not taken off) when they sync.
 
     Raises:
-        InvalidTimestamp: not a timestamp, or later than now.
+        InvalidTimestamp: not a timestamp, further in the future, or more than
+            ``MAX_COUNT_AGE`` ago.
     """
+    if counted_at is None:
+        return iso(now)
     normalised = utc_timestamp(counted_at, "count time")
-    if datetime.fromisoformat(normalised) > now + COUNT_CLOCK_SKEW:
+    at = datetime.fromisoformat(normalised)
+    if at > now + COUNT_CLOCK_SKEW:
         raise InvalidTimestamp(
             f"The count time {counted_at} lies in the future; check the device's clock and send the time of counting."
+        )
+    if at > now:
+        return iso(now)
+    if at < now - MAX_COUNT_AGE:
+        raise InvalidTimestamp(
+            f"The count time {counted_at} is more than {MAX_COUNT_AGE.days} days ago; check the date, "
+            "or count the shelf again."
         )
     return normalised
 

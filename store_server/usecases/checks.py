@@ -75,11 +75,11 @@ def quantity(value: object, what: str, *, allow_zero: bool = False) -> int:
         raise QuantityRefused(str(exc)) from None
 
 
-def count_time(counted_at: str, now: datetime) -> str:
+def count_time(counted_at: str | None, now: datetime) -> str:
     """``pos_core.inventory.check_count_time`` with the server's error.
 
     Raises:
-        TimestampRefused: not a timestamp, or in the future.
+        TimestampRefused: not a timestamp, in the future, or too long ago.
     """
     try:
         return check_count_time(counted_at, now)

@@ -36,7 +36,8 @@ class Count:
     request_id: str
     """Also the count's document id."""
     actor: str
-    counted_at: str
+    counted_at: str | None
+    """When it was counted; None for now (the server's clock), so a retry is the same command."""
     lines: tuple[StockLine, ...]
     location: str = DEFAULT_LOCATION
 

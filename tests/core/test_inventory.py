@@ -27,6 +27,7 @@ from pos_core.inventory import (
     effect,
     expected_at,
     grantable,
+    iso,
     resolve_safety_stock,
     utc_timestamp,
 )
@@ -134,10 +135,15 @@ def test_times_are_stored_in_utc_so_they_sort_as_text() -> None:
         utc_timestamp("0001-01-01T00:30:00+01:00")
 
 
-def test_a_count_cannot_lie_in_the_future() -> None:
-    assert check_count_time("2026-11-27T12:04:00+00:00", NOW).startswith("2026-11-27T12:04")  # clock skew
+def test_a_count_cannot_lie_in_the_future_or_long_ago() -> None:
+    # A fast handheld's clock: counted now, else sales rung up in between would pass as counted.
+    assert check_count_time((NOW + timedelta(minutes=4)).isoformat(), NOW) == iso(NOW)
+    assert check_count_time(None, NOW) == iso(NOW)
+    assert check_count_time((NOW - timedelta(days=6)).isoformat(), NOW) == iso(NOW - timedelta(days=6))
     with pytest.raises(InvalidTimestamp, match="in the future"):
         check_count_time((NOW + timedelta(hours=1)).isoformat(), NOW)
+    with pytest.raises(InvalidTimestamp, match="more than 7 days ago; check the date"):
+        check_count_time((NOW - timedelta(days=8)).isoformat(), NOW)
 
 
 def test_count_rule() -> None:

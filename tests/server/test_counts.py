@@ -136,3 +136,18 @@ def test_a_sale_made_at_the_very_moment_of_the_count_is_after_it_whichever_arriv
     with shop.db.read() as s:
         for sku in ("SKU-0001", "SKU-0002"):
             assert ledger_level(s, sku, "main") == shop.level(sku)
+
+
+def test_a_count_from_a_fast_clock_is_taken_as_made_now_so_later_sales_come_off(shop: Shop) -> None:
+    result = shop.write(record_count, Count(rid(), MANAGER, _ago(-4), lines(("SKU-0001", 9))))  # 4 minutes ahead
+    assert result.counted_at <= iso(utc_now())
+    shop.sell(("SKU-0001", 1), created_at=_ago(0))  # rung up after the count, before the handheld's time
+    assert shop.level("SKU-0001").on_hand == 8
+    assert shop.movements("SKU-0001")[-1].absorbed_by_count is None
+
+
+def test_a_count_with_no_time_is_made_now_and_its_retry_is_the_same_command(shop: Shop) -> None:
+    count = Count(rid(), MANAGER, None, lines(("SKU-0001", 6)))
+    first = shop.write(record_count, count)
+    again = shop.write(record_count, count)
+    assert (again.duplicate, again.counted_at, shop.level("SKU-0001").on_hand) == (True, first.counted_at, 6)
