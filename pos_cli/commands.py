@@ -78,7 +78,21 @@ def existing_store_url(data_dir: Path, db: str | None) -> str:
     """
     if db is None and not (data_dir / "store.db").exists():
         raise PosError(f"There is no store in {data_dir}; create one with `pos store init --data-dir {data_dir}`.")
-    return database_url(data_dir, db)
+    url = database_url(data_dir, db)
+    if db is not None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise PosError(
+                f"{db!r} is not a database URL; give sqlite:///PATH or postgresql+psycopg://USER@HOST/DB."
+            ) from None
+        path = parsed.database
+        if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not Path(path).exists():
+            raise PosError(f"There is no store database at {path}; create one with `pos store init --db {db}`.")
+    return url
 
 
 def store_token(args: argparse.Namespace) -> int:

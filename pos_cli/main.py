@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -176,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return commands.dispatch(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as the Python docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except commands.ACTIONABLE_ERRORS as exc:
         print(f"pos: {exc}", file=sys.stderr)
         return 1

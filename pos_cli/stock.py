@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,6 +24,9 @@ AddStoreLocation = Callable[[argparse.ArgumentParser], None]
 
 MAX_ACTOR_LEN = 200
 WRITE_OFF_REASONS = ("damage", "shrink")
+LISTED_LEVELS = 20
+"""Levels a command lists one by one; beyond that (a store-wide safety stock) it says how many."""
+_WHOLE = re.compile(r"-?[0-9]+")
 
 
 def stock_line(text: str) -> tuple[str, int]:
@@ -33,10 +38,9 @@ def stock_line(text: str) -> tuple[str, int]:
     sku, sep, quantity = text.rpartition("=")
     if not sep or not sku.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not SKU=QUANTITY, e.g. SKU-0001=12")
-    try:
-        return sku.strip(), int(quantity)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: the quantity must be a whole number, e.g. SKU-0001=12") from None
+    if not _WHOLE.fullmatch(quantity.strip()):  # int() would also take "1_000" and other scripts' digits
+        raise argparse.ArgumentTypeError(f"{text!r}: the quantity must be a whole number, e.g. SKU-0001=12")
+    return sku.strip(), int(quantity)
 
 
 def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
@@ -149,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
     from pos_cli.commands import existing_store_url
     from store_server.db.engine import open_database
 
+    if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
+        logging.getLogger("store_server").setLevel(logging.ERROR)  # what they warn of, the command prints
     db = open_database(existing_store_url(args.data_dir, args.db))
     try:
         if getattr(args, "products_command", None) == "set":
@@ -163,7 +169,13 @@ def _actor(args: argparse.Namespace) -> str:
 
 
 def _request_id(args: argparse.Namespace) -> str:
-    return str(args.request_id or uuid.uuid4())
+    from store_server.errors import BadRequest
+
+    if args.request_id is None:
+        return str(uuid.uuid4())
+    if not args.request_id.strip():
+        raise BadRequest("--request-id is empty; give the id you made, or leave it out for a new one.")
+    return str(args.request_id)
 
 
 def _lines(args: argparse.Namespace) -> tuple[Any, ...]:
@@ -172,8 +184,9 @@ def _lines(args: argparse.Namespace) -> tuple[Any, ...]:
     return tuple(StockLine(sku, quantity) for sku, quantity in args.lines)
 
 
-def _write(db: Any, use_case: Callable[..., Any], *command: Any) -> tuple[Any, int]:
-    """Run ``use_case`` in one write transaction; its result and the feed's last seq after it."""
+def _write(db: Any, use_case: Callable[..., Any], *command: Any) -> tuple[Any, int | None]:
+    """Run ``use_case`` in one write transaction; its result, and the feed's last seq after it
+    if it wrote an event (None if it changed nothing)."""
     from store_server.usecases.feed import feed_position
     from store_server.usecases.store import load_store
 
@@ -181,9 +194,23 @@ def _write(db: Any, use_case: Callable[..., Any], *command: Any) -> tuple[Any, i
     # writer and this command take turns, and seqs stay in commit order.
     with db.write() as session:
         load_store(session)  # refuses a database that was never initialised
+        _, before = feed_position(session)
         result = use_case(session, *command)
         _, seq = feed_position(session)
-    return result, seq
+    return result, (seq if seq != before else None)
+
+
+def _grams(db: Any, skus: Sequence[str]) -> set[str]:
+    """Which of ``skus`` the store sells by weight (their quantities are grams)."""
+    from sqlalchemy import select
+
+    from store_server.db.models import ProductRow
+
+    with db.read() as session:
+        rows = session.scalars(
+            select(ProductRow.sku).where(ProductRow.sku.in_(set(skus)), ProductRow.sold_by == "weight")
+        )
+        return set(rows)
 
 
 def _show(db: Any, args: argparse.Namespace) -> int:
@@ -200,25 +227,36 @@ def _show(db: Any, args: argparse.Namespace) -> int:
         for level in levels:
             print(json.dumps(level, ensure_ascii=False))
     else:
-        print("\n".join(level_text(level) for level in levels))
+        grams = _grams(db, args.skus)
+        print("\n".join(level_text(level, level["sku"] in grams) for level in levels))
     return 0
 
 
-def level_text(level: dict[str, Any]) -> str:
+def level_text(level: dict[str, Any], grams: bool = False) -> str:
     """One level as a line for a person: ``SKU-0001 at main: on hand 22, reserved 2, ...``."""
-    return (
-        f"{level['sku']} at {level['location']}: on hand {level['on_hand']}, reserved {level['reserved']}, "
-        f"safety stock {level['safety_stock']}, available {level['available']}"
+    unit = " g" if grams else ""
+    text = (
+        f"{level['sku']} at {level['location']}: on hand {level['on_hand']}{unit}, reserved {level['reserved']}{unit}, "
+        f"safety stock {level['safety_stock']}{unit}, available {level['available']}{unit}"
     )
+    if level["on_hand"] < 0:
+        text += "; on hand below zero: count the shelf"
+    return text
 
 
-def _done(said: str, result: Any, seq: int, request_id: str) -> None:
+def _done(db: Any, said: str, result: Any, seq: int | None, request_id: str) -> None:
     if result.duplicate:
         print(f"Request {request_id} was already done; nothing changed this time. As it left them:")
+    elif seq is None:
+        print(f"{said}: nothing to change.")
     else:
         print(f"{said} (feed seq {seq}).")
-    for level in result.levels:
-        print("  " + level_text(level))
+    levels = result.levels
+    grams = _grams(db, [level["sku"] for level in levels[:LISTED_LEVELS]])
+    for level in levels[:LISTED_LEVELS]:
+        print("  " + level_text(level, level["sku"] in grams))
+    if len(levels) > LISTED_LEVELS:
+        print(f"  and {len(levels) - LISTED_LEVELS} more levels; `pos stock show SKU` shows one.")
     for exception in getattr(result, "exceptions", ()):
         print(f"  Reserved stock is no longer covered: inventory exception {exception} is open for a manager.")
 
@@ -230,19 +268,17 @@ def _receive(db: Any, args: argparse.Namespace) -> int:
     command = Receive(request_id, _actor(args), _lines(args), args.location, args.po)
     result, seq = _write(db, receive, command)
     against = f" against purchase order {args.po}" if args.po else ""
-    _done(f"Received {_units(args)} at {args.location}{against}", result, seq, request_id)
+    _done(db, f"Received {_units(db, args)} at {args.location}{against}", result, seq, request_id)
     return 0
 
 
 def _count(db: Any, args: argparse.Namespace) -> int:
-    from pos_core.inventory import iso
-    from store_server.usecases.clock import utc_now
     from store_server.usecases.counts import Count, record_count
 
     request_id = _request_id(args)
-    command = Count(request_id, _actor(args), args.at or iso(utc_now()), _lines(args), args.location)
+    command = Count(request_id, _actor(args), args.at, _lines(args), args.location)
     result, seq = _write(db, record_count, command)
-    _done(f"Count {result.count_id} at {args.location}, as of {result.counted_at}", result, seq, request_id)
+    _done(db, f"Count {result.count_id} at {args.location}, as of {result.counted_at}", result, seq, request_id)
     for line in result.lines:
         if line.status != "applied":
             print(
@@ -263,7 +299,7 @@ def _return(db: Any, args: argparse.Namespace) -> int:
     command = ReturnToStock(request_id, _actor(args), _lines(args), args.location, args.order, args.at)
     result, seq = _write(db, return_to_stock, command)
     of = f" from {args.order}" if args.order else ""
-    _done(f"Returned {_units(args)}{of} to the shelf at {args.location}", result, seq, request_id)
+    _done(db, f"Returned {_units(db, args)}{of} to the shelf at {args.location}", result, seq, request_id)
     return 0
 
 
@@ -272,7 +308,7 @@ def _write_off(db: Any, args: argparse.Namespace) -> int:
 
     request_id = _request_id(args)
     result, seq = _write(db, write_off, WriteOff(request_id, _actor(args), _lines(args), args.reason, args.location))
-    _done(f"Wrote off {_units(args)} at {args.location} as {args.reason}", result, seq, request_id)
+    _done(db, f"Wrote off {_units(db, args)} at {args.location} as {args.reason}", result, seq, request_id)
     return 0
 
 
@@ -282,7 +318,7 @@ def _transfer(db: Any, args: argparse.Namespace) -> int:
     request_id = _request_id(args)
     command = TransferOut(request_id, _actor(args), args.location, args.to_location, _lines(args))
     result, seq = _write(db, transfer_out, command)
-    _done(f"Sent {_units(args)} from {args.location} to {args.to_location}", result, seq, request_id)
+    _done(db, f"Sent {_units(db, args)} from {args.location} to {args.to_location}", result, seq, request_id)
     print(f"Transfer {result.transfer_id}: when it arrives, `pos stock arrive {result.transfer_id} SKU=QTY ...`.")
     return 0
 
@@ -292,8 +328,13 @@ def _arrive(db: Any, args: argparse.Namespace) -> int:
 
     request_id = _request_id(args)
     result, seq = _write(db, transfer_in, TransferIn(request_id, _actor(args), args.transfer, _lines(args)))
-    _done(f"Received {_units(args)} of transfer {result.transfer_id} at {result.to_location}", result, seq, request_id)
-    print(f"  The transfer is {result.status.replace('_', ' ')}.")
+    said = f"Received {_units(db, args)} of transfer {result.transfer_id} at {result.to_location}"
+    _done(db, said, result, seq, request_id)
+    outstanding = [f"{ln['sent'] - ln['received']} x {ln['sku']}" for ln in result.lines if ln["received"] < ln["sent"]]
+    if outstanding:
+        print(f"  Still to arrive: {', '.join(outstanding)}.")
+    else:
+        print("  Everything sent has arrived: the transfer is received.")
     return 0
 
 
@@ -303,25 +344,35 @@ def _safety(db: Any, args: argparse.Namespace) -> int:
 
     if args.quantity == "none":
         quantity = None
+    elif _WHOLE.fullmatch(args.quantity.strip()):
+        quantity = int(args.quantity)
     else:
-        try:
-            quantity = int(args.quantity)
-        except ValueError:
-            raise BadRequest(f"{args.quantity!r} is not a number of units; give one, or none.") from None
+        raise BadRequest(f"{args.quantity!r} is not a number of units; give one, or none.")
     request_id = _request_id(args)
     command = SetSafetyStock(request_id, _actor(args), quantity, args.sku, args.category)
     result, seq = _write(db, set_safety_stock, command)
     whose = f"of {args.sku}" if args.sku else f"of category {args.category}" if args.category else "of the store"
-    _done(f"Safety stock {whose} is now {args.quantity}", result, seq, request_id)
+    if quantity is not None:
+        now = f"is now {quantity}"
+    else:
+        now = "has no setting of its own now: " + (
+            "its category's or the store's applies" if args.sku else "the store's applies"
+        )
+    _done(db, f"Safety stock {whose} {now}", result, seq, request_id)
     return 0
 
 
 def _exceptions(db: Any, args: argparse.Namespace) -> int:
+    from store_server.usecases import checks
     from store_server.usecases.stock_exceptions import open_exceptions
     from store_server.usecases.store import load_store
 
     with db.read() as session:
         load_store(session)
+        if args.sku is not None:
+            checks.known_skus(session, [args.sku])
+        if args.location is not None:
+            checks.known_location(session, args.location)
         found = open_exceptions(session, args.sku, args.location)
     if args.json:
         for exception in found:
@@ -372,28 +423,40 @@ def _locations(db: Any, args: argparse.Namespace) -> int:
 
 
 def _add_location(db: Any, args: argparse.Namespace) -> int:
+    from store_server.db.models import Location
+    from store_server.errors import BadRequest
     from store_server.usecases.store import load_store
     from store_server.usecases.transfers import add_location
 
     with db.write() as session:
         load_store(session)
-        add_location(session, args.code, args.name)
-    print(f"Location {args.code} ({args.name}) added.")
+        existing = session.get(Location, args.code)
+        if existing is None:
+            add_location(session, args.code, args.name)
+    if existing is None:
+        print(f"Location {args.code} ({args.name}) added.")
+    elif existing.name == args.name:
+        print(f"Location {args.code} ({args.name}) is there already; nothing changed.")
+    else:
+        raise BadRequest(f"Location {args.code} is there already, named {existing.name!r}; pick another code.")
     return 0
 
 
 def _change_product(db: Any, args: argparse.Namespace) -> int:
     from pos_core.money import format_money, parse_amount
+    from store_server.db.models import Category
     from store_server.errors import ProductRefused
-    from store_server.usecases.products import ChangeProduct, change_product
+    from store_server.usecases.products import MAX_PRICE, ChangeProduct, change_product
     from store_server.usecases.store import load_store
 
     with db.read() as session:
         currency = load_store(session).currency
-    try:
-        price = None if args.price is None else parse_amount(args.price, currency)
-    except Exception as exc:
-        raise ProductRefused(str(exc)) from None
+        new_category = (
+            bool(args.category and args.category.strip()) and session.get(Category, args.category.strip()) is None
+        )
+    price = None if args.price is None else parse_amount(args.price, currency)  # PosError: one sentence
+    if price is not None and not 0 <= price <= MAX_PRICE:
+        raise ProductRefused(f"A price must be from 0 to {format_money(MAX_PRICE, currency)}; got {args.price}.")
     request_id = _request_id(args)
     command = ChangeProduct(
         request_id, _actor(args), args.sku, args.name, price, args.barcode, args.category, args.tax_class, args.active
@@ -403,9 +466,11 @@ def _change_product(db: Any, args: argparse.Namespace) -> int:
     if result.duplicate:
         print(f"Request {request_id} was already done; nothing changed this time.")
     elif result.changed:
-        print(f"{product['sku']}: changed {', '.join(result.changed)} (feed seq {seq}).")
+        print(f"{product['sku']}: changed {', '.join(c.replace('_', ' ') for c in result.changed)} (feed seq {seq}).")
     else:
         print(f"{product['sku']}: it was so already; nothing changed.")
+    if new_category and not result.duplicate:
+        print(f"  {product['category']} is a new category (check the spelling if it should not be).")
     sold = "sold" if product["active"] else "not sold"
     print(
         f"  {product['name']}, {format_money(product['price'], currency)}, tax class {product['tax_class']}, "
@@ -414,9 +479,10 @@ def _change_product(db: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _units(args: argparse.Namespace) -> str:
+def _units(db: Any, args: argparse.Namespace) -> str:
     lines: Sequence[tuple[str, int]] = args.lines
-    return ", ".join(f"{quantity} x {sku}" for sku, quantity in lines)
+    grams = _grams(db, [sku for sku, _ in lines])
+    return ", ".join(f"{quantity} g of {sku}" if sku in grams else f"{quantity} x {sku}" for sku, quantity in lines)
 
 
 _COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {

@@ -6,6 +6,7 @@ rounding mode and turned back into integers. ``float`` never appears.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -37,6 +38,10 @@ _SYMBOLS: dict[str, str] = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 
 PPM = 1_000_000
 """Rates are integers in parts per million: 19 % is 190_000, 8.875 % is 88_750."""
+
+
+_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]*)?|-?\.[0-9]+")
+"""An amount as typed: digits, at most one decimal point (a comma is made one first)."""
 
 
 def exponent(currency: str) -> int:
@@ -136,10 +141,9 @@ def parse_amount(text: str, currency: str) -> int:
     """
     exp = exponent(currency)
     cleaned = text.strip().replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except ArithmeticError:
-        raise PosError(f"{text!r} is not an amount; type digits, e.g. 20.00.") from None
+    if not _AMOUNT.fullmatch(cleaned):  # Decimal would also take 1e3, 1_0, NaN and other scripts' digits
+        raise PosError(f"{text!r} is not an amount; type digits, e.g. 20.00.")
+    value = Decimal(cleaned)
     if not value.is_finite() or value.as_tuple().exponent < -exp:  # type: ignore[operator]
         raise PosError(f"{text!r} is not an amount in {currency} (at most {exp} decimals).")
     return int(value.scaleb(exp))

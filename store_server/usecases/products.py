@@ -5,6 +5,7 @@ A field left None is unchanged. A category change re-resolves the SKU's safety s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -20,6 +21,9 @@ from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.safety import refresh_safety
 
 MAX_PRICE = 10**12
+_BARCODE = re.compile(r"[!-~]{1,64}")
+"""A barcode as scanners send it: printable ASCII, no spaces."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 FIELDS = ("name", "price", "barcode", "category", "tax_class", "active")
 
 
@@ -95,11 +99,13 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
             if holder is not None and holder != row.sku:
                 raise ProductRefused(f"Barcode {cmd.barcode} already belongs to {holder}; remove it there first.")
         if cmd.category:
-            add_category(session, cmd.category)
+            add_category(session, cmd.category.strip())
             session.flush()
         before = product_wire(row)
         for field in FIELDS:
             value = getattr(cmd, field)
+            if isinstance(value, str) and field != "barcode":
+                value = value.strip()  # a name or category typed with spaces around it
             if value is not None:
                 setattr(row, field, (value or None) if field in ("barcode", "category") else value)
         session.flush()
@@ -115,13 +121,13 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
 
 
 def _check(cmd: ChangeProduct) -> None:
-    if cmd.name is not None and not 0 < len(cmd.name.strip()) <= 200:
-        raise ProductRefused("A product name must be 1 to 200 characters.")
+    if cmd.name is not None and (not 0 < len(cmd.name.strip()) <= 200 or _CONTROL.search(cmd.name)):
+        raise ProductRefused("A product name must be 1 to 200 characters, on one line.")
     if cmd.price is not None and (type(cmd.price) is not int or not 0 <= cmd.price <= MAX_PRICE):
         raise ProductRefused(f"A price must be a whole number of minor units from 0 to {MAX_PRICE}.")
-    if cmd.barcode is not None and len(cmd.barcode) > 64:
-        raise ProductRefused("A barcode must be at most 64 characters.")
-    if cmd.category is not None and len(cmd.category) > 200:
-        raise ProductRefused("A category name must be at most 200 characters.")
+    if cmd.barcode and not _BARCODE.fullmatch(cmd.barcode):
+        raise ProductRefused("A barcode must be 1 to 64 letters, digits or signs, without spaces ('' removes it).")
+    if cmd.category and (not 0 < len(cmd.category.strip()) <= 200 or _CONTROL.search(cmd.category)):
+        raise ProductRefused("A category name must be 1 to 200 characters, on one line ('' removes it).")
     if cmd.active is not None and not isinstance(cmd.active, bool):
         raise ProductRefused("'active' must be true or false.")

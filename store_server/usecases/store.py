@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from pos_core.tax import TaxClass
@@ -96,9 +97,14 @@ def load_store(session: Session) -> StoreInfo:
     """The store's identity and tax classes.
 
     Raises:
-        StoreNotInitialised: there is no store row yet.
+        StoreNotInitialised: there is no store row yet, or not even the store's tables.
     """
-    store = session.scalars(select(Store)).first()
+    try:
+        store = session.scalars(select(Store)).first()
+    except DBAPIError as exc:
+        if not _no_table(exc):
+            raise
+        raise StoreNotInitialised("This database") from None
     if store is None:
         raise StoreNotInitialised("This database")
     classes = session.scalars(select(TaxClassRow).order_by(TaxClassRow.code))
@@ -110,6 +116,11 @@ def load_store(session: Session) -> StoreInfo:
         address_lines=tuple(json.loads(store.address_lines)),
         tax_classes=tuple(TaxClass(c.code, c.name, c.rate_ppm) for c in classes),
     )
+
+
+def _no_table(exc: DBAPIError) -> bool:
+    """Whether the database said it has no such table (SQLite's words, PostgreSQL's 42P01)."""
+    return getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(exc.orig)
 
 
 def create_store(

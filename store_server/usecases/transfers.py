@@ -154,9 +154,9 @@ def transfer_in(session: Session, cmd: TransferIn) -> TransferResult:
                 raise QuantityRefused(f"Transfer {transfer.id} carries no {sku}; book it as a receipt instead.")
             outstanding = line.sent - line.received
             if quantity > outstanding:
+                more = f"at most {outstanding} more can arrive" if outstanding else "all of it has arrived"
                 raise QuantityRefused(
-                    f"Transfer {transfer.id} sent {line.sent} of {sku} and {line.received} arrived already;"
-                    f" at most {outstanding} more can arrive."
+                    f"Transfer {transfer.id} sent {line.sent} of {sku} and {line.received} arrived already; {more}."
                 )
             line.received += quantity
             posting.move(sku, quantity, Reason.TRANSFER_IN, location=transfer.to_location)

@@ -66,7 +66,7 @@ def test_staff_book_stock_in_count_it_write_it_off_and_move_it_and_the_feed_show
     sent = _ok(_stock(store, "stock", "transfer", "SKU-00004=3", "--to", "backroom", "--request-id", transfer))
     assert f"`pos stock arrive {transfer} SKU=QTY ...`" in sent
     arrived = _ok(_stock(store, "stock", "arrive", transfer, "SKU-00004=3"))
-    assert "The transfer is received." in arrived
+    assert "Everything sent has arrived: the transfer is received." in arrived
     assert _level(store, "SKU-00004", "backroom")["on_hand"] == 3
     assert _level(store, "SKU-00004")["on_hand"] == start + 6
     sale = str(uuid.uuid4())
@@ -99,13 +99,18 @@ def test_staff_book_stock_in_count_it_write_it_off_and_move_it_and_the_feed_show
 
 
 def test_a_repeat_with_the_same_request_id_is_not_done_twice(store: Store) -> None:
-    request = str(uuid.uuid4())
-    first = _ok(_stock(store, "stock", "receive", "SKU-00005=4", "--request-id", request))
-    before = _written(store)
-    again = _ok(_stock(store, "stock", "receive", "SKU-00005=4", "--request-id", request))
-    assert again.startswith(f"Request {request} was already done; nothing changed this time.")
-    assert first.splitlines()[1] == again.splitlines()[1]  # the level as the first left it
-    assert _written(store) == before
+    for command in (("stock", "receive", "SKU-00005=4"), ("stock", "count", "SKU-00005=40")):  # a count: "now"
+        request = str(uuid.uuid4())
+        first = _ok(_stock(store, *command, "--request-id", request))
+        before = _written(store)
+        again = _ok(_stock(store, *command, "--request-id", request))
+        assert again.startswith(f"Request {request} was already done; nothing changed this time.")
+        assert first.splitlines()[1] == again.splitlines()[1]  # the level as the first left it
+        assert _written(store) == before
+    _ok(_stock(store, "stock", "add-location", "cellar", "Cellar"))
+    assert _ok(_stock(store, "stock", "add-location", "cellar", "Cellar")) == (
+        "Location cellar (Cellar) is there already; nothing changed.\n"
+    )
 
 
 def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> None:
@@ -124,6 +129,14 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
         (("products", "set", "SKU-00001", "--price", "2.499"), "is not an amount in EUR (at most 2 decimals)."),
         (("products", "set", "SKU-00001", "--tax-class", "luxury"), "There is no tax class 'luxury'"),
         (("products", "set", "SKU-404", "--price", "1"), "The store has no product with SKU SKU-404"),
+        (("products", "set", "SKU-00001", "--price", "1e3"), "'1e3' is not an amount; type digits, e.g. 20.00."),
+        (("products", "set", "SKU-00001", "--price", "-1"), "A price must be from 0 to"),
+        (("products", "set", "SKU-00001", "--barcode", "  "), "A barcode must be 1 to 64 letters, digits or signs"),
+        (("products", "set", "SKU-00001", "--name", "Apples\nPears"), "A product name must be 1 to 200 characters"),
+        (("stock", "receive", "SKU-00001=1", "--request-id", ""), "--request-id is empty"),
+        (("stock", "add-location", "main", "Other"), "Location main is there already, named 'Shop floor'"),
+        (("stock", "exceptions", "--sku", "NOPE"), "The store has no product with SKU NOPE"),
+        (("stock", "count", "SKU-00001=3", "--at", "2016-11-28T05:00:00+00:00"), "more than 7 days ago"),
     ):
         refused = _stock(store, *args)
         assert refused.returncode == 1, (args, refused.stdout)
@@ -131,9 +144,14 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
         assert refused.stderr.startswith("pos: "), refused.stderr
         assert said in refused.stderr, (said, refused.stderr)
         assert refused.stderr.count("\n") == 1, refused.stderr
-    malformed = _stock(store, "stock", "receive", "SKU-00001")
-    assert malformed.returncode == 2
-    assert "is not SKU=QUANTITY, e.g. SKU-0001=12" in malformed.stderr
+    for line, said in (("SKU-00001", "is not SKU=QUANTITY"), ("SKU-00001=1_000", "must be a whole number")):
+        malformed = _stock(store, "stock", "receive", line)
+        assert malformed.returncode == 2
+        assert said in malformed.stderr
+    nowhere = pos("stock", "show", "SKU-00001", "--db", f"sqlite:///{store.data_dir / 'nowhere.db'}")
+    assert (nowhere.returncode, nowhere.stderr.count("\n")) == (1, 1)
+    assert "There is no store database at" in nowhere.stderr
+    assert not (store.data_dir / "nowhere.db").exists()
     assert _written(store) == before
 
 
