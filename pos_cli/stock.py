@@ -128,7 +128,7 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
     products = sub.add_parser("products", help="change a product: price, name, barcode, category, tax class, sold")
     products_commands = products.add_subparsers(dest="products_command", required=True, metavar="PRODUCTS_COMMAND")
     change = products_commands.add_parser(
-        "set", help="change one product; registers and the storefront hear of it on the feed (product.changed)"
+        "set", help="change one product; registers take it within 10 s, the storefront on the feed (product.changed)"
     )
     add_store_location(change)
     change.add_argument("sku", metavar="SKU")

@@ -118,6 +118,12 @@ class Catalogue:
         if product.barcode:
             self._by_barcode[product.barcode] = product
 
+    def remove(self, sku: str) -> None:
+        """Stop offering ``sku`` (no longer sold); nothing if it is not here."""
+        old = self._by_sku.pop(sku, None)
+        if old is not None and old.barcode and self._by_barcode.get(old.barcode) is old:
+            del self._by_barcode[old.barcode]
+
     def __len__(self) -> int:
         return len(self._by_sku)
 

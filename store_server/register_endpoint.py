@@ -31,10 +31,11 @@ from pos_core.protocol import (
 from pos_core.sale import Sale
 from store_server.db.engine import Database
 from store_server.errors import RequestRefused, WrongPin
+from store_server.feed_protocol import MAX_EPOCH_LEN
 from store_server.register_lanes import lane_config_fields
 from store_server.register_overrides import override_fields
 from store_server.usecases.cashiers import CashierInfo, is_deactivated, list_cashiers, pin_hash_of, pin_matches
-from store_server.usecases.catalogue import catalogue_page
+from store_server.usecases.catalogue import catalogue_changes, catalogue_page
 from store_server.usecases.login_guard import CONNECTION_FAILURES, LOCKOUT_S, LoginGuard, guard_for
 from store_server.usecases.sales import canonical_sale, hash_of, submit_sale
 from store_server.usecases.store import StoreInfo
@@ -70,7 +71,7 @@ class RegisterSession:
     busy: bool = False
     """A request of this connection is being answered."""
 
-    async def handle(self, message: dict[str, Any]) -> dict[str, Any]:
+    async def handle(self, message: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911 - a reply per request type
         """The reply to one decoded request.
 
         Raises:
@@ -131,7 +132,26 @@ class RegisterSession:
             return {"type": kind, "req": req, **await lane_config_fields(self.db, message, self.peer)}
         if kind == "override.authorise":
             return {"type": kind, "req": req, **await override_fields(self, message, req)}
+        if kind == "catalogue.changes":
+            return {"type": kind, "req": req, **await self._catalogue_changes(message, req)}
         raise ProtocolError(UNKNOWN_TYPE, f"This server does not know {kind!r} on /register.", req)
+
+    async def _catalogue_changes(self, message: dict[str, Any], req: str | None) -> dict[str, Any]:
+        """``catalogue.changes``: the products changed since the register read them (docs/protocol.md)."""
+        after = message.get("after")
+        if after is not None and (type(after) is not int or after < 0):
+            raise ProtocolError(BAD_MESSAGE, "'after' must be a feed seq (0 or more) or null.", req)
+        epoch = message.get("epoch")
+        if epoch is not None and (not isinstance(epoch, str) or not 0 < len(epoch) <= MAX_EPOCH_LEN):
+            raise ProtocolError(BAD_MESSAGE, f"'epoch' must be 1 to {MAX_EPOCH_LEN} characters, or null.", req)
+        changes = await self.db.run_reader(self._read, catalogue_changes, after, epoch)
+        return {
+            "products": changes.products,
+            "removed": changes.removed,
+            "next": changes.next,
+            "epoch": changes.epoch,
+            "reload": changes.reload,
+        }
 
     async def _check_maker(self, sale: Sale, req: str | None) -> None:
         """A sale made by another cashier than the one logged in is taken only if its cashier was

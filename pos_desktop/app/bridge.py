@@ -22,6 +22,11 @@ class LaneBridge(QObject):
     """A sentence: an open connection dropped; the lane keeps trying in the background."""
     catalogue_loaded = Signal(object, object)
     """``Welcome``, ``Catalogue``: ready to sell."""
+    catalogue_changed = Signal(object, object)
+    """``list[Product]`` changed (their new state), ``list[str]`` SKUs no longer sold: the
+    store changed its catalogue while the lane runs; later scans take the new prices."""
+    catalogue_replaced = Signal(object)
+    """``Catalogue``, read again whole: the store could not tell what changed (a restored backup)."""
     cashiers_loaded = Signal(object)
     """``list[Cashier]`` who may log in."""
     login_succeeded = Signal(object)

@@ -19,16 +19,28 @@ logger = logging.getLogger(__name__)
 
 RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0)
 """Seconds between attempts to get back to the server after a drop; the last repeats."""
+CATALOGUE_CHECK_S = 10.0
+"""How often the lane asks the store what changed in its catalogue (prices, products withdrawn)."""
 
 
 class LaneController:
     """Owns the store server client; its work runs on ``loop``. Devices are the ``DeviceController``'s."""
 
-    def __init__(self, bridge: LaneBridge, loop: LoopThread, url: str, token: str) -> None:
+    def __init__(
+        self,
+        bridge: LaneBridge,
+        loop: LoopThread,
+        url: str,
+        token: str,
+        *,
+        catalogue_check_s: float = CATALOGUE_CHECK_S,
+    ) -> None:
         self.bridge = bridge
         self._loop = loop
         self.client = RegisterClient(url, token, on_connection_lost=self._lost)
         self._reconnecting: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None
+        self._catalogue_check_s = catalogue_check_s
         self._closing = False
 
     def start(self) -> None:
@@ -68,6 +80,26 @@ class LaneController:
             return
         self.bridge.catalogue_loaded.emit(welcome, catalogue)
         self.bridge.cashiers_loaded.emit(cashiers)
+        if self._following is None:
+            self._following = asyncio.get_running_loop().create_task(self._follow_catalogue())
+
+    async def _follow_catalogue(self) -> None:
+        """Every ``catalogue_check_s``, ask what changed in the store's catalogue and hand it to
+        the GUI; offline, ask again next time; a server that cannot tell ends it."""
+        while not self._closing:
+            await asyncio.sleep(self._catalogue_check_s)
+            try:
+                changes = await self.client.catalogue_changes()
+                if changes is None:
+                    return
+                if changes.reload:
+                    self.bridge.catalogue_replaced.emit(await self.client.fetch_catalogue())
+                elif changes.products or changes.removed:
+                    self.bridge.catalogue_changed.emit(changes.products, changes.removed)
+                    logger.info("catalogue changed: %d products, %d withdrawn", len(changes.products),
+                                len(changes.removed))  # fmt: skip
+            except LaneError:  # offline or refused for now: the reconnect loop deals with the connection
+                logger.debug("could not ask for catalogue changes; asking again later", exc_info=True)
 
     async def _reload_cashiers(self) -> None:
         """Read the store's cashiers again for the login screen: a login refused after a

@@ -15,7 +15,7 @@ from peripherals.errors import PeripheralError
 from peripherals.lane_config import LaneConfig, PrinterSettings
 from pos_core.errors import PosError
 from pos_desktop.app.bridge import LaneBridge
-from pos_desktop.app.controller import LaneController
+from pos_desktop.app.controller import CATALOGUE_CHECK_S, LaneController
 from pos_desktop.app.device_bridge import DeviceBridge
 from pos_desktop.app.device_controller import DeviceController, DeviceTimings
 from pos_desktop.app.loop_thread import LoopThread
@@ -46,6 +46,7 @@ def create_register(
     lane: LaneConfig | None = None,
     printer: str | None = None,
     timings: DeviceTimings = DeviceTimings(),  # noqa: B008 -- frozen
+    catalogue_check_s: float = CATALOGUE_CHECK_S,
 ) -> RegisterWindow:
     """Build the register window with its loop thread, bridges, controllers and the lane's devices.
 
@@ -59,6 +60,7 @@ def create_register(
         lane: the lane's devices (``DATA_DIR/lane.json``); none when not given.
         printer: a printer address put over ``lane``'s, or ``none``.
         timings: how long to wait for devices.
+        catalogue_check_s: how often to ask the store what changed in its catalogue.
     """
     loop = LoopThread()
     loop.start()
@@ -69,7 +71,7 @@ def create_register(
         terminal_timeouts=timings.terminal,
     )  # fmt: skip
     device_controller = DeviceController(device_bridge, loop, devices, timings)
-    controller = LaneController(LaneBridge(), loop, url, token)
+    controller = LaneController(LaneBridge(), loop, url, token, catalogue_check_s=catalogue_check_s)
     return RegisterWindow(controller, device_controller, loop, register_name=register_name)
 
 

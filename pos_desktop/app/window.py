@@ -102,6 +102,8 @@ class RegisterWindow(QMainWindow):
         bridge.connection_failed.connect(self._connection_failed)
         bridge.connection_lost.connect(self._connection_lost)
         bridge.catalogue_loaded.connect(self._catalogue_loaded)
+        bridge.catalogue_changed.connect(self._catalogue_changed)
+        bridge.catalogue_replaced.connect(self._catalogue_replaced)
         bridge.cashiers_loaded.connect(self._cashiers_loaded)
         bridge.login_succeeded.connect(self._logged_in)
         bridge.login_failed.connect(self._login_failed)
@@ -169,6 +171,21 @@ class RegisterWindow(QMainWindow):
         self.login_view.set_store_name(welcome.store.name)
         self.devices.show(idle_screen(welcome.store.name))
         logger.info("catalogue loaded: %d products", len(catalogue))
+
+    def _catalogue_changed(self, products: list[Product], removed: list[str]) -> None:
+        """Prices and products the store changed: the next scan rings them up as they are now
+        (lines already in a basket keep the price they were rung up at)."""
+        if self.lane is None:
+            return
+        for product in products:
+            self.lane.catalogue.add(product)
+        for sku in removed:
+            self.lane.catalogue.remove(sku)
+
+    def _catalogue_replaced(self, catalogue: Catalogue) -> None:
+        if self.lane is not None:
+            self.lane.catalogue = catalogue
+            logger.info("catalogue read again: %d products", len(catalogue))
 
     def _cashiers_loaded(self, cashiers: list[Cashier]) -> None:
         self.login_presenter.set_cashiers(cashiers)

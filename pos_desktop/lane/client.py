@@ -32,10 +32,12 @@ from pos_desktop.lane.errors import (
 from pos_desktop.lane.wire import (
     Acceptance,
     Cashier,
+    CatalogueChanges,
     Welcome,
     parse_acceptance,
     parse_cashier,
     parse_cashiers,
+    parse_catalogue_changes,
     parse_products,
     parse_welcome,
 )
@@ -99,6 +101,9 @@ class RegisterClient:
         # Kept so a dropped connection can log the same cashier in again before resubmitting a sale.
         self._login: tuple[str, str] | None = None
         self._reconnect_lock = asyncio.Lock()
+        self.catalogue_mark: tuple[str, int] | None = None
+        """The feed epoch and seq the catalogue was read at (``catalogue_changes`` asks after
+        it); None before it was read, or from a server that cannot tell changes."""
 
     @property
     def welcome(self) -> Welcome:
@@ -181,7 +186,13 @@ class RegisterClient:
             await reader
 
     async def fetch_catalogue(self, page_size: int = CATALOGUE_PAGE_SIZE) -> Catalogue:
-        """Every product, read page by page."""
+        """Every product, read page by page; notes where the store's log stood before the first
+        page, so ``catalogue_changes`` can tell what changed since."""
+        try:
+            mark = parse_catalogue_changes(await self._request({"type": "catalogue.changes", "after": None}))
+            self.catalogue_mark = (mark.epoch, mark.next)
+        except RequestRefused:  # a server before catalogue.changes: the catalogue is read once
+            self.catalogue_mark = None
         catalogue = Catalogue()
         after: str | None = ""
         while after is not None:
@@ -190,6 +201,23 @@ class RegisterClient:
             for product in products:
                 catalogue.add(product)
         return catalogue
+
+    async def catalogue_changes(self) -> CatalogueChanges | None:
+        """The products changed since the catalogue was read (or last asked), and moves the mark
+        on; None when the server cannot tell changes (then the catalogue stays as read).
+
+        Raises:
+            ServerUnreachable: not connected; ask again later.
+        """
+        if self.catalogue_mark is None:
+            return None
+        epoch, after = self.catalogue_mark
+        changes = parse_catalogue_changes(
+            await self._request({"type": "catalogue.changes", "after": after, "epoch": epoch})
+        )
+        if not changes.reload:
+            self.catalogue_mark = (changes.epoch, changes.next)
+        return changes
 
     async def cashiers(self) -> list[Cashier]:
         """The store's active cashiers, by name."""

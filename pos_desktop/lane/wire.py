@@ -133,6 +133,36 @@ def parse_products(message: dict[str, Any]) -> tuple[list[Product], str | None]:
     return products, after or None
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogueChanges:
+    """A ``catalogue.changes`` reply: products changed since the register read them."""
+
+    products: list[Product]
+    removed: list[str]
+    next: int
+    epoch: str
+    reload: bool
+    """The server cannot tell what changed: read the whole catalogue again."""
+
+
+def parse_catalogue_changes(message: dict[str, Any]) -> CatalogueChanges:
+    """Decode a ``catalogue.changes`` reply.
+
+    Raises:
+        LaneError: it is not one.
+    """
+    what = "catalogue change"
+    try:
+        products = [Product.from_wire(raw) for raw in _list(message.get("products"), what)]
+    except PosError as exc:
+        raise LaneError(str(exc)) from None
+    removed = _list(message.get("removed"), what)
+    reload = message.get("reload")
+    if not all(isinstance(sku, str) for sku in removed) or not isinstance(reload, bool):
+        raise _bad(what)
+    return CatalogueChanges(products, removed, _int(message, "next", what), _str(message, "epoch", what), reload)
+
+
 def parse_cashier(value: object) -> Cashier:
     c = _obj(value, "cashier")
     role = c.get("role")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from pos_desktop.lane.errors import ServerUnreachable
 from pos_desktop.lane.wire import Acceptance
 from store_server.db.engine import open_database
 from store_server.db.models import Cashier as CashierRow
-from store_server.db.models import SaleRow
+from store_server.db.models import ProductRow, SaleRow
 from store_server.server import StoreServer
 from tests.desktop.conftest import RYE, SOURDOUGH, RunningStore
 
@@ -446,3 +447,52 @@ def test_a_cashier_deactivated_while_logged_in_is_sent_back_to_the_login_screen(
     assert stored_sales(store) == 1, "the sale Alex finished stays recorded"
     sam = log_in(qtbot, window, "Sam Patel", "2468")
     assert sam.table.rowCount() == 0
+
+
+def _change_product(db_url: str, barcode: str, **fields: object) -> str:
+    from store_server.usecases.products import ChangeProduct, change_product
+
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            sku = session.scalars(select(ProductRow.sku).where(ProductRow.barcode == barcode)).one()
+            change_product(session, ChangeProduct(str(uuid.uuid4()), "staff:test", sku, **fields))  # type: ignore[arg-type]
+            return sku
+    finally:
+        db.close()
+
+
+def test_a_price_changed_at_the_back_office_rings_up_at_the_next_scan_and_a_withdrawn_product_not_at_all(
+    qtbot: QtBot, qapp: QApplication, store: RunningStore, printer: str, tmp_path: Path
+) -> None:
+    w = create_register(
+        store.url, store.token, printer=printer, register_name="Till 1", data_dir=tmp_path, catalogue_check_s=0.05
+    )
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    try:
+        login = w.login_view
+        qtbot.waitUntil(lambda: len(login.cashier_buttons) == 2, timeout=WAIT_MS)
+        click(qtbot, next(b for b in login.cashier_buttons.values() if b.text() == "Alex Morgan"))
+        for digit in "1234":
+            click(qtbot, login.digit_buttons[digit])
+        click(qtbot, login.submit_button)
+        qtbot.waitUntil(lambda: w.sale_view is not None, timeout=WAIT_MS)
+        view = w.sale_view
+        assert view is not None
+        assert w.lane is not None
+        scan(qtbot, view, SOURDOUGH)
+        assert view.total_label.text() == "€3.89"
+
+        _change_product(store.db_url, RYE, price=275)  # was 2.49
+        _change_product(store.db_url, SOURDOUGH, active=False)
+        lane = w.lane
+        qtbot.waitUntil(lambda: lane.catalogue.lookup(SOURDOUGH) is None, timeout=WAIT_MS)
+        scan(qtbot, view, RYE)
+        assert view.total_label.text() == "€6.64"  # 3.89 as rung up before, and rye at its new 2.75
+        scan(qtbot, view, SOURDOUGH)
+        assert view.message.text().startswith(f"No product with barcode {SOURDOUGH}")
+        assert view.total_label.text() == "€6.64"
+    finally:
+        w.shutdown()

@@ -243,7 +243,8 @@ def test_every_feed_message_event_and_error_is_documented() -> None:
 def test_every_register_message_and_error_is_documented() -> None:
     requests, replies = _register_messages()
     assert requests == {  # the scan works
-        "catalogue.page", "cashiers.list", "cashier.login", "sale.submit", "lane.config", "override.authorise",
+        "catalogue.page", "catalogue.changes", "cashiers.list", "cashier.login", "sale.submit", "lane.config",
+        "override.authorise",
     }  # fmt: skip
     assert _received("register") == requests
     assert _sent("register") == replies
