@@ -364,6 +364,7 @@ def _safety(db: Any, args: argparse.Namespace) -> int:
 
 def _exceptions(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases import checks
+    from store_server.usecases.stock import availability
     from store_server.usecases.stock_exceptions import open_exceptions
     from store_server.usecases.store import load_store
 
@@ -374,6 +375,11 @@ def _exceptions(db: Any, args: argparse.Namespace) -> int:
         if args.location is not None:
             checks.known_location(session, args.location)
         found = open_exceptions(session, args.sku, args.location)
+        now = {
+            (level["sku"], location): level
+            for location in {e["location"] for e in found}
+            for level in availability(session, {e["sku"] for e in found if e["location"] == location}, location)
+        }
     if args.json:
         for exception in found:
             print(json.dumps(exception, ensure_ascii=False))
@@ -391,6 +397,8 @@ def _exceptions(db: Any, args: argparse.Namespace) -> int:
             f"{exception['on_hand']}, reserved {exception['reserved']}, {exception['shortfall']} short; "
             f"after {exception['document_type']} {exception['document_id']}"
         )
+        level = now[exception["sku"], exception["location"]]
+        print(f"  now: on hand {level['on_hand']}, reserved {level['reserved']}, available {level['available']}")
         if held:
             print(f"  held by {held}")
     print("Deal with each (cancel or short an order, find the goods), then `pos stock resolve ID --note ...`.")

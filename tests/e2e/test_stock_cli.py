@@ -166,6 +166,7 @@ def test_a_write_off_that_uncovers_an_order_opens_an_exception_a_manager_lists_a
     listed = _ok(_stock(store, "stock", "exceptions", "--sku", "SKU-00006"))
     assert f"{exception}  SKU-00006 at main: on hand {on_hand - 2}, reserved {on_hand}, 2 short;" in listed
     assert f"held by {order.reservation_id} ({on_hand}) for order {order.order_id}" in listed
+    assert f"  now: on hand {on_hand - 2}, reserved {on_hand}, available -2" in listed
     resolved = _ok(_stock(store, "stock", "resolve", exception, "--note", "customer takes fewer", "--by", "max"))
     assert resolved.startswith(f"Inventory exception {exception} is resolved (feed seq ")
     assert _ok(_stock(store, "stock", "exceptions", "--sku", "SKU-00006")) == "No open inventory exceptions.\n"
