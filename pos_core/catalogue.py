@@ -112,8 +112,8 @@ class Catalogue:
 
     def add(self, product: Product) -> None:
         old = self._by_sku.get(product.sku)
-        if old is not None:
-            self._by_barcode.pop(old.barcode, None)
+        if old is not None and old.barcode and self._by_barcode.get(old.barcode) is old:
+            del self._by_barcode[old.barcode]  # only if still its: the barcode may have moved to another product
         self._by_sku[product.sku] = product
         if product.barcode:
             self._by_barcode[product.barcode] = product

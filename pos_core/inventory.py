@@ -239,20 +239,27 @@ def check_count_time(counted_at: str | None, now: datetime) -> str:
     """
     if counted_at is None:
         return iso(now)
-    normalised = utc_timestamp(counted_at, "count time")
-    at = datetime.fromisoformat(normalised)
-    if at > now + COUNT_CLOCK_SKEW:
-        raise InvalidTimestamp(
-            f"The count time {counted_at} lies in the future; check the device's clock and send the time of counting."
-        )
-    if at > now:
-        return iso(now)
-    if at < now - MAX_COUNT_AGE:
+    normalised = past_time(counted_at, "count time", now)
+    if datetime.fromisoformat(normalised) < now - MAX_COUNT_AGE:
         raise InvalidTimestamp(
             f"The count time {counted_at} is more than {MAX_COUNT_AGE.days} days ago; check the date, "
             "or count the shelf again."
         )
     return normalised
+
+
+def past_time(text: str, what: str, now: datetime) -> str:
+    """When something already happened, normalised (``utc_timestamp``); a time ahead of ``now``
+    by at most ``COUNT_CLOCK_SKEW`` is a device's fast clock, and taken as ``now``.
+
+    Raises:
+        InvalidTimestamp: not a timestamp, or further in the future.
+    """
+    normalised = utc_timestamp(text, what)
+    at = datetime.fromisoformat(normalised)
+    if at > now + COUNT_CLOCK_SKEW:
+        raise InvalidTimestamp(f"The {what} {text} lies in the future; check the device's clock and send the time.")
+    return iso(now) if at > now else normalised
 
 
 def count_supersedes(counted_at: str, latest_applied_at: str | None) -> bool:

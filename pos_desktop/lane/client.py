@@ -188,11 +188,14 @@ class RegisterClient:
     async def fetch_catalogue(self, page_size: int = CATALOGUE_PAGE_SIZE) -> Catalogue:
         """Every product, read page by page; notes where the store's log stood before the first
         page, so ``catalogue_changes`` can tell what changed since."""
+        mark: tuple[str, int] | None = None
         try:
-            mark = parse_catalogue_changes(await self._request({"type": "catalogue.changes", "after": None}))
-            self.catalogue_mark = (mark.epoch, mark.next)
-        except RequestRefused:  # a server before catalogue.changes: the catalogue is read once
-            self.catalogue_mark = None
+            marked = parse_catalogue_changes(await self._request({"type": "catalogue.changes", "after": None}))
+            mark = (marked.epoch, marked.next)
+        except RequestRefused as exc:
+            if exc.code != "unknown_type":
+                raise
+            # A server before catalogue.changes: the catalogue is read once.
         catalogue = Catalogue()
         after: str | None = ""
         while after is not None:
@@ -200,6 +203,7 @@ class RegisterClient:
             products, after = parse_products(reply)
             for product in products:
                 catalogue.add(product)
+        self.catalogue_mark = mark  # only once every page is in: a read cut short is read again
         return catalogue
 
     async def catalogue_changes(self) -> CatalogueChanges | None:

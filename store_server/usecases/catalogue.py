@@ -94,6 +94,7 @@ def catalogue_changes(
     changed: dict[str, dict[str, Any]] = {}
     for _, payload in rows:
         data = parse(payload)
+        changed.pop(data["sku"], None)  # in the order of each product's last change
         changed[data["sku"]] = data
     return CatalogueChanges(
         [{f: data.get(f, _BEFORE_WEIGHT.get(f)) for f in PAGE_FIELDS} for data in changed.values() if data["active"]],

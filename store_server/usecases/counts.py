@@ -139,6 +139,9 @@ def _later_movements(
             StockMovement.occurred_at >= counted_at,
             StockMovement.location == location,
             StockMovement.sku.in_(sorted(skus)),
+            # A count at this very instant applied already: its correction is that count, not
+            # something the shelf saw after it (this count is superseded; its expected stays true).
+            ~((StockMovement.occurred_at == counted_at) & (StockMovement.reason == Reason.COUNT)),
         )
     )
     later: dict[str, list[tuple[str, str, int]]] = {}

@@ -230,7 +230,9 @@ def _occurred_at(sale: Sale) -> str | None:
 
 
 def _check(sale: Sale, *, now: datetime, facts: _Facts) -> str:
-    """The time ``sale`` was made (UTC, ``pos_core.inventory.iso``), if the store takes it.
+    """The time ``sale`` was made (UTC, ``pos_core.inventory.iso``), if the store takes it: a
+    time ahead of ``now`` (a till's fast clock, within ``MAX_CLOCK_AHEAD``) is taken as now,
+    as a count's is, so a count made meanwhile does not see the sale as made after it.
 
     Raises:
         SaleRefused, UnknownSku: as ``submit_sale`` says.
@@ -239,8 +241,11 @@ def _check(sale: Sale, *, now: datetime, facts: _Facts) -> str:
         occurred_at = utc_timestamp(sale.created_at, "sale time")
     except InvalidTimestamp as exc:
         raise SaleRefused(str(exc)) from None
-    if datetime.fromisoformat(occurred_at) > now + MAX_CLOCK_AHEAD:
+    made = datetime.fromisoformat(occurred_at)
+    if made > now + MAX_CLOCK_AHEAD:
         raise SaleRefused(CLOCK_AHEAD)
+    if made > now:
+        occurred_at = iso(now)
     if sale.currency != facts.currency:
         raise SaleRefused(f"sale.currency is {sale.currency} but this store sells in {facts.currency}.")
     _check_taxes(facts, sale)

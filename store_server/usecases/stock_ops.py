@@ -12,10 +12,11 @@ from typing import Any, Self
 from sqlalchemy.orm import Session
 
 from pos_core.errors import InvalidTimestamp
-from pos_core.inventory import Reason, StockLine, demand_by_sku, utc_timestamp
+from pos_core.inventory import Reason, StockLine, demand_by_sku, past_time
 from store_server.db.models import FeedState
 from store_server.errors import BadRequest, TimestampRefused
 from store_server.usecases import checks
+from store_server.usecases.clock import utc_now
 from store_server.usecases.posting import Posting
 from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.stock import DEFAULT_LOCATION, level_wire
@@ -106,7 +107,7 @@ def return_to_stock(session: Session, cmd: ReturnToStock) -> StockResult:
     occurred_at = None
     if cmd.occurred_at is not None:
         try:
-            occurred_at = utc_timestamp(cmd.occurred_at, "return time")
+            occurred_at = past_time(cmd.occurred_at, "return time", utc_now())
         except InvalidTimestamp as exc:
             raise TimestampRefused(str(exc)) from None
     if cmd.order_id is not None:

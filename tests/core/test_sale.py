@@ -206,6 +206,19 @@ def test_catalogue_finds_by_barcode_sku_and_upc_as_ean() -> None:
     assert len(cat) == 3
 
 
+def test_a_barcode_moved_to_another_product_keeps_scanning_whatever_order_the_changes_come_in() -> None:
+    cat = Catalogue([MILK, SOAP])
+    moved = Product(SOAP.sku, MILK.barcode, SOAP.name, SOAP.price, SOAP.tax_class)  # the barcode is now soap's
+    cat.add(moved)
+    cat.add(Product(MILK.sku, "", MILK.name, 249, MILK.tax_class))  # milk's change, without it, comes after
+    assert cat.lookup(MILK.barcode) == moved
+    cat.remove(MILK.sku)
+    assert cat.lookup(MILK.barcode) == moved
+    cat.remove(SOAP.sku)
+    assert cat.lookup(MILK.barcode) is None
+    assert len(cat) == 0
+
+
 def test_receipt_prints_the_local_time_and_the_register_name() -> None:
     from datetime import timedelta, timezone
 

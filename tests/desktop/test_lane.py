@@ -89,3 +89,44 @@ def test_nothing_listening_says_which_address() -> None:
     with pytest.raises(ServerUnreachable) as exc:
         run(client.connect())
     assert str(exc.value) == f"Cannot reach the store server at ws://127.0.0.1:{port}/register."
+
+
+class _Scripted(RegisterClient):
+    """A client whose requests get scripted replies: the edge, the store server, faked."""
+
+    def __init__(self, replies: list[dict[str, Any] | Exception]) -> None:
+        super().__init__("ws://127.0.0.1:9", "token")
+        self.replies = replies
+
+    async def _request(self, message: dict[str, Any]) -> dict[str, Any]:
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+MARK = {"type": "catalogue.changes", "products": [], "removed": [], "next": 40, "epoch": "new", "reload": False}
+
+
+def test_a_catalogue_read_cut_short_keeps_the_old_mark_so_it_is_read_again() -> None:
+    client = _Scripted([MARK, ServerUnreachable("The connection to the store server dropped.")])
+    client.catalogue_mark = ("old", 12)
+    with pytest.raises(ServerUnreachable):
+        run(client.fetch_catalogue())
+    assert client.catalogue_mark == ("old", 12)  # the old epoch: the next check says reload again
+
+    page = {"type": "catalogue.page", "products": [], "next": None}
+    client.replies = [MARK, page]
+    run(client.fetch_catalogue())
+    assert client.catalogue_mark == ("new", 40)
+
+
+def test_only_a_server_that_does_not_know_catalogue_changes_stops_the_checks() -> None:
+    page = {"type": "catalogue.page", "products": [], "next": None}
+    older = _Scripted([RequestRefused("unknown_type", "This server does not know it."), page])
+    run(older.fetch_catalogue())
+    assert older.catalogue_mark is None
+    assert run(older.catalogue_changes()) is None
+    failing = _Scripted([RequestRefused("internal", "The store server failed; send the same request again.")])
+    with pytest.raises(RequestRefused):  # not taken for "cannot tell changes": the load fails, and is tried again
+        run(failing.fetch_catalogue())

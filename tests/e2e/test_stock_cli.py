@@ -121,6 +121,7 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
         (("stock", "count", "SKU-00001=3", "--at", "yesterday"), "is not an ISO 8601 timestamp"),
         (("stock", "write-off", "SKU-00001=-2"), "must be a whole number from 1"),
         (("stock", "return", "SKU-00001=1", "--at", "2026-11-27 10:00"), "has no time zone; add one, like +00:00."),
+        (("stock", "return", "SKU-00001=1", "--at", "2099-01-01T10:00:00+00:00"), "lies in the future"),
         (("stock", "transfer", "SKU-00001=1", "--to", "attic"), "The store has no location 'attic'"),
         (("stock", "transfer", "SKU-00001=1", "--to", "main"), "A transfer needs two different locations"),
         (("stock", "arrive", str(uuid.uuid4()), "SKU-00001=1"), "There is no transfer"),

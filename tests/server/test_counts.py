@@ -151,3 +151,18 @@ def test_a_count_with_no_time_is_made_now_and_its_retry_is_the_same_command(shop
     first = shop.write(record_count, count)
     again = shop.write(record_count, count)
     assert (again.duplicate, again.counted_at, shop.level("SKU-0001").on_hand) == (True, first.counted_at, 6)
+
+
+def test_a_sale_from_a_fast_till_clock_is_taken_as_made_now_so_a_count_right_after_sees_it(shop: Shop) -> None:
+    shop.sell(("SKU-0001", 1), created_at=_ago(-3))  # the till's clock runs 3 minutes fast
+    result = shop.write(record_count, Count(rid(), MANAGER, None, lines(("SKU-0001", 9))))
+    assert (result.lines[0].expected, result.lines[0].delta) == (9, 0)
+    assert shop.level("SKU-0001").on_hand == 9
+
+
+def test_a_second_count_at_the_same_instant_is_superseded_and_expects_what_the_first_left(shop: Shop) -> None:
+    counted_at = _ago(10)
+    shop.write(record_count, Count(rid(), MANAGER, counted_at, lines(("SKU-0001", 7))))
+    again = shop.write(record_count, Count(rid(), MANAGER, counted_at, lines(("SKU-0001", 6))))
+    assert (again.lines[0].status, again.lines[0].expected, again.lines[0].delta) == ("superseded", 7, 0)
+    assert shop.level("SKU-0001").on_hand == 7
