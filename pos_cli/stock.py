@@ -282,7 +282,8 @@ def _count(db: Any, args: argparse.Namespace) -> int:
     for line in result.lines:
         if line.status != "applied":
             print(
-                f"  {line.sku}: counted {line.counted}; a later count was applied already, so this one changes nothing"
+                f"  {line.sku}: counted {line.counted}; a count as late or later was applied already: "
+                "this one changes nothing"
             )
         elif line.delta:
             found = f"{line.delta} more" if line.delta > 0 else f"{-line.delta} fewer"

@@ -472,15 +472,7 @@ def test_a_price_changed_at_the_back_office_rings_up_at_the_next_scan_and_a_with
     w.show()
     w.start()
     try:
-        login = w.login_view
-        qtbot.waitUntil(lambda: len(login.cashier_buttons) == 2, timeout=WAIT_MS)
-        click(qtbot, next(b for b in login.cashier_buttons.values() if b.text() == "Alex Morgan"))
-        for digit in "1234":
-            click(qtbot, login.digit_buttons[digit])
-        click(qtbot, login.submit_button)
-        qtbot.waitUntil(lambda: w.sale_view is not None, timeout=WAIT_MS)
-        view = w.sale_view
-        assert view is not None
+        view = log_in(qtbot, w)
         assert w.lane is not None
         scan(qtbot, view, SOURDOUGH)
         assert view.total_label.text() == "€3.89"
