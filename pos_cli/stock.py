@@ -184,17 +184,19 @@ def _lines(args: argparse.Namespace) -> tuple[Any, ...]:
     return tuple(StockLine(sku, quantity) for sku, quantity in args.lines)
 
 
-def _write(db: Any, use_case: Callable[..., Any], *command: Any) -> tuple[Any, int | None]:
+def write_command(db: Any, use_case: Callable[..., Any], *command: Any) -> tuple[Any, int | None]:
     """Run ``use_case`` in one write transaction; its result, and the feed's last seq after it
     if it wrote an event (None if it changed nothing)."""
-    from store_server.usecases.feed import feed_position
+    from store_server.usecases.feed import feed_position, lock_feed
     from store_server.usecases.store import load_store
 
     # BEGIN IMMEDIATE on SQLite, the feed's counter row locked on PostgreSQL: the server's
-    # writer and this command take turns, and seqs stay in commit order.
+    # writer and this command take turns, and seqs stay in commit order. The counter is locked
+    # before it is read, so "before" is as this command finds it: read unlocked, another
+    # writer's events committed meanwhile would be taken for this command's.
     with db.write() as session:
         load_store(session)  # refuses a database that was never initialised
-        _, before = feed_position(session)
+        before = lock_feed(session).last_seq
         result = use_case(session, *command)
         _, seq = feed_position(session)
     return result, (seq if seq != before else None)
@@ -266,7 +268,7 @@ def _receive(db: Any, args: argparse.Namespace) -> int:
 
     request_id = _request_id(args)
     command = Receive(request_id, _actor(args), _lines(args), args.location, args.po)
-    result, seq = _write(db, receive, command)
+    result, seq = write_command(db, receive, command)
     against = f" against purchase order {args.po}" if args.po else ""
     _done(db, f"Received {_units(db, args)} at {args.location}{against}", result, seq, request_id)
     return 0
@@ -277,7 +279,7 @@ def _count(db: Any, args: argparse.Namespace) -> int:
 
     request_id = _request_id(args)
     command = Count(request_id, _actor(args), args.at, _lines(args), args.location)
-    result, seq = _write(db, record_count, command)
+    result, seq = write_command(db, record_count, command)
     _done(db, f"Count {result.count_id} at {args.location}, as of {result.counted_at}", result, seq, request_id)
     for line in result.lines:
         if line.status != "applied":
@@ -298,7 +300,7 @@ def _return(db: Any, args: argparse.Namespace) -> int:
 
     request_id = _request_id(args)
     command = ReturnToStock(request_id, _actor(args), _lines(args), args.location, args.order, args.at)
-    result, seq = _write(db, return_to_stock, command)
+    result, seq = write_command(db, return_to_stock, command)
     of = f" from {args.order}" if args.order else ""
     _done(db, f"Returned {_units(db, args)}{of} to the shelf at {args.location}", result, seq, request_id)
     return 0
@@ -308,7 +310,8 @@ def _write_off(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.stock_ops import WriteOff, write_off
 
     request_id = _request_id(args)
-    result, seq = _write(db, write_off, WriteOff(request_id, _actor(args), _lines(args), args.reason, args.location))
+    command = WriteOff(request_id, _actor(args), _lines(args), args.reason, args.location)
+    result, seq = write_command(db, write_off, command)
     _done(db, f"Wrote off {_units(db, args)} at {args.location} as {args.reason}", result, seq, request_id)
     return 0
 
@@ -318,7 +321,7 @@ def _transfer(db: Any, args: argparse.Namespace) -> int:
 
     request_id = _request_id(args)
     command = TransferOut(request_id, _actor(args), args.location, args.to_location, _lines(args))
-    result, seq = _write(db, transfer_out, command)
+    result, seq = write_command(db, transfer_out, command)
     _done(db, f"Sent {_units(db, args)} from {args.location} to {args.to_location}", result, seq, request_id)
     print(f"Transfer {result.transfer_id}: when it arrives, `pos stock arrive {result.transfer_id} SKU=QTY ...`.")
     return 0
@@ -328,7 +331,7 @@ def _arrive(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.transfers import TransferIn, transfer_in
 
     request_id = _request_id(args)
-    result, seq = _write(db, transfer_in, TransferIn(request_id, _actor(args), args.transfer, _lines(args)))
+    result, seq = write_command(db, transfer_in, TransferIn(request_id, _actor(args), args.transfer, _lines(args)))
     said = f"Received {_units(db, args)} of transfer {result.transfer_id} at {result.to_location}"
     _done(db, said, result, seq, request_id)
     outstanding = [f"{ln['sent'] - ln['received']} x {ln['sku']}" for ln in result.lines if ln["received"] < ln["sent"]]
@@ -351,7 +354,7 @@ def _safety(db: Any, args: argparse.Namespace) -> int:
         raise BadRequest(f"{args.quantity!r} is not a number of units; give one, or none.")
     request_id = _request_id(args)
     command = SetSafetyStock(request_id, _actor(args), quantity, args.sku, args.category)
-    result, seq = _write(db, set_safety_stock, command)
+    result, seq = write_command(db, set_safety_stock, command)
     whose = f"of {args.sku}" if args.sku else f"of category {args.category}" if args.category else "of the store"
     if quantity is not None:
         now = f"is now {quantity}"
@@ -410,7 +413,8 @@ def _resolve(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.stock_exceptions import ResolveException, resolve_exception
 
     request_id = _request_id(args)
-    result, seq = _write(db, resolve_exception, ResolveException(request_id, _actor(args), args.exception, args.note))
+    command = ResolveException(request_id, _actor(args), args.exception, args.note)
+    result, seq = write_command(db, resolve_exception, command)
     if result.duplicate:
         print(f"Request {request_id} was already done; nothing changed this time.")
     else:
@@ -470,7 +474,7 @@ def _change_product(db: Any, args: argparse.Namespace) -> int:
     command = ChangeProduct(
         request_id, _actor(args), args.sku, args.name, price, args.barcode, args.category, args.tax_class, args.active
     )
-    result, seq = _write(db, change_product, command)
+    result, seq = write_command(db, change_product, command)
     product = result.product
     if result.duplicate:
         print(f"Request {request_id} was already done; nothing changed this time.")
