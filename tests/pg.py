@@ -7,8 +7,9 @@ where an unreachable database fails the run: CI must prove both databases.
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 import psycopg
 import pytest
@@ -47,7 +48,7 @@ def session_database() -> Generator[str, None, None]:
 
 def reset_schema(url: str) -> str:
     """Empty the session database so each test starts from nothing."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    dsn = libpq_dsn(url)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
@@ -63,3 +64,17 @@ def pg_database() -> Iterator[str]:
 def pg_url(pg_database: str) -> str:
     """A SQLAlchemy URL of an empty PostgreSQL database."""
     return reset_schema(pg_database)
+
+
+def libpq_dsn(url: str) -> str:
+    """A SQLAlchemy ``postgresql+psycopg://`` URL as psycopg itself takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def eventually(condition: Callable[[], bool], wait_s: float = 10.0) -> None:
+    """Wait until ``condition`` holds. For what PostgreSQL tells no one (a backend that starts to
+    wait for a lock, a closed connection it noticed): look again every 50 ms."""
+    deadline = time.monotonic() + wait_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)

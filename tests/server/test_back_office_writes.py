@@ -6,8 +6,6 @@ its own, and the numbering stays gap-free."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -19,23 +17,17 @@ from pos_cli.stock import write_command
 from store_server.db.engine import open_database
 from store_server.db.models import FeedEventRow
 from store_server.usecases.stock_ops import Receive, StockResult, receive
+from tests.pg import eventually, libpq_dsn
 from tests.server.inventory_support import lines, open_shop, rid
 
 
 def _waiting_on_a_lock(url: str) -> bool:
     """Whether a backend of this database waits for a row lock (the feed's counter)."""
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         ).fetchone()
     return bool(row and row[0])
-
-
-def _eventually(condition: Callable[[], bool], wait_s: float = 10.0) -> None:
-    deadline = time.monotonic() + wait_s
-    while not condition():  # PostgreSQL says nothing when a backend starts to wait: look again
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.05)
 
 
 @pytest.mark.postgres
@@ -54,7 +46,7 @@ def test_a_back_office_write_locks_the_counter_first_and_another_writer_numbers_
         writer.start()
         other["thread"] = writer
         # It commits at once if this transaction has not locked the counter yet, else it waits.
-        _eventually(lambda: not writer.is_alive() or _waiting_on_a_lock(pg_url))
+        eventually(lambda: not writer.is_alive() or _waiting_on_a_lock(pg_url))
         return receive(session, cmd)
 
     try:

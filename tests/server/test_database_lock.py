@@ -8,8 +8,6 @@ import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -26,20 +24,16 @@ from store_server.serving_lock import (
     holder_named,
     is_server_database,
 )
-from tests.pg import session_database
+from tests.pg import eventually, libpq_dsn, session_database
 from tests.server.feed_support import catalogue, feed_server, prepare, sale_of
 from tests.server.support import SEED, held_by_a_child, register, run
 
 PRODUCTS = catalogue(SEED)
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def _lock_backends(url: str) -> list[int]:
     """The backends of this database whose connection is a store server's lock."""
-    with psycopg.connect(_dsn(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE %s",
             (APPLICATION + " %",),
@@ -48,16 +42,9 @@ def _lock_backends(url: str) -> list[int]:
 
 
 def _terminate(url: str, pids: list[int]) -> None:
-    with psycopg.connect(_dsn(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         for pid in pids:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-
-
-def _eventually(condition: Callable[[], bool], wait_s: float = 10.0) -> None:
-    deadline = time.monotonic() + wait_s
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.05)
 
 
 def _me() -> str:
@@ -81,7 +68,7 @@ def test_a_second_server_on_the_same_postgresql_database_is_refused_and_the_firs
                 cashier = await reg.login()
                 reply = await reg.submit(sale_of(PRODUCTS, [("SKU-0001", 1)], cashier))
                 assert reply["type"] == "sale.accepted", reply
-        await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) == [])  # stopping let go of it
+        await asyncio.to_thread(eventually, lambda: _lock_backends(pg_url) == [])  # stopping let go of it
         again = StoreServer(pg_url)
         await again.start()
         await again.stop()
@@ -97,7 +84,7 @@ def test_a_server_that_fails_to_start_on_postgresql_lets_go_of_the_lock(pg_url: 
                 await StoreServer(pg_url).start()  # an empty database: no store in it
 
     run(scenario())
-    _eventually(lambda: _lock_backends(pg_url) == [])
+    eventually(lambda: _lock_backends(pg_url) == [])
     DatabaseLock.take(pg_url).release()
 
 
@@ -128,7 +115,7 @@ def test_the_database_lock_dies_with_its_process_however_it_ends(pg_url: str) ->
             DatabaseLock.take(pg_url)
         assert refused.value.pid == holder.pid
         assert refused.value.host == socket.gethostname()
-    _eventually(lambda: _lock_backends(pg_url) == [])  # PostgreSQL saw the connection end
+    eventually(lambda: _lock_backends(pg_url) == [])  # PostgreSQL saw the connection end
     DatabaseLock.take(pg_url).release()  # no stale lock after a crash
 
 
@@ -148,7 +135,7 @@ def test_a_lost_connection_takes_the_lock_again_unless_another_server_took_it(
             DatabaseLock.take(pg_url)  # it is held again
 
         _terminate(pg_url, [second])
-        _eventually(lambda: _lock_backends(pg_url) == [])
+        eventually(lambda: _lock_backends(pg_url) == [])
         usurper = DatabaseLock.take(pg_url)  # another server started while it was free
         with caplog.at_level(logging.ERROR, logger="store_server.serving_lock"):
             assert not lock.keep()
@@ -168,7 +155,7 @@ def test_a_running_server_takes_its_lost_lock_again(pg_url: str) -> None:
         try:
             [before] = await asyncio.to_thread(_lock_backends, pg_url)
             await asyncio.to_thread(_terminate, pg_url, [before])
-            await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) not in ([], [before]))
+            await asyncio.to_thread(eventually, lambda: _lock_backends(pg_url) not in ([], [before]))
             with pytest.raises(AlreadyServing):
                 await StoreServer(pg_url).start()
         finally:
@@ -205,7 +192,7 @@ def test_a_release_during_a_keep_does_not_wait_for_it_and_the_keep_lets_go(
         go_on.set()
         keeping.join(10)
     assert kept == [False]
-    _eventually(lambda: _lock_backends(pg_url) == [])
+    eventually(lambda: _lock_backends(pg_url) == [])
     DatabaseLock.take(pg_url).release()
     assert not lock.keep()  # released: it takes nothing again
 
@@ -240,7 +227,7 @@ def test_a_release_while_a_keep_still_holds_its_lock_is_never_lost(pg_url: str) 
     lock = DatabaseLock.take(pg_url)
     lock._lock = _ReleasedOnTheWayOut(lock)  # type: ignore[assignment]
     assert not lock.keep()  # released: not held, though the connection was fine
-    _eventually(lambda: _lock_backends(pg_url) == [])
+    eventually(lambda: _lock_backends(pg_url) == [])
     DatabaseLock.take(pg_url).release()
 
 
@@ -257,7 +244,7 @@ def test_a_keep_that_fails_after_a_release_still_lets_go(pg_url: str, monkeypatc
     monkeypatch.setattr(DatabaseLock, "_kept", released_then_failed)
     with pytest.raises(RuntimeError):
         lock.keep()
-    _eventually(lambda: _lock_backends(pg_url) == [])
+    eventually(lambda: _lock_backends(pg_url) == [])
     DatabaseLock.take(pg_url).release()
 
 
@@ -285,7 +272,7 @@ def test_a_start_cancelled_while_it_takes_the_lock_lets_go_of_it(pg_url: str, mo
             await starting
         go_on.set()  # the take goes on on its thread and takes the lock
         assert await asyncio.to_thread(taken.wait, 10)
-        await asyncio.to_thread(_eventually, lambda: _lock_backends(pg_url) == [])
+        await asyncio.to_thread(eventually, lambda: _lock_backends(pg_url) == [])
 
     run(scenario())
     DatabaseLock.take(pg_url).release()
