@@ -11,12 +11,11 @@ stays quick.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pos_cli.staff import add_staff_arguments, staff_actor, staff_request_id
 from pos_core.orders import ONLINE, OPEN, Channel, OrderAction, OrderStatus, allowed_actions
 
 if TYPE_CHECKING:
@@ -42,7 +41,6 @@ _STEP_HELP = {
 }
 ONLINE_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.COMPLETED)
 STATE_CHOICES = ("open", "all", *ONLINE_STATUSES)
-MAX_ACTOR_LEN = 200
 
 
 def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
@@ -67,12 +65,7 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
         step = orders_sub.add_parser(command, help=text)
         add_store_location(step)
         step.add_argument("order", metavar="ID", help="the order id, or the storefront's order reference")
-        step.add_argument("--by", metavar="NAME", help="who does it, for the ledger (default: your login name)")
-        step.add_argument(
-            "--request-id",
-            metavar="ID",
-            help="a UUID you made, so that running the same command again is not done twice (default: a new one)",
-        )
+        add_staff_arguments(step)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,18 +150,18 @@ def _step(db: Any, args: argparse.Namespace, action: OrderAction) -> int:
         OrderAction.SHIP: usecases.ship_order,
         OrderAction.CANCEL: usecases.cancel_order,
     }
-    request_id = args.request_id or str(uuid.uuid4())
-    actor = f"staff:{args.by or getpass.getuser()}"[:MAX_ACTOR_LEN]
+    request = staff_request_id(args)
+    actor = staff_actor(args)
     # One write transaction: BEGIN IMMEDIATE on SQLite, the feed's counter row locked on
     # PostgreSQL, so the server's writer and this command take turns and seqs stay in commit order.
     with db.write() as session:
         load_store(session)
         order_id = usecases.find_order_id(session, args.order)
-        result = run_step[action](session, usecases.OrderStep(request_id, actor, order_id))
+        result = run_step[action](session, usecases.OrderStep(request, actor, order_id))
         _, seq = feed_position(session)
     shown = order_label(result)
     if result.duplicate:
-        print(f"Order {shown} was already {result.status} by request {request_id}; nothing changed.")
+        print(f"Order {shown} was already {result.status} by request {request}; nothing changed.")
     else:
         print(f"Order {shown} is now {result.status} (feed seq {seq}).")
     following = next_steps(result)

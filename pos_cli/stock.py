@@ -12,17 +12,16 @@ server runs. SQLAlchemy is imported by the commands, not here, so ``pos --help``
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pos_cli.staff import add_staff_arguments, staff_actor, staff_request_id
+
 AddStoreLocation = Callable[[argparse.ArgumentParser], None]
 
-MAX_ACTOR_LEN = 200
 WRITE_OFF_REASONS = ("damage", "shrink")
 LISTED_LEVELS = 20
 """Levels a command lists one by one; beyond that (a store-wide safety stock) it says how many."""
@@ -69,12 +68,7 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
             )
         if location:
             parser.add_argument("--location", default="main", help="store location (default: main)")
-        parser.add_argument("--by", metavar="NAME", help="who does it, for the ledger (default: your login name)")
-        parser.add_argument(
-            "--request-id",
-            metavar="ID",
-            help="a UUID you made, so that running the same command again is not done twice (default: a new one)",
-        )
+        add_staff_arguments(parser)
         return parser
 
     receive = writing("receive", "book delivered goods in: on hand goes up")
@@ -140,8 +134,7 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
     sold = change.add_mutually_exclusive_group()
     sold.add_argument("--active", dest="active", action="store_const", const=True, help="sold again")
     sold.add_argument("--inactive", dest="active", action="store_const", const=False, help="no longer sold")
-    change.add_argument("--by", metavar="NAME", help="who does it, for the ledger (default: your login name)")
-    change.add_argument("--request-id", metavar="ID", help="a UUID you made, so a repeat is not done twice")
+    add_staff_arguments(change)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,20 +155,6 @@ def run(args: argparse.Namespace) -> int:
         return _COMMANDS[args.stock_command](db, args)
     finally:
         db.close()
-
-
-def _actor(args: argparse.Namespace) -> str:
-    return f"staff:{args.by or getpass.getuser()}"[:MAX_ACTOR_LEN]
-
-
-def _request_id(args: argparse.Namespace) -> str:
-    from store_server.errors import BadRequest
-
-    if args.request_id is None:
-        return str(uuid.uuid4())
-    if not args.request_id.strip():
-        raise BadRequest("--request-id is empty; give the id you made, or leave it out for a new one.")
-    return str(args.request_id)
 
 
 def _lines(args: argparse.Namespace) -> tuple[Any, ...]:
@@ -266,8 +245,8 @@ def _done(db: Any, said: str, result: Any, seq: int | None, request_id: str) -> 
 def _receive(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.stock_ops import Receive, receive
 
-    request_id = _request_id(args)
-    command = Receive(request_id, _actor(args), _lines(args), args.location, args.po)
+    request_id = staff_request_id(args)
+    command = Receive(request_id, staff_actor(args), _lines(args), args.location, args.po)
     result, seq = write_command(db, receive, command)
     against = f" against purchase order {args.po}" if args.po else ""
     _done(db, f"Received {_units(db, args)} at {args.location}{against}", result, seq, request_id)
@@ -277,8 +256,8 @@ def _receive(db: Any, args: argparse.Namespace) -> int:
 def _count(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.counts import Count, record_count
 
-    request_id = _request_id(args)
-    command = Count(request_id, _actor(args), args.at, _lines(args), args.location)
+    request_id = staff_request_id(args)
+    command = Count(request_id, staff_actor(args), args.at, _lines(args), args.location)
     result, seq = write_command(db, record_count, command)
     _done(db, f"Count {result.count_id} at {args.location}, as of {result.counted_at}", result, seq, request_id)
     for line in result.lines:
@@ -298,8 +277,8 @@ def _count(db: Any, args: argparse.Namespace) -> int:
 def _return(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.stock_ops import ReturnToStock, return_to_stock
 
-    request_id = _request_id(args)
-    command = ReturnToStock(request_id, _actor(args), _lines(args), args.location, args.order, args.at)
+    request_id = staff_request_id(args)
+    command = ReturnToStock(request_id, staff_actor(args), _lines(args), args.location, args.order, args.at)
     result, seq = write_command(db, return_to_stock, command)
     of = f" from {args.order}" if args.order else ""
     _done(db, f"Returned {_units(db, args)}{of} to the shelf at {args.location}", result, seq, request_id)
@@ -309,8 +288,8 @@ def _return(db: Any, args: argparse.Namespace) -> int:
 def _write_off(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.stock_ops import WriteOff, write_off
 
-    request_id = _request_id(args)
-    command = WriteOff(request_id, _actor(args), _lines(args), args.reason, args.location)
+    request_id = staff_request_id(args)
+    command = WriteOff(request_id, staff_actor(args), _lines(args), args.reason, args.location)
     result, seq = write_command(db, write_off, command)
     _done(db, f"Wrote off {_units(db, args)} at {args.location} as {args.reason}", result, seq, request_id)
     return 0
@@ -319,8 +298,8 @@ def _write_off(db: Any, args: argparse.Namespace) -> int:
 def _transfer(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.transfers import TransferOut, transfer_out
 
-    request_id = _request_id(args)
-    command = TransferOut(request_id, _actor(args), args.location, args.to_location, _lines(args))
+    request_id = staff_request_id(args)
+    command = TransferOut(request_id, staff_actor(args), args.location, args.to_location, _lines(args))
     result, seq = write_command(db, transfer_out, command)
     _done(db, f"Sent {_units(db, args)} from {args.location} to {args.to_location}", result, seq, request_id)
     print(f"Transfer {result.transfer_id}: when it arrives, `pos stock arrive {result.transfer_id} SKU=QTY ...`.")
@@ -330,8 +309,8 @@ def _transfer(db: Any, args: argparse.Namespace) -> int:
 def _arrive(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.transfers import TransferIn, transfer_in
 
-    request_id = _request_id(args)
-    result, seq = write_command(db, transfer_in, TransferIn(request_id, _actor(args), args.transfer, _lines(args)))
+    request_id = staff_request_id(args)
+    result, seq = write_command(db, transfer_in, TransferIn(request_id, staff_actor(args), args.transfer, _lines(args)))
     said = f"Received {_units(db, args)} of transfer {result.transfer_id} at {result.to_location}"
     _done(db, said, result, seq, request_id)
     outstanding = [f"{ln['sent'] - ln['received']} x {ln['sku']}" for ln in result.lines if ln["received"] < ln["sent"]]
@@ -352,8 +331,8 @@ def _safety(db: Any, args: argparse.Namespace) -> int:
         quantity = int(args.quantity)
     else:
         raise BadRequest(f"{args.quantity!r} is not a number of units; give one, or none.")
-    request_id = _request_id(args)
-    command = SetSafetyStock(request_id, _actor(args), quantity, args.sku, args.category)
+    request_id = staff_request_id(args)
+    command = SetSafetyStock(request_id, staff_actor(args), quantity, args.sku, args.category)
     result, seq = write_command(db, set_safety_stock, command)
     whose = f"of {args.sku}" if args.sku else f"of category {args.category}" if args.category else "of the store"
     if quantity is not None:
@@ -412,8 +391,8 @@ def _exceptions(db: Any, args: argparse.Namespace) -> int:
 def _resolve(db: Any, args: argparse.Namespace) -> int:
     from store_server.usecases.stock_exceptions import ResolveException, resolve_exception
 
-    request_id = _request_id(args)
-    command = ResolveException(request_id, _actor(args), args.exception, args.note)
+    request_id = staff_request_id(args)
+    command = ResolveException(request_id, staff_actor(args), args.exception, args.note)
     result, seq = write_command(db, resolve_exception, command)
     if result.duplicate:
         print(f"Request {request_id} was already done; nothing changed this time.")
@@ -470,9 +449,17 @@ def _change_product(db: Any, args: argparse.Namespace) -> int:
     price = None if args.price is None else parse_amount(args.price, currency)  # PosError: one sentence
     if price is not None and not 0 <= price <= MAX_PRICE:
         raise ProductRefused(f"A price must be from 0 to {format_money(MAX_PRICE, currency)}; got {args.price}.")
-    request_id = _request_id(args)
+    request_id = staff_request_id(args)
     command = ChangeProduct(
-        request_id, _actor(args), args.sku, args.name, price, args.barcode, args.category, args.tax_class, args.active
+        request_id,
+        staff_actor(args),
+        args.sku,
+        args.name,
+        price,
+        args.barcode,
+        args.category,
+        args.tax_class,
+        args.active,
     )
     result, seq = write_command(db, change_product, command)
     product = result.product
