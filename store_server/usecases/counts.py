@@ -96,11 +96,13 @@ def record_count(session: Session, cmd: Count, now: datetime | None = None) -> C
     twice = sorted({sku for sku in skus if skus.count(sku) > 1})
     if twice:
         raise QuantityRefused(f"SKU {', '.join(twice)} appears twice in the count; send one line with the total.")
-    counted_at = checks.count_time(cmd.counted_at, now or utc_now())
     checks.known_location(session, cmd.location)
     checks.known_skus(session, skus)
 
     def run(state: FeedState) -> CountResult:
+        # Checked after the replay lookup: a retry of a count accepted days ago gets its first
+        # answer, not a refusal of a time that was fine when it was sent.
+        counted_at = checks.count_time(cmd.counted_at, now or utc_now())
         posting = Posting(
             session,
             state,

@@ -166,3 +166,14 @@ def test_a_second_count_at_the_same_instant_is_superseded_and_expects_what_the_f
     again = shop.write(record_count, Count(rid(), MANAGER, counted_at, lines(("SKU-0001", 6))))
     assert (again.lines[0].status, again.lines[0].expected, again.lines[0].delta) == ("superseded", 7, 0)
     assert shop.level("SKU-0001").on_hand == 7
+
+
+def test_a_count_retried_after_its_time_grew_too_old_gets_its_first_answer(shop: Shop) -> None:
+    count = Count(rid(), MANAGER, _ago(60), lines(("SKU-0001", 6)))
+    first = shop.write(record_count, count)
+    later = utc_now() + timedelta(days=8)  # the handheld's acknowledgement was lost; it tries again next week
+    again = shop.write(record_count, count, now=later)
+    assert (again.duplicate, again.lines, again.counted_at) == (True, first.lines, first.counted_at)
+    with pytest.raises(TimestampRefused, match="days"):  # a new count of that time is still refused
+        shop.write(record_count, Count(rid(), MANAGER, count.counted_at, lines(("SKU-0001", 5))), now=later)
+    assert shop.level("SKU-0001").on_hand == 6
