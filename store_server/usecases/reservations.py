@@ -197,11 +197,14 @@ def _refusal(short: list[dict[str, int | str]]) -> str:
     )
 
 
+_HOLD = "SELECT 1 FROM reservations WHERE id = :id"
+
+
 def refused_on_read(cmd: Reserve, fetch: Fetch) -> InsufficientStock | None:
     """The refusal ``reserve`` would give ``cmd`` for too little stock, judged on a read of the
     store (``fetch``, every statement on one state of it), without the writer; None when only
     the writer can answer: enough may be available, the request id was used before (a resend
-    gets its first answer, another command with it a conflict), or the command is refused for
+    gets its first answer, another command with it a conflict; an order's hold has it), or the command is refused for
     something else (its error comes from ``reserve``).
 
     When a flash sale empties a product, most reservations of it are refused: judged on a read,
@@ -218,7 +221,11 @@ def refused_on_read(cmd: Reserve, fetch: Fetch) -> InsufficientStock | None:
         return None
     demand = demand_by_sku(lines)
     skus, listed = in_list("value", sorted(demand))  # the statements below ask for "IN (:values)"
-    if fetch(requests.FIND, {"key": cmd.request_id}) or not fetch(checks.LOCATION, {"code": cmd.location}):
+    if (
+        fetch(requests.FIND, {"key": cmd.request_id})
+        or fetch(_HOLD, {"id": cmd.request_id})  # an order's hold's id: a conflict, the writer's answer
+        or not fetch(checks.LOCATION, {"code": cmd.location})
+    ):
         return None
     if len(fetch(stock.UNITS.replace("(:values)", skus), listed)) != len(demand):
         return None

@@ -64,6 +64,9 @@ def test_what_the_writer_must_judge_still_goes_to_it(sqlite_url: str) -> None:
             # id for other lines is a conflict: the id was used, so the writer answers.
             got["resent"] = await sf.reserve(("SKU-0003", 3), request_id=first)
             got["altered"] = await sf.reserve(("SKU-0003", 2), request_id=first)
+            order = await sf.place(("SKU-0001", 1))
+            # An order's hold's id for a reservation of what is all held: a conflict, not a shortage.
+            got["hold's id"] = await sf.reserve(("SKU-0003", 1), request_id=order["order"]["reservation_id"])
             got["unknown sku"] = await sf.reserve(("SKU-0003", 1), ("NO-SUCH-SKU", 1))
             got["zero"] = await sf.reserve(("SKU-0003", 0))
             got["unknown location"] = await sf.request(
@@ -81,6 +84,7 @@ def test_what_the_writer_must_judge_still_goes_to_it(sqlite_url: str) -> None:
     assert got["granted"]["type"] == "reservation"
     assert got["resent"]["reservation"] == got["granted"]["reservation"]
     assert got["altered"]["code"] == "idempotency_conflict"
+    assert got["hold's id"]["code"] == "idempotency_conflict", got["hold's id"]
     assert got["unknown sku"]["code"] == "unknown_sku"
     assert got["zero"]["code"] == "invalid_quantity"
     assert got["unknown location"]["code"] == "unknown_location"
