@@ -123,12 +123,15 @@ class _Consumer:
         self.settings = settings
         self.peer = str(connection.remote_address)
         self.wake = signal.attach()
-        self.replies: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(REPLY_QUEUE)
+        self.replies: asyncio.Queue[dict[str, Any] | Subscribe | None] = asyncio.Queue(REPLY_QUEUE)
         """Replies in the order their requests came; None where a subscription starts (its
-        ``subscribed`` frame, and the snapshot if one is due, go there)."""
+        ``subscribed`` frame, and the snapshot if one is due, go there); a ``Subscribe`` sent
+        while the one before it was still starting, judged once that one started or failed."""
         self.subscription: Subscribe | None = None
         self.window: AckWindow | None = None
         self.started = False
+        self.deferred = 0
+        """Subscriptions in ``replies`` still to judge: one sent after them waits its turn."""
         self.at_tail = False
         """Whether the last read of the log came back short: the consumer has caught up."""
         self.gone = False
@@ -164,22 +167,20 @@ class _Consumer:
             self.gone = True
             self.wake.set()
 
-    def _take(self, frame: str | bytes) -> tuple[bool, dict[str, Any] | None]:
+    def _take(self, frame: str | bytes) -> tuple[bool, dict[str, Any] | Subscribe | None]:
         """Apply one consumer frame: whether it started a subscription, and the error reply
-        when it cannot be acted on."""
+        when it cannot be acted on (or a subscription to judge once the one before it has
+        started: that one may yet be refused)."""
         try:
             message = parse_consumer_message(frame)
             if isinstance(message, Subscribe):
-                if self.subscription is not None:
-                    raise ProtocolError(
-                        ALREADY_SUBSCRIBED,
-                        "This connection is already subscribed; to start elsewhere, open a new connection.",
-                        message.req,
-                    )
-                self.subscription = message
-                cap = self.settings.max_unacked if message.protocol >= ACKED_PROTOCOL else None
-                self.window = AckWindow(message.since, cap)
-                return True, None
+                if self.subscription is None and not self.deferred:
+                    self._subscribe(message)
+                    return True, None
+                if not self.started:
+                    self.deferred += 1
+                    return False, message
+                raise _already_subscribed(message)
             if self.window is None:
                 raise ProtocolError(NOT_SUBSCRIBED, "Subscribe before acknowledging events.", message.req)
             self.window.on_ack(message)
@@ -214,11 +215,24 @@ class _Consumer:
         self.last_send = asyncio.get_running_loop().time()
         await self.connection.send(frame if isinstance(frame, str) else encode(frame))
 
+    def _subscribe(self, message: Subscribe) -> None:
+        self.subscription = message
+        cap = self.settings.max_unacked if message.protocol >= ACKED_PROTOCOL else None
+        self.window = AckWindow(message.since, cap)
+
     async def _send_replies(self) -> bool:
         sent = False
         while not self.replies.empty():
             reply = self.replies.get_nowait()
-            if reply is not None:
+            if isinstance(reply, Subscribe):  # sent behind a subscription that was starting
+                self.deferred -= 1
+                if self.subscription is None:  # which was refused: this one is the subscription
+                    self._subscribe(reply)
+                    await self._start(reply)
+                else:
+                    exc = _already_subscribed(reply)
+                    await self._send(error_reply(exc.code, str(exc), exc.req))
+            elif reply is not None:
                 await self._send(reply)
             elif self.subscription is not None:
                 await self._start(self.subscription)
@@ -299,6 +313,14 @@ class _Consumer:
         assert self.window is not None  # set with the subscription
         _, latest = await self.db.run_reader(_position, self.db)
         await self._send(heartbeat_frame(latest, self.window))
+
+
+def _already_subscribed(message: Subscribe) -> ProtocolError:
+    return ProtocolError(
+        ALREADY_SUBSCRIBED,
+        "This connection is already subscribed; to start elsewhere, open a new connection.",
+        message.req,
+    )
 
 
 def _log_position(db: Database) -> LogPosition:

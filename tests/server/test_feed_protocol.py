@@ -308,6 +308,28 @@ def test_protocol_1_subscriber_whose_events_are_pruned_is_told_to_take_a_snapsho
     assert (begin["type"], begin["as_of_seq"]) == ("snapshot.begin", 6)
 
 
+def test_a_subscription_sent_behind_one_that_is_refused_is_the_subscription(sqlite_url: str) -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        async with feed_server(sqlite_url, seed=STORE) as (server, tokens):
+            await _sell(server, tokens, 2)  # seq 1..6
+            await asyncio.to_thread(prune_events, sqlite_url, 3)
+            async with raw_feed(server, tokens.storefront) as ws:
+                # Sent at once, without waiting for the first's answer.
+                await send(ws, {"type": "subscribe", "since": 1, "req": "r1"})  # revision 1: refused
+                await send(ws, _subscribe(6, req="r2"))
+                await send(ws, _subscribe(0, req="r3"))  # one too many
+                frames = [await recv(ws) for _ in range(3)]
+                await _sell(server, tokens, 1)
+                frames.append(await recv(ws))
+                return frames
+
+    refused, subscribed, third, live = run(scenario())
+    assert (refused["code"], refused["req"]) == ("snapshot_required", "r1")
+    assert (subscribed["type"], subscribed["req"], subscribed["resume"]) == ("subscribed", "r2", "replay")
+    assert (third["code"], third["req"]) == ("already_subscribed", "r3")
+    assert (live["type"], live["seq"]) == ("event", 7)
+
+
 def test_connection_that_never_subscribes_is_closed(sqlite_url: str) -> None:
     async def scenario() -> int | None:
         settings = FeedSettings(subscribe_timeout_s=0.3)
