@@ -156,7 +156,7 @@ def _step(db: Any, args: argparse.Namespace, action: OrderAction) -> int:
     # PostgreSQL, so the server's writer and this command take turns and seqs stay in commit order.
     with db.write() as session:
         load_store(session)
-        order_id = usecases.find_order_id(session, args.order)
+        order_id = usecases.find_order_id(session, args.order, request)
         result = run_step[action](session, usecases.OrderStep(request, actor, order_id))
         _, seq = feed_position(session)
     shown = order_label(result)

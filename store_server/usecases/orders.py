@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from pos_core.errors import IllegalTransition
 from pos_core.ids import new_id
 from pos_core.inventory import Reason, StockLine, allocate, demand_by_sku, expiry
+from pos_core.json_text import parse
 from pos_core.orders import ONLINE, Channel, OrderAction, OrderStatus, held_status, next_status
 from store_server.db.models import FeedState, OrderLineRow, OrderRow, Reservation, SaleLineRow
 from store_server.errors import BadRequest, IllegalOrderTransition, UnknownOrder
 from store_server.usecases import checks
 from store_server.usecases.clock import now_iso, utc_now
 from store_server.usecases.feed import append_event
-from store_server.usecases.requests import command_request, run_once
+from store_server.usecases.requests import command_request, run_once, stored_requests
 from store_server.usecases.reservations import (
     COMMITTED,
     MAX_TTL_S,
@@ -267,16 +268,22 @@ def list_orders(session: Session, statuses: Collection[str], limit: int = MAX_LI
     return [_result(session, order) for order in rows]
 
 
-def find_order_id(session: Session, id_or_reference: str) -> str:
+def find_order_id(session: Session, id_or_reference: str, request_id: str | None = None) -> str:
     """The id of the order with this id, else of the one online order with this storefront reference.
 
     Staff read the storefront's order number (``WEB-1001``) off a packing slip more often than a UUID.
+    With ``request_id``, a request made before for an order with this id or reference names
+    that order: a retry reaches its first answer even if another order has taken the reference since.
 
     Raises:
         UnknownOrder: neither, or a reference that more than one order carries.
     """
     if session.get(OrderRow, id_or_reference) is not None:
         return id_or_reference
+    first = _first_order_answer(session, request_id) if request_id is not None else None
+    if first is not None and first.get("reference") == id_or_reference:
+        order_id: str = first["order_id"]
+        return order_id
     found = list(
         session.scalars(
             select(OrderRow.id).where(OrderRow.reference == id_or_reference, OrderRow.channel.in_(sorted(ONLINE)))
@@ -290,6 +297,15 @@ def find_order_id(session: Session, id_or_reference: str) -> str:
             f" ({', '.join(sorted(found))})."
         )
     raise UnknownOrder(f"There is no order {id_or_reference}; check the order id or the storefront's reference.")
+
+
+def _first_order_answer(session: Session, request_id: str) -> dict[str, Any] | None:
+    """The stored answer of an order request made with ``request_id``, or None."""
+    stored = stored_requests(session, [request_id]).get(request_id)
+    if stored is None or not stored[0].startswith("order."):
+        return None
+    answer: dict[str, Any] = parse(stored[2])
+    return answer
 
 
 def hold_expired(session: Session, state: FeedState, order_id: str) -> None:

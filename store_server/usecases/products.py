@@ -5,6 +5,7 @@ A field left None is unchanged. A category change re-resolves the SKU's safety s
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Self
@@ -87,6 +88,13 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
     """
     checks.document_id(cmd.request_id, "request id")
     _check(cmd)
+    # A name or category typed with spaces around it: stored without them, and the same
+    # command as one typed without (a retry is judged on what would be stored).
+    cmd = dataclasses.replace(
+        cmd,
+        name=None if cmd.name is None else cmd.name.strip(),
+        category=None if cmd.category is None else cmd.category.strip(),
+    )
 
     def run(state: FeedState) -> ProductChanged:
         row = session.get(ProductRow, cmd.sku)
@@ -99,13 +107,11 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
             if holder is not None and holder != row.sku:
                 raise ProductRefused(f"Barcode {cmd.barcode} already belongs to {holder}; remove it there first.")
         if cmd.category:
-            add_category(session, cmd.category.strip())
+            add_category(session, cmd.category)
             session.flush()
         before = product_wire(row)
         for field in FIELDS:
             value = getattr(cmd, field)
-            if isinstance(value, str) and field != "barcode":
-                value = value.strip()  # a name or category typed with spaces around it
             if value is not None:
                 setattr(row, field, (value or None) if field in ("barcode", "category") else value)
         session.flush()

@@ -153,6 +153,18 @@ def test_the_same_request_id_again_is_not_done_twice(store: Store) -> None:
     assert "was already picking by request desk-pick-3001; nothing changed." in again.stdout
 
 
+def test_a_retry_by_reference_reaches_its_order_after_another_takes_the_reference(store: Store) -> None:
+    order = store.place([("SKU-00004", 1)], "pickup", "WEB-3002")
+    first = store.orders("cancel", "WEB-3002", "--request-id", "desk-cancel-3002")
+    store.place([("SKU-00004", 1)], "pickup", "WEB-3002")  # the storefront reuses the number
+    again = store.orders("cancel", "WEB-3002", "--request-id", "desk-cancel-3002")
+    assert first.returncode == again.returncode == 0, again.stderr
+    said = f"Order {order.order_id} (WEB-3002) was already cancelled by request desk-cancel-3002; nothing changed."
+    assert said in again.stdout
+    other = store.orders("cancel", "WEB-3002")  # a new request by that reference is still ambiguous
+    assert (other.returncode, other.stderr.startswith("pos: 2 orders carry the reference WEB-3002")) == (1, True)
+
+
 @pytest.mark.parametrize("interval", ["0", "-1", "3601", "nan"])
 def test_a_bad_expiry_interval_is_one_sentence(tmp_path: Path, interval: str) -> None:
     assert pos("store", "init", "--data-dir", str(tmp_path)).returncode == 0

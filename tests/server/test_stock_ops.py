@@ -176,6 +176,18 @@ def test_price_and_product_changes_reach_the_feed(shop: Shop) -> None:
         shop.write(change_product, ChangeProduct(rid(), MANAGER, "SKU-404", price=1))
 
 
+def test_a_name_typed_with_spaces_around_it_is_stored_without_and_its_retry_without_them_is_a_repeat(
+    shop: Shop,
+) -> None:
+    request = rid()
+    first = shop.write(
+        change_product, ChangeProduct(request, MANAGER, "SKU-0001", name=" Oat milk ", category=" Dairy")
+    )
+    again = shop.write(change_product, ChangeProduct(request, MANAGER, "SKU-0001", name="Oat milk", category="Dairy"))
+    assert (first.product["name"], first.product["category"]) == ("Oat milk", "Dairy")
+    assert (again.duplicate, again.product) == (True, first.product)
+
+
 def test_a_batch_availability_query_gives_absolute_figures(shop: Shop) -> None:
     shop.write(reserve, Reserve(rid(), WEB, lines(("SKU-0001", 4)), ttl_s=600))
     figures = shop.read(availability, ["SKU-0004", "SKU-0001", "SKU-404", "SKU-0001"])
