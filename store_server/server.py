@@ -19,6 +19,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -76,7 +77,9 @@ class StoreServer:
         clock: the time reservations expire by; a test passes one it controls.
         position_file: where the feed's high-water mark is kept (``store_server.feed_position``);
             None: ``feed.position`` next to a SQLite file, and none for other databases.
-        position_interval_s: seconds between writes of the mark while events are committed.
+        position_interval_s: seconds between looks at the log's last seq: the mark is written
+            when it moved, and feed consumers are woken for what a back-office command
+            (``pos stock``, ``pos orders``) committed from another process.
         credential_check_s: seconds between checks that open connections' credentials are still
             live; a connection whose credential was revoked (``pos store revoke``) is closed.
         lock_check_s: seconds between checks that the lock on a PostgreSQL database is still held,
@@ -119,9 +122,9 @@ class StoreServer:
         self._port = 0
         self._position_file = position_file
         self._position_interval_s = position_interval_s
-        self._position_dirty = asyncio.Event()
         self._position_task: asyncio.Task[None] | None = None
         self._mark: FeedMark | None = None
+        """The log's position last looked at (and recorded, where there is a position file)."""
         self._credential_check_s = credential_check_s
         self._credential_task: asyncio.Task[None] | None = None
         self._locks: list[Held] = []
@@ -235,9 +238,7 @@ class StoreServer:
         self._db = db
         self._expiry = ExpiryTimer(db, self.notify_committed, self._clock, interval_s=self._expiry_interval_s)
         self._expiry.start()
-        if self._position_file is not None:
-            self._position_dirty = asyncio.Event()  # of this start's event loop: a server may start again
-            self._position_task = asyncio.create_task(self._keep_position(), name="feed-position")
+        self._position_task = asyncio.create_task(self._follow_log(), name="feed-position")
         self._credential_task = asyncio.create_task(self._check_credentials(), name="credential-check")
         self._port = next(iter(self._server.sockets)).getsockname()[1]
         log.info("store server listening host=%s port=%s store=%s", host, self._port, self._store.id)
@@ -291,7 +292,6 @@ class StoreServer:
 
     def notify_committed(self) -> None:
         """Wake feed consumers: new events are in the log."""
-        self._position_dirty.set()
         if self._signal is not None:
             self._signal.notify()
 
@@ -374,25 +374,32 @@ class StoreServer:
         await asyncio.to_thread(write_mark, path, current)
         self._mark = current
 
-    async def _record_position(self) -> None:
-        if self._db is None or self._position_file is None or self._store is None:
-            return
+    async def _record_position(self) -> bool:
+        """Look at the log's position; write the mark if it moved. Whether it moved."""
+        if self._db is None or self._store is None:
+            return False
         epoch, last_seq = await self._db.run(_read_position, self._db)
         mark = FeedMark(self._store.id, epoch, last_seq)
-        if mark != self._mark:
+        if mark == self._mark:
+            return False
+        if self._position_file is not None:
             await asyncio.to_thread(write_mark, self._position_file, mark)
-            self._mark = mark
+        self._mark = mark
+        return True
 
-    async def _keep_position(self) -> None:
-        """Write the mark at most every ``position_interval_s`` while events are committed."""
+    async def _follow_log(self) -> None:
+        """Every ``position_interval_s``, the log's position: the mark follows every commit, the
+        server's own and a back-office command's from another process (``pos stock``, ``pos
+        orders``), whose events feed consumers are then woken for."""
         while True:
-            await self._position_dirty.wait()
-            self._position_dirty.clear()
+            await asyncio.sleep(self._position_interval_s)
             try:
-                await self._record_position()
+                if await self._record_position() and self._signal is not None:
+                    self._signal.notify()
             except StoreError as exc:
                 log.error("%s", exc)
-            await asyncio.sleep(self._position_interval_s)
+            except SQLAlchemyError as exc:  # a database hiccup must not end the looks
+                log.error("could not read the feed's position (%s); trying again", type(exc).__name__)
 
     async def _authorise(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]

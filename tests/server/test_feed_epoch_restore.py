@@ -13,14 +13,20 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from pos_core.ids import new_id
+from pos_core.inventory import StockLine
+from store_server.db.engine import open_database
 from store_server.feed_position import POSITION_FILE
 from store_server.server import StoreServer
+from store_server.usecases.stock_ops import Receive, receive
 from tests.server.feed_support import (
     catalogue,
     db_levels,
     db_position,
     feed_server,
+    prepare,
     raw_feed,
+    recv,
     sale_of,
     send,
     until,
@@ -117,3 +123,38 @@ def test_a_normal_restart_keeps_the_epoch(tmp_path: Path) -> None:
             await again.stop()
 
     run(scenario())
+
+
+def test_a_back_office_command_moves_the_mark_and_reaches_the_feed_at_once(tmp_path: Path) -> None:
+    # `pos stock receive` commits from another process: the server's mark must follow it, or a
+    # crash and a restore after it would go unnoticed and its seq be reused for another change.
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+
+    async def scenario() -> tuple[dict[str, Any], int, dict[str, Any]]:
+        tokens = await asyncio.to_thread(prepare, url, SEED)
+        server = StoreServer(url, heartbeat_s=60.0, position_interval_s=0.05)  # no heartbeat to wake it
+        await server.start()
+        try:
+            async with raw_feed(server, tokens.storefront) as ws:
+                await send(ws, {"type": "subscribe", "protocol": 2, "since": db_position(url)[1]})
+                await until(ws, "subscribed")
+                await asyncio.to_thread(_receive_elsewhere, url)
+                event = await recv(ws, 5.0)
+            mark = json.loads((tmp_path / POSITION_FILE).read_text())  # before the stop writes it
+        finally:
+            await server.stop()
+        return event, db_position(url)[1], mark
+
+    event, seq, mark = run(scenario())
+    assert (event["type"], event["seq"], event["event"]) == ("event", seq, "stock.changed")
+    assert mark["last_seq"] == seq
+
+
+def _receive_elsewhere(url: str) -> None:
+    db = open_database(url)
+    try:
+        with db.write() as session:
+            receive(session, Receive(new_id(), "staff:test", (StockLine("SKU-0001", 4),)))
+    finally:
+        db.close()
