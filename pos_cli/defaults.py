@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
+
+from pos_core.errors import PosError
 
 DEFAULT_PORT = 8765
 DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - a store server serves the shop's LAN; tests pass --host 127.0.0.1
@@ -38,7 +41,18 @@ def default_printer(data_dir: Path) -> str:
 
 
 def endpoint_url(server: str, path: str) -> str:
-    """``ws://host:port`` or ``ws://host:port/anything`` -> ``ws://host:port`` + ``path``."""
+    """``ws://host:port`` or ``ws://host:port/anything`` -> ``ws://host:port`` + ``path``.
+
+    Raises:
+        PosError: ``server`` is not a ``ws://`` or ``wss://`` address with a host and a valid port.
+    """
+    try:
+        parts = urlsplit(server)
+        valid = parts.scheme in ("ws", "wss") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number from 0 to 65535
+        valid = False
+    if not valid:
+        raise PosError(f"{server} is not a store server address; it looks like ws://host:{DEFAULT_PORT}.")
     base = server.rstrip("/")
     scheme_end = base.find("://")
     slash = base.find("/", scheme_end + 3 if scheme_end >= 0 else 0)

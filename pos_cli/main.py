@@ -37,6 +37,17 @@ def _add_store_location(p: argparse.ArgumentParser, data_dir_default: Path | Non
     p.add_argument("--db", metavar="URL", help="a SQLAlchemy database URL instead of DATA_DIR/store.db")
 
 
+def port_number(text: str) -> int:
+    """A TCP port for ``--port``: 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; give a number from 0 (any free one) to 65535")
+    return port
+
+
 def _add_token_options(p: argparse.ArgumentParser, kind: str, token_help: str) -> None:
     given = p.add_mutually_exclusive_group()
     given.add_argument("--token", help=f"{token_help}; prefer --token-file or $POS_TOKEN")
@@ -65,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = store_sub.add_parser("serve", help="run the store server (websockets; advertised by mDNS)")
     _add_store_location(serve)
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=port_number, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)"
+    )
     serve.add_argument("--no-mdns", action="store_true", help="do not advertise the store by mDNS")
     serve.add_argument(
         "--mdns-interface", metavar="IP", help="advertise only on this local IPv4 address, e.g. 127.0.0.1"
@@ -156,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=default_demo_dir(), help="default: %(default)s")
     demo.add_argument("--headless", action="store_true", help="a simulated lane instead of the register window")
     demo.add_argument("--sales", type=int, default=3, help="sales the headless lane rings up (default: 3)")
-    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s, or any free port")
+    demo.add_argument("--port", type=port_number, default=DEFAULT_PORT, help="default: %(default)s, or any free port")
 
     orders.add_parser(sub, _add_store_location)
     stock.add_parser(sub, _add_store_location)

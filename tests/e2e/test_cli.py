@@ -91,6 +91,27 @@ def test_a_wrong_token_gets_one_sentence_and_no_feed(served: Served) -> None:
     assert "Traceback" not in wrong_kind.stderr
 
 
+@pytest.mark.parametrize("server", ["127.0.0.1:8765", "http://127.0.0.1:8765", "localhost", "ws://127.0.0.1:99999"])
+def test_a_mistyped_server_address_is_one_sentence(server: str) -> None:
+    for command in (
+        ["feed"],
+        ["sim", "lane", "--sales", "1"],
+        ["store", "unlock-cashier", "--manager", "Ana", "cashier-1"],
+    ):
+        done = pos(*command, "--server", server, "--token", "not-a-token", timeout=30)
+        assert done.returncode == 1, (command, done.stderr)
+        said = f"pos: {server} is not a store server address; it looks like ws://host:8765.\n"
+        assert done.stderr == said, (command, done.stderr)
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_refused_before_anything_starts(port: str, tmp_path: Path) -> None:
+    served = pos("store", "serve", "--data-dir", str(tmp_path), "--port", port, "--no-mdns", timeout=30)
+    assert served.returncode == 2
+    assert f"argument --port: '{port}' is not a port" in served.stderr
+    assert "Traceback" not in served.stderr
+
+
 def test_a_port_in_use_is_one_sentence(served: Served, tmp_path: Path) -> None:
     port = served.url.rsplit(":", 1)[1]
     assert pos("store", "init", "--data-dir", str(tmp_path)).returncode == 0
