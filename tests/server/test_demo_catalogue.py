@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pos_core.catalogue import Catalogue, Product, Sku, is_valid_gtin
@@ -145,3 +147,10 @@ def test_loads_into_core_catalogue(store: DemoStore) -> None:
     found = catalogue.lookup(first.barcode)
     assert found is not None
     assert found.name == first.name
+
+
+def test_the_readme_counts_the_demo_right(store: DemoStore) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    weighed = sum(1 for p in store.products if p.sold_by == "weight")
+    words = {6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+    assert f"({len(store.products)} products with EAN-13 barcodes, {words[weighed]} of them loose goods" in readme
