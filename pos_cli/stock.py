@@ -396,6 +396,12 @@ def _resolve(db: Any, args: argparse.Namespace) -> int:
     result, seq = write_command(db, resolve_exception, command)
     if result.duplicate:
         print(f"Request {request_id} was already done; nothing changed this time.")
+    elif result.already:
+        noted = f" with the note {result.note!r}" if result.note else ""
+        print(
+            f"Inventory exception {result.exception_id} was already resolved by {result.resolved_by}"
+            f" at {result.resolved_at}{noted}; nothing changed."
+        )
     else:
         print(f"Inventory exception {result.exception_id} is {result.status} (feed seq {seq}).")
     return 0

@@ -110,20 +110,41 @@ class ResolveException:
 class ExceptionResolved:
     exception_id: str
     status: str
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    note: str | None = None
+    """The resolution's, which a later resolve of the same exception does not replace."""
+    already: bool = False
+    """It was resolved before this request (by ``resolved_by``): nothing changed."""
     duplicate: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        return {"exception_id": self.exception_id, "status": self.status}
+        return {
+            "exception_id": self.exception_id,
+            "status": self.status,
+            "resolved_by": self.resolved_by,
+            "resolved_at": self.resolved_at,
+            "note": self.note,
+            "already": self.already,
+        }
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Self:
-        return cls(data["exception_id"], data["status"])
+        return cls(
+            data["exception_id"],
+            data["status"],
+            data.get("resolved_by"),
+            data.get("resolved_at"),
+            data.get("note"),
+            data.get("already", False),
+        )
 
 
 def resolve_exception(session: Session, cmd: ResolveException) -> ExceptionResolved:
     """Mark an exception resolved by a manager; emits ``inventory_exception.resolved``.
 
-    Resolving an exception already resolved changes nothing and says so.
+    Resolving an exception already resolved changes nothing and says so (``already``, with
+    who resolved it, when and their note).
 
     Raises:
         UnknownException: no exception with that id.
@@ -134,13 +155,14 @@ def resolve_exception(session: Session, cmd: ResolveException) -> ExceptionResol
         row = session.get(InventoryException, cmd.exception_id)
         if row is None:
             raise UnknownException(f"There is no inventory exception {cmd.exception_id}; refresh the list.")
-        if row.status == OPEN:
+        already = row.status != OPEN
+        if not already:
             row.status = RESOLVED
             row.resolved_at = now_iso()
             row.resolved_by = cmd.actor
             row.note = cmd.note or None
             append_event(session, state, "inventory_exception.resolved", {**exception_wire(row), "note": cmd.note})
-        return ExceptionResolved(row.id, row.status)
+        return ExceptionResolved(row.id, row.status, row.resolved_by, row.resolved_at, row.note, already)
 
     return run_once(session, command_request("exception.resolve", cmd), ExceptionResolved, run)
 

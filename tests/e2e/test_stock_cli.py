@@ -175,6 +175,9 @@ def test_a_write_off_that_uncovers_an_order_opens_an_exception_a_manager_lists_a
     assert [(e["type"], e["data"]["exception_id"], e["data"]["note"]) for e in events] == [
         ("inventory_exception.resolved", exception, "customer takes fewer")
     ]
+    twice = _ok(_stock(store, "stock", "resolve", exception, "--note", "found them", "--by", "kim"))
+    assert twice.startswith(f"Inventory exception {exception} was already resolved by staff:max at ")
+    assert twice.endswith(" with the note 'customer takes fewer'; nothing changed.\n"), twice
     unknown = _stock(store, "stock", "resolve", str(uuid.uuid4()))
     assert (unknown.returncode, unknown.stdout) == (1, "")
     assert "There is no inventory exception" in unknown.stderr

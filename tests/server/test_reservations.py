@@ -135,7 +135,11 @@ def test_a_cashier_sale_of_reserved_goods_is_accepted_and_flagged_at_once(shop: 
     again = shop.sell(("SKU-0003", 1))
     assert len(again.exceptions) == 1
     resolved = shop.write(resolve_exception, ResolveException(rid(), MANAGER, exception_id, note="called the customer"))
-    assert resolved.status == "resolved"
+    assert (resolved.status, resolved.already, resolved.note) == ("resolved", False, "called the customer")
+    seq_after = shop.last_seq()
+    twice = shop.write(resolve_exception, ResolveException(rid(), "staff:kim", exception_id, note="found them"))
+    assert (twice.already, twice.resolved_by, twice.note) == (True, MANAGER, "called the customer")  # the first stands
+    assert shop.last_seq() == seq_after
     assert [e["exception_id"] for e in shop.read(open_exceptions)] == list(again.exceptions)
     with pytest.raises(UnknownException):
         shop.write(resolve_exception, ResolveException(rid(), MANAGER, rid()))
