@@ -434,7 +434,8 @@ def _step(order: OrderRow, action: OrderAction) -> OrderStatus:
     try:
         return next_status(Channel(order.channel), OrderStatus(order.status), action)
     except IllegalTransition as exc:
-        raise IllegalOrderTransition(f"Order {order.id}: {exc}") from None
+        said = str(exc)
+        raise IllegalOrderTransition(f"Order {order.id}: {said[:1].lower()}{said[1:]}") from None
 
 
 def _pending(session: Session, order_id: str) -> Reservation | None:

@@ -97,7 +97,7 @@ def first_result(request: Request, stored: Stored | None) -> dict[str, Any] | No
     kind, payload_hash, result = stored
     if kind != request.kind or payload_hash != request.payload_hash:
         raise IdempotencyConflict(
-            f"Request id {request.key} was already used for a {kind} with different content;"
+            f"Request id {request.key} was already used for {kind} with different content;"
             " make a new id for a new request."
         )
     first: dict[str, Any] = parse(result)

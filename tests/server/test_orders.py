@@ -88,7 +88,10 @@ def test_a_pickup_order_is_picked_made_ready_and_collected(shop: Shop) -> None:
 def test_a_ship_from_store_order_ships_and_illegal_steps_are_refused(shop: Shop) -> None:
     order = shop.write(place_order, PlaceOrder(rid(), WEB, "ship_from_store", lines(("SKU-0003", 2))))
     before = shop.fingerprint()
-    with pytest.raises(IllegalOrderTransition, match="reserved cannot be marked ready; it can now only"):
+    with pytest.raises(
+        IllegalOrderTransition,
+        match=r"^Order \S+: a ship_from_store order that is reserved cannot be marked ready; it can now only",
+    ):
         _step(shop, mark_ready, order.order_id)
     assert shop.fingerprint() == before
     _step(shop, start_picking, order.order_id)

@@ -61,7 +61,7 @@ def test_a_repeat_returns_the_first_result_and_a_changed_repeat_is_refused(shop:
     assert not first.duplicate
     assert again.levels == first.levels
     assert shop.fingerprint() == before
-    with pytest.raises(IdempotencyConflict, match=r"already used for a stock\.receive with different content"):
+    with pytest.raises(IdempotencyConflict, match=r"already used for stock\.receive with different content"):
         shop.write(receive, Receive(command.request_id, MANAGER, lines(("SKU-0002", 4))))
     with pytest.raises(IdempotencyConflict):  # the same id for another command is a conflict too
         shop.write(write_off, WriteOff(command.request_id, MANAGER, lines(("SKU-0002", 3))))
