@@ -1,4 +1,5 @@
-"""Receiving, returns to stock and write-offs: one movement per SKU, never refused for stock.
+"""Receiving, returns to stock and write-offs: one movement per SKU (a write-off no more than
+the books have on hand).
 
 Each is a command with a client-made ``request_id`` (repeats return the first result) and
 an ``actor``; each movement emits ``stock.changed`` with the new absolute level.
@@ -17,7 +18,7 @@ from store_server.db.models import FeedState
 from store_server.errors import BadRequest, TimestampRefused
 from store_server.usecases import checks
 from store_server.usecases.clock import utc_now
-from store_server.usecases.posting import Posting
+from store_server.usecases.posting import Posting, within_on_hand
 from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.stock import DEFAULT_LOCATION, level_wire
 
@@ -119,12 +120,13 @@ def return_to_stock(session: Session, cmd: ReturnToStock) -> StockResult:
 def write_off(session: Session, cmd: WriteOff) -> StockResult:
     """Take damaged or missing goods off the books: on hand -> written off, per SKU.
 
-    Never refused for lack of stock; if it uncovers reserved stock, an exception is raised
-    and ``reservation.at_risk`` emitted.
+    If it uncovers reserved stock, an exception is raised and ``reservation.at_risk`` emitted.
 
     Raises:
         BadRequest: the reason is not ``damage`` or ``shrink``.
-        QuantityRefused, UnknownSku, UnknownLocation: nothing is written.
+        QuantityRefused: a SKU's quantity is out of range, or more than the books say is on
+            hand; nothing is written.
+        UnknownSku, UnknownLocation: nothing is written.
         IdempotencyConflict: the request id was used for other content.
     """
     if cmd.reason not in WRITE_OFF_REASONS:
@@ -164,7 +166,10 @@ def _post(
             actor=cmd.actor,
             occurred_at=occurred_at,
         )
-        for sku, quantity in demand_by_sku(lines).items():
+        demand = demand_by_sku(lines)
+        if reason in (Reason.DAMAGE, Reason.SHRINK):
+            within_on_hand(posting, demand, cmd.location)
+        for sku, quantity in demand.items():
             posting.move(sku, quantity, reason, location=cmd.location)
         exceptions = posting.close()
         return StockResult(

@@ -17,7 +17,7 @@ from store_server.db.models import FeedState, Location, Transfer, TransferLine
 from store_server.errors import BadRequest, QuantityRefused, UnknownTransfer
 from store_server.usecases import checks
 from store_server.usecases.clock import now_iso
-from store_server.usecases.posting import Posting
+from store_server.usecases.posting import Posting, within_on_hand
 from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.stock import level_wire
 
@@ -94,11 +94,13 @@ class TransferResult:
 
 
 def transfer_out(session: Session, cmd: TransferOut) -> TransferResult:
-    """Send goods: on hand -> transit at ``from_location``, per SKU. Never refused for stock.
+    """Send goods: on hand -> transit at ``from_location``, per SKU.
 
     Raises:
         BadRequest: the two locations are the same.
-        QuantityRefused, UnknownSku, UnknownLocation: nothing is written.
+        QuantityRefused: a SKU's quantity is out of range, or more than the books say is on
+            hand at ``from_location``; nothing is written.
+        UnknownSku, UnknownLocation: nothing is written.
         IdempotencyConflict: the request id was used for other content.
     """
     checks.document_id(cmd.request_id, "transfer id")
@@ -121,7 +123,9 @@ def transfer_out(session: Session, cmd: TransferOut) -> TransferResult:
         session.add(transfer)
         session.flush()
         posting = _posting(session, state, transfer, f"transfer.out:{cmd.request_id}", cmd.actor)
-        for sku, quantity in demand_by_sku(lines).items():
+        demand = demand_by_sku(lines)
+        within_on_hand(posting, demand, cmd.from_location)
+        for sku, quantity in demand.items():
             session.add(TransferLine(transfer_id=transfer.id, sku=sku, sent=quantity, received=0))
             posting.move(sku, quantity, Reason.TRANSFER_OUT, location=cmd.from_location)
         return _result(session, transfer, posting)

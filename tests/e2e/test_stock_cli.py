@@ -138,6 +138,7 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
         (("stock", "add-location", "main", "Other"), "Location main is there already, named 'Shop floor'"),
         (("stock", "exceptions", "--sku", "NOPE"), "The store has no product with SKU NOPE"),
         (("stock", "count", "SKU-00001=3", "--at", "2016-11-28T05:00:00+00:00"), "more than 7 days ago"),
+        (("stock", "write-off", "SKU-00001=100000"), "fewer than 100000; nothing was written. If more are on the"),
     ):
         refused = _stock(store, *args)
         assert refused.returncode == 1, (args, refused.stdout)

@@ -37,7 +37,7 @@ from store_server.db.models import (
     StockLevel,
     StockMovement,
 )
-from store_server.errors import IdempotencyConflict, IllegalOrderTransition, InsufficientStock
+from store_server.errors import IdempotencyConflict, IllegalOrderTransition, InsufficientStock, QuantityRefused
 from store_server.usecases.clock import utc_now
 from store_server.usecases.counts import Count, record_count
 from store_server.usecases.expiry import expire_due
@@ -109,6 +109,13 @@ class InventoryMachine(RuleBasedStateMachine):
         self.done.append((fn, cmd, result.to_wire()))
         return result
 
+    def refused(self, fn: Callable[..., Any], cmd: Any, error: type[Exception]) -> None:
+        """``cmd`` is refused with ``error`` and writes nothing."""
+        before = self.shop.fingerprint()
+        with pytest.raises(error):
+            self.shop.write(fn, cmd)
+        assert self.shop.fingerprint() == before
+
     # --- stock in and out ---------------------------------------------------------------------
 
     @rule(sku=st.sampled_from(SKUS), quantity=quantities, location=st.sampled_from([MAIN, BACKROOM]))
@@ -144,7 +151,11 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(sku=st.sampled_from(SKUS), quantity=quantities, reason=st.sampled_from(["damage", "shrink"]))
     def write_off(self, sku: str, quantity: int, reason: str) -> None:
         before = self.shop.level(sku)
-        self.run(write_off, WriteOff(rid(), MANAGER, (StockLine(sku, quantity),), reason))
+        command = WriteOff(rid(), MANAGER, (StockLine(sku, quantity),), reason)
+        if quantity > before.on_hand:  # more than the books have: refused, nothing written
+            self.refused(write_off, command, QuantityRefused)
+            return
+        self.run(write_off, command)
         assert self.shop.level(sku).on_hand == before.on_hand - quantity
 
     @rule(sku=st.sampled_from(SKUS), counted=st.integers(0, 12))
@@ -157,7 +168,11 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(sku=st.sampled_from(SKUS), quantity=quantities)
     def transfer_out(self, sku: str, quantity: int) -> None:
         before = self.shop.level(sku)
-        result = self.run(transfer_out, TransferOut(rid(), MANAGER, MAIN, BACKROOM, (StockLine(sku, quantity),)))
+        command = TransferOut(rid(), MANAGER, MAIN, BACKROOM, (StockLine(sku, quantity),))
+        if quantity > before.on_hand:  # more than the books have: refused, nothing written
+            self.refused(transfer_out, command, QuantityRefused)
+            return
+        result = self.run(transfer_out, command)
         self.transfers.append(result.transfer_id)
         assert self.shop.level(sku).on_hand == before.on_hand - quantity
 

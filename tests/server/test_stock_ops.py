@@ -105,6 +105,17 @@ def test_damage_and_shrink_write_goods_off_and_returns_put_them_back(shop: Shop)
     assert reasons == [("damage", "written_off"), ("shrink", "written_off"), ("return", "on_hand")]
 
 
+def test_a_write_off_or_transfer_of_more_than_the_books_have_is_refused_and_writes_nothing(shop: Shop) -> None:
+    before = shop.fingerprint()  # SKU-0003: 3 on hand; SKU-0004: none
+    with pytest.raises(QuantityRefused, match="The books say 3 of SKU-0003 on hand at main, fewer than 4"):
+        shop.write(write_off, WriteOff(rid(), MANAGER, lines(("SKU-0003", 2), ("SKU-0003", 2)), reason="damage"))
+    with pytest.raises(QuantityRefused, match="count them first"):
+        shop.write(transfer_out, TransferOut(rid(), MANAGER, "main", BACKROOM, lines(("SKU-0001", 1), ("SKU-0004", 1))))
+    assert shop.fingerprint() == before
+    shop.write(write_off, WriteOff(rid(), MANAGER, lines(("SKU-0003", 3)), reason="shrink"))  # all of it: fine
+    assert shop.level("SKU-0003").on_hand == 0
+
+
 def test_a_transfer_leaves_one_location_and_arrives_at_the_other_in_parts(shop: Shop) -> None:
     transfer_id = rid()
     sent = shop.write(transfer_out, TransferOut(transfer_id, MANAGER, "main", BACKROOM, lines(("SKU-0001", 6))))
