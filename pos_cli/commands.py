@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from peripherals.errors import PeripheralError
-from pos_cli import bench, cashiers, devices, lanes, orders, overrides, stock
+from pos_cli import bench, cashiers, devices, lanes, orders, overrides, products, stock
 from pos_cli.defaults import database_url, default_printer, endpoint_url
 from pos_cli.lane_options import lane_settings
 from pos_core.errors import PosError
@@ -49,7 +49,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "demo": demo,
         "orders": orders.run,
         "stock": stock.run,
-        "products": stock.run,
+        "products": products.run,
         "devices": devices.run,
         "bench": bench.run,
     }

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from pos_cli import bench, cashiers, devices, lanes, orders, overrides, stock
+from pos_cli import bench, cashiers, devices, lanes, orders, overrides, products, stock
 from pos_cli.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SERVER_URL, default_data_dir, default_demo_dir
 from pos_cli.lane_options import add_device_options
 from pos_core.protocol import STOREFRONT_SCOPES
@@ -173,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     orders.add_parser(sub, _add_store_location)
     stock.add_parser(sub, _add_store_location)
+    products.add_parser(sub, _add_store_location)
     devices.add_parser(sub)
     bench.add_parser(sub)
     return parser

@@ -1,10 +1,10 @@
-"""``pos stock`` and ``pos products``: the back office books goods in, counts the shelf, writes
-off, sends and receives transfers, sets safety stock and changes products.
+"""``pos stock``: the back office books goods in, counts the shelf, writes off, sends and
+receives transfers and sets safety stock (``pos products``: ``pos_cli.products``).
 
 Each command opens the store database itself, as ``pos orders`` does, and runs one use case
-(``store_server.usecases``: ``stock_ops``, ``counts``, ``transfers``, ``safety``, ``products``)
+(``store_server.usecases``: ``stock_ops``, ``counts``, ``transfers``, ``safety``)
 in one write transaction: the same movements, feed events (``stock.changed``,
-``reservation.at_risk``, ``product.changed``) and idempotency record as any other caller.
+``reservation.at_risk``) and idempotency record as any other caller.
 docs/operations.md ("Online orders from the back office") says why this is safe while the
 server runs. SQLAlchemy is imported by the commands, not here, so ``pos --help`` stays quick.
 """
@@ -43,7 +43,7 @@ def stock_line(text: str) -> tuple[str, int]:
 
 
 def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
-    """Add ``pos stock ...`` and ``pos products ...`` to the ``pos`` subcommands."""
+    """Add ``pos stock ...`` to the ``pos`` subcommands."""
     stock = sub.add_parser(
         "stock", help="show levels; receive, count, write off and transfer stock; set safety stock; add locations"
     )
@@ -119,29 +119,21 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
     add.add_argument("code", help="short code, e.g. backroom")
     add.add_argument("name", help="its name, e.g. 'Back room'")
 
-    products = sub.add_parser("products", help="change a product: price, name, barcode, category, tax class, sold")
-    products_commands = products.add_subparsers(dest="products_command", required=True, metavar="PRODUCTS_COMMAND")
-    change = products_commands.add_parser(
-        "set", help="change one product; registers take it within 10 s, the storefront on the feed (product.changed)"
-    )
-    add_store_location(change)
-    change.add_argument("sku", metavar="SKU")
-    change.add_argument("--price", metavar="AMOUNT", help="in the store's currency, e.g. 2.49")
-    change.add_argument("--name")
-    change.add_argument("--barcode", help="'' removes it")
-    change.add_argument("--category", help="'' removes it")
-    change.add_argument("--tax-class", metavar="CODE")
-    sold = change.add_mutually_exclusive_group()
-    sold.add_argument("--active", dest="active", action="store_const", const=True, help="sold again")
-    sold.add_argument("--inactive", dest="active", action="store_const", const=False, help="no longer sold")
-    add_staff_arguments(change)
-
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``pos stock ...`` or ``pos products ...``.
+    """Run ``pos stock ...``.
 
     Raises:
         StoreError: the store is missing, or the use case refused (one sentence; nothing was written).
+    """
+    return run_on_store(args, _COMMANDS[args.stock_command])
+
+
+def run_on_store(args: argparse.Namespace, command: Callable[[Any, argparse.Namespace], int]) -> int:
+    """Open the store database of ``--data-dir`` and ``--db`` and run ``command(db, args)`` on it.
+
+    Raises:
+        StoreError: the store is missing, or ``command`` was refused.
     """
     from pos_cli.commands import existing_store_url
     from store_server.db.engine import open_database
@@ -150,9 +142,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("store_server").setLevel(logging.ERROR)  # what they warn of, the command prints
     db = open_database(existing_store_url(args.data_dir, args.db))
     try:
-        if getattr(args, "products_command", None) == "set":
-            return _change_product(db, args)
-        return _COMMANDS[args.stock_command](db, args)
+        return command(db, args)
     finally:
         db.close()
 
@@ -437,51 +427,6 @@ def _add_location(db: Any, args: argparse.Namespace) -> int:
         print(f"Location {args.code} ({args.name}) is there already; nothing changed.")
     else:
         raise BadRequest(f"Location {args.code} is there already, named {existing.name!r}; pick another code.")
-    return 0
-
-
-def _change_product(db: Any, args: argparse.Namespace) -> int:
-    from pos_core.money import format_money, parse_amount
-    from store_server.db.models import Category
-    from store_server.errors import ProductRefused
-    from store_server.usecases.products import MAX_PRICE, ChangeProduct, change_product
-    from store_server.usecases.store import load_store
-
-    with db.read() as session:
-        currency = load_store(session).currency
-        new_category = (
-            bool(args.category and args.category.strip()) and session.get(Category, args.category.strip()) is None
-        )
-    price = None if args.price is None else parse_amount(args.price, currency)  # PosError: one sentence
-    if price is not None and not 0 <= price <= MAX_PRICE:
-        raise ProductRefused(f"A price must be from 0 to {format_money(MAX_PRICE, currency)}; got {args.price}.")
-    request_id = staff_request_id(args)
-    command = ChangeProduct(
-        request_id,
-        staff_actor(args),
-        args.sku,
-        args.name,
-        price,
-        args.barcode,
-        args.category,
-        args.tax_class,
-        args.active,
-    )
-    result, seq = write_command(db, change_product, command)
-    product = result.product
-    if result.duplicate:
-        print(f"Request {request_id} was already done; nothing changed this time.")
-    elif result.changed:
-        print(f"{product['sku']}: changed {', '.join(c.replace('_', ' ') for c in result.changed)} (feed seq {seq}).")
-    else:
-        print(f"{product['sku']}: it was so already; nothing changed.")
-    if new_category and not result.duplicate:
-        print(f"  {product['category']} is a new category (check the spelling if it should not be).")
-    sold = "sold" if product["active"] else "not sold"
-    print(
-        f"  {product['name']}, {format_money(product['price'], currency)}, tax class {product['tax_class']}, "
-        f"barcode {product['barcode'] or '-'}, category {product['category'] or '-'}, {sold}"
-    )
     return 0
 
 

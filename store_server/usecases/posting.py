@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from pos_core.inventory import ROUTES, Effect, Level, Reason, count_route, effect
 from pos_core.json_text import compact
 from store_server.db.models import FeedState, StockMovement
-from store_server.errors import QuantityRefused
 from store_server.usecases.batch import WriteBatch
 from store_server.usecases.feed import append_event
 from store_server.usecases.stock import (
@@ -235,22 +234,3 @@ class Posting:
         else:
             self.batch.encoded_event("stock.changed", compact(data))
         return level
-
-
-def within_on_hand(posting: Posting, demand: dict[str, int], location: str) -> None:
-    """Refuse taking more of any SKU off the shelf than the books say is on hand at ``location``
-    (a write-off, a transfer out): a slip of the finger (``=100000``) would otherwise send the
-    level far below zero. A sale never comes here: goods in a customer's hand are never refused.
-
-    Raises:
-        QuantityRefused: the first SKU short, with what the books say; nothing is written.
-    """
-    posting.prefetch(demand, location)
-    for sku, quantity in demand.items():
-        level = posting.seen(sku, location)
-        on_hand = 0 if level is None else level.on_hand
-        if quantity > on_hand:
-            raise QuantityRefused(
-                f"The books say {max(on_hand, 0)} of {sku} on hand at {location}, fewer than {quantity};"
-                " nothing was written. If more are on the shelf, count them first: a count sets the books."
-            )

@@ -1,6 +1,7 @@
-"""Price and product changes from the back office: ``product.changed`` with the full product.
+"""New products and product changes from the back office: ``product.changed`` with the full product.
 
-A field left None is unchanged. A category change re-resolves the SKU's safety stock.
+A field left None is unchanged. A category change re-resolves the SKU's safety stock. A new
+product's event lists every field as changed, ``sku`` first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pos_core.weight import SoldBy, tare_problem
 from store_server.db.models import FeedState, ProductRow, TaxClassRow
 from store_server.errors import ProductRefused, UnknownSku
 from store_server.usecases import checks
@@ -26,6 +28,10 @@ _BARCODE = re.compile(r"[!-~]{1,64}")
 """A barcode as scanners send it: printable ASCII, no spaces."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 FIELDS = ("name", "price", "barcode", "category", "tax_class", "active")
+ADDED = ("sku", *FIELDS, "sold_by", "tare_grams")
+"""``changed`` of a new product's ``product.changed``: every field, ``sku`` first."""
+_SKU = re.compile(r"[!-<>-~]{1,64}")
+"""A new SKU: printable ASCII without spaces or ``=`` (``pos stock`` takes ``SKU=QTY``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,85 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
     return run_once(session, command_request("product.change", cmd), ProductChanged, run)
 
 
+@dataclass(frozen=True, slots=True)
+class CreateProduct:
+    """A product new to the store, with no stock yet (book it in with ``receive``)."""
+
+    request_id: str
+    actor: str
+    sku: str
+    name: str
+    price: int
+    """Minor units per piece, or per kilogram when ``sold_by`` is ``weight``."""
+    tax_class: str
+    barcode: str | None = None
+    category: str | None = None
+    sold_by: SoldBy = "each"
+    tare_grams: int = 0
+
+
+def create_product(session: Session, cmd: CreateProduct) -> ProductChanged:
+    """Add a product to the catalogue; emits ``product.changed`` with every field as changed.
+
+    Registers take it with ``catalogue.changes``, the storefront on the feed.
+
+    Raises:
+        ProductRefused: a bad SKU, name, price, barcode, category, way of selling or tare, a SKU
+            or barcode the store has already, or an unknown tax class; nothing is written.
+        IdempotencyConflict: the request id was used for other content.
+    """
+    checks.document_id(cmd.request_id, "request id")
+    if not isinstance(cmd.sku, str) or not _SKU.fullmatch(cmd.sku):
+        raise ProductRefused("A SKU must be 1 to 64 letters, digits or signs, without spaces or '='.")
+    if not isinstance(cmd.name, str) or not cmd.name.strip():
+        raise ProductRefused("A product name must be 1 to 200 characters, on one line.")
+    _check(ChangeProduct(cmd.request_id, cmd.actor, cmd.sku, cmd.name, cmd.price, cmd.barcode, cmd.category))
+    if cmd.sold_by not in ("each", "weight"):
+        raise ProductRefused(f"A product is sold each or by weight, not {cmd.sold_by!r}.")
+    if problem := tare_problem(cmd.tare_grams, cmd.sold_by):
+        raise ProductRefused(problem)
+    cmd = dataclasses.replace(
+        cmd,
+        name=cmd.name.strip(),
+        barcode=cmd.barcode or None,
+        category=(cmd.category or "").strip() or None,
+    )
+
+    def run(state: FeedState) -> ProductChanged:
+        existing = session.get(ProductRow, cmd.sku)
+        if existing is not None:
+            raise ProductRefused(
+                f"The store has a product with SKU {cmd.sku} already ({existing.name}); change it instead."
+            )
+        if session.get(TaxClassRow, cmd.tax_class) is None:
+            raise ProductRefused(f"There is no tax class {cmd.tax_class!r}; pick one the store has.")
+        if cmd.barcode:
+            holder = session.scalar(select(ProductRow.sku).where(ProductRow.barcode == cmd.barcode))
+            if holder is not None:
+                raise ProductRefused(f"Barcode {cmd.barcode} already belongs to {holder}; remove it there first.")
+        if cmd.category:
+            add_category(session, cmd.category)
+        row = ProductRow(
+            sku=cmd.sku,
+            barcode=cmd.barcode,
+            name=cmd.name,
+            category=cmd.category,
+            price=cmd.price,
+            tax_class=cmd.tax_class,
+            active=True,
+            safety_stock=None,
+            sold_by=cmd.sold_by,
+            tare_grams=cmd.tare_grams,
+        )
+        session.add(row)
+        session.flush()
+        product = product_wire(row)
+        append_event(session, state, "product.changed", {**product, "changed": list(ADDED)})
+        return ProductChanged(product, ADDED)
+
+    return run_once(session, command_request("product.add", cmd), ProductChanged, run)
+
+
 def _check(cmd: ChangeProduct) -> None:
     if cmd.name is not None and (not 0 < len(cmd.name.strip()) <= 200 or _CONTROL.search(cmd.name)):
         raise ProductRefused("A product name must be 1 to 200 characters, on one line.")
@@ -137,3 +222,34 @@ def _check(cmd: ChangeProduct) -> None:
         raise ProductRefused("A category name must be 1 to 200 characters, on one line ('' removes it).")
     if cmd.active is not None and not isinstance(cmd.active, bool):
         raise ProductRefused("'active' must be true or false.")
+
+
+_TAX_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+def create_tax_class(session: Session, code: str, name: str, rate_ppm: int) -> bool:
+    """Add a tax class (``rate_ppm``: parts per million, 190,000 for 19 %); False if it is there
+    already with that name and rate. A running store server, and its registers, take a new tax
+    class when the server starts again (a register gets the store's classes when it connects).
+
+    Raises:
+        ProductRefused: a bad code, name or rate, or the code taken with another name or rate
+            (sales keep the rate they were made at, so a rate is not changed in place).
+    """
+    if not isinstance(code, str) or not _TAX_CODE.fullmatch(code):
+        raise ProductRefused("A tax class code is 1 to 32 small letters, digits, '-' or '_', e.g. reduced.")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 200 or _CONTROL.search(name):
+        raise ProductRefused("A tax class name must be 1 to 200 characters, on one line.")
+    if type(rate_ppm) is not int or not 0 <= rate_ppm <= 1_000_000:
+        raise ProductRefused("A tax rate must be from 0 to 100 %.")
+    existing = session.get(TaxClassRow, code)
+    if existing is not None:
+        if (existing.name, existing.rate_ppm) == (name.strip(), rate_ppm):
+            return False
+        raise ProductRefused(
+            f"Tax class {code} is there already ({existing.name}, {existing.rate_ppm / 10_000:g} %);"
+            " add a class with a new code for a new rate."
+        )
+    session.add(TaxClassRow(code=code, name=name.strip(), rate_ppm=rate_ppm))
+    session.flush()
+    return True

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from pos_core.errors import InvalidTimestamp
 from pos_core.inventory import Reason, StockLine, demand_by_sku, past_time
 from store_server.db.models import FeedState
-from store_server.errors import BadRequest, TimestampRefused
+from store_server.errors import BadRequest, QuantityRefused, TimestampRefused
 from store_server.usecases import checks
 from store_server.usecases.clock import utc_now
-from store_server.usecases.posting import Posting, within_on_hand
+from store_server.usecases.posting import Posting
 from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.stock import DEFAULT_LOCATION, level_wire
 
@@ -177,3 +177,22 @@ def _post(
         )
 
     return run_once(session, command_request(kind, cmd), StockResult, run)
+
+
+def within_on_hand(posting: Posting, demand: dict[str, int], location: str) -> None:
+    """Refuse taking more of any SKU off the shelf than the books say is on hand at ``location``
+    (a write-off, a transfer out): a slip of the finger (``=100000``) would otherwise send the
+    level far below zero. A sale never comes here: goods in a customer's hand are never refused.
+
+    Raises:
+        QuantityRefused: the first SKU short, with what the books say; nothing is written.
+    """
+    posting.prefetch(demand, location)
+    for sku, quantity in demand.items():
+        level = posting.seen(sku, location)
+        on_hand = 0 if level is None else level.on_hand
+        if quantity > on_hand:
+            raise QuantityRefused(
+                f"The books say {max(on_hand, 0)} of {sku} on hand at {location}, fewer than {quantity};"
+                " nothing was written. If more are on the shelf, count them first: a count sets the books."
+            )

@@ -17,9 +17,10 @@ from store_server.db.models import FeedState, Location, Transfer, TransferLine
 from store_server.errors import BadRequest, QuantityRefused, UnknownTransfer
 from store_server.usecases import checks
 from store_server.usecases.clock import now_iso
-from store_server.usecases.posting import Posting, within_on_hand
+from store_server.usecases.posting import Posting
 from store_server.usecases.requests import command_request, run_once
 from store_server.usecases.stock import level_wire
+from store_server.usecases.stock_ops import within_on_hand
 
 IN_TRANSIT = "in_transit"
 RECEIVED = "received"

@@ -1,0 +1,86 @@
+"""`pos products` on a store that is not the demo: a manager adds tax classes and products, books
+their stock in, lists the catalogue; a running store's storefront sees each new product."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.e2e.test_cli import pos
+from tests.e2e.test_orders_cli import Store, store
+
+__all__ = ["store"]
+
+
+def _in(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return pos(*args, "--data-dir", str(data_dir), timeout=60)
+
+
+def _ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_blank_store_gets_its_tax_classes_products_and_stock(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    assert _ok(_in(shop, "store", "init", "--name", "Corner Shop")).startswith("Store 'Corner Shop'")
+    assert _ok(_in(shop, "products", "list")) == "No products.\n"
+    said = _ok(_in(shop, "products", "add-tax-class", "standard", "Standard rate 19%", "19%"))
+    assert said == "Tax class standard (19 %) added; restart the store server for registers to take it.\n"
+    _ok(_in(shop, "products", "add-tax-class", "reduced", "Reduced rate 5.5%", "5.5"))
+    assert _ok(_in(shop, "products", "tax-classes")).splitlines() == [
+        "reduced      5.5 %  Reduced rate 5.5%",
+        "standard      19 %  Standard rate 19%",
+    ]
+    added = _ok(_in(shop, "products", "add", "OAT-1", "--name", "Oat milk 1 l", "--price", "1.79",
+                    "--tax-class", "reduced", "--barcode", "4006381333931", "--category", "Dairy"))  # fmt: skip
+    assert added.startswith("OAT-1 is in the catalogue (feed seq 1); book its stock in with `pos stock receive`.\n")
+    assert "  Dairy is a new category" in added
+    weighed = _ok(_in(shop, "products", "add", "APPLES", "--name", "Apples", "--price", "2.99",
+                      "--tax-class", "reduced", "--by-weight", "--tare-grams", "12"))  # fmt: skip
+    assert "  Apples, €2.99/kg (tare 12 g), tax class reduced, barcode -, category -, sold" in weighed
+    _ok(_in(shop, "stock", "receive", "OAT-1=24", "APPLES=5000"))
+    assert _ok(_in(shop, "products", "list")).splitlines() == [
+        "APPLES  Apples, €2.99/kg (tare 12 g), tax class reduced, barcode -, category -, sold",
+        "OAT-1   Oat milk 1 l, €1.79, tax class reduced, barcode 4006381333931, category Dairy, sold",
+    ]
+    _ok(_in(shop, "products", "set", "APPLES", "--inactive"))
+    assert [p["sku"] for p in map(json.loads, _ok(_in(shop, "products", "list", "--json")).splitlines())] == ["OAT-1"]
+    assert len(_ok(_in(shop, "products", "list", "--all")).splitlines()) == 2
+    assert _ok(_in(shop, "products", "list", "--category", "Dairy")).startswith("OAT-1 ")
+    level = json.loads(_ok(_in(shop, "stock", "show", "OAT-1", "--json")))
+    assert (level["on_hand"], level["available"]) == (24, 24)
+
+
+def test_a_bad_product_or_tax_class_is_one_sentence_and_writes_nothing(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    _ok(_in(shop, "store", "init", "--name", "Corner Shop"))
+    _ok(_in(shop, "products", "add-tax-class", "standard", "Standard rate", "19"))
+    _ok(_in(shop, "products", "add", "OAT-1", "--name", "Oat milk", "--price", "1.79", "--tax-class", "standard"))
+    before = _ok(_in(shop, "products", "list", "--all", "--json"))
+    for args, said in [
+        (("add", "OAT-1", "--name", "x", "--price", "1", "--tax-class", "standard"), "has a product with SKU OAT-1"),
+        (("add", "A=B", "--name", "x", "--price", "1", "--tax-class", "standard"), "without spaces or '='"),
+        (("add", "N-1", "--name", "x", "--price", "1", "--tax-class", "luxury"), "There is no tax class 'luxury'"),
+        (("add", "N-1", "--name", "x", "--price", "1,5x", "--tax-class", "standard"), "is not an amount"),
+        (("add", "N-1", "--name", "x", "--price", "1", "--tax-class", "standard", "--tare-grams", "5"), "Only a"),
+        (("add-tax-class", "standard", "Other", "20"), "Tax class standard is there already"),
+    ]:
+        refused = _in(shop, "products", *args)
+        assert (refused.returncode, refused.stdout) == (1, ""), (args, refused.stdout, refused.stderr)
+        assert refused.stderr.startswith("pos: "), refused.stderr
+        assert said in refused.stderr, (said, refused.stderr)
+        assert refused.stderr.count("\n") == 1
+    for rate in ("150", "x", "-1"):
+        assert _in(shop, "products", "add-tax-class", "z", "Z", rate).returncode == 2
+    assert _ok(_in(shop, "products", "list", "--all", "--json")) == before
+
+
+def test_a_product_added_while_the_store_serves_reaches_the_storefront(store: Store) -> None:
+    added = _ok(_in(store.data_dir, "products", "add", "NEW-1", "--name", "Gift card", "--price", "10",
+                    "--tax-class", "standard"))  # fmt: skip
+    seq = int(added.split("feed seq ")[1].split(")")[0])
+    [event] = store.feed(since=seq - 1, count=1)
+    assert (event["type"], event["data"]["sku"], event["data"]["changed"][0]) == ("product.changed", "NEW-1", "sku")
+    assert event["data"]["price"] == 1000
