@@ -57,15 +57,19 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def store_init(args: argparse.Namespace) -> int:
+    from pos_core.money import exponent
     from store_server.usecases.store import init_store
 
+    currency = None if args.currency is None else args.currency.strip().upper()
+    if currency is not None:
+        exponent(currency)  # PosError before anything is made: a currency we do not know
     try:
         args.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PosError(
             f"Cannot create the data dir {args.data_dir} ({exc.strerror or exc}); pass a --data-dir you can write to."
         ) from None
-    info = init_store(database_url(args.data_dir, args.db), demo=args.demo, name=args.name)
+    info = init_store(database_url(args.data_dir, args.db), demo=args.demo, name=args.name, currency=currency)
     print(f"Store {info.name!r} ({info.id}) is ready in {args.db or args.data_dir}.")
     return 0
 

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_location(init)
     init.add_argument("--demo", action="store_true", help="load the demo store (products, stock, two cashiers)")
     init.add_argument("--name", default="My Store", help="the store's name for a new, non-demo store")
+    init.add_argument("--currency", metavar="CODE", help="a new store's currency, ISO 4217 (default: EUR)")
 
     serve = store_sub.add_parser("serve", help="run the store server (websockets; advertised by mDNS)")
     _add_store_location(serve)

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from pos_core.money import exponent
 from pos_core.tax import TaxClass
 from pos_core.weight import SoldBy
 from store_server.db.engine import Database, open_database
 from store_server.db.migrate import upgrade_database
 from store_server.db.models import FeedState, Location, ProductRow, Store, TaxClassRow
 from store_server.demo_catalogue import demo_store
-from store_server.errors import StoreNotInitialised
+from store_server.errors import StoreError, StoreNotInitialised
 from store_server.usecases.cashiers import CASHIER, MANAGER, add_cashier
 from store_server.usecases.catalogue import add_category, add_product, add_tax_class
 from store_server.usecases.clock import now_iso
@@ -180,7 +181,9 @@ def load_seed(session: Session, seed: StoreSeed) -> None:
         add_cashier(session, cashier_name, pin, role=MANAGER if cashier_name in managers else CASHIER)
 
 
-def init_store(url: str, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None) -> StoreInfo:
+def init_store(
+    url: str, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None, currency: str | None = None
+) -> StoreInfo:
     """Migrate the database and set up the store; safe to run again.
 
     Args:
@@ -188,23 +191,42 @@ def init_store(url: str, *, demo: bool, name: str = "My Store", seed: StoreSeed 
         demo: load the demo store when the catalogue is empty.
         name: the store's name when not loading a seed.
         seed: load this instead of the demo store (used by tests and imports).
+        currency: a new store's currency (ISO 4217; default EUR); for a store that exists, it
+            must be the store's.
 
     Raises:
         NotOurDatabase: the database belongs to something else; it is left untouched.
+        StoreError: the demo (or a seed) asked for on a database that holds another store, or
+            another currency than the store's; nothing is written.
     """
     db = open_database(url)
     try:
-        return init_database(db, demo=demo, name=name, seed=seed)
+        return init_database(db, demo=demo, name=name, seed=seed, currency=currency)
     finally:
         db.close()
 
 
-def init_database(db: Database, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None) -> StoreInfo:
+def init_database(
+    db: Database, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None, currency: str | None = None
+) -> StoreInfo:
     """``init_store`` on an already open database."""
     upgrade_database(db)
     if seed is None and demo:
         seed = demo_seed()
+    if currency is not None:
+        exponent(currency)  # PosError: a currency code we do not know
     with db.write() as session:
+        existing = session.scalars(select(Store)).first()
+        if existing is not None and seed is not None and existing.name != seed.name:
+            raise StoreError(
+                f"This database holds the store {existing.name!r} already; the demo is made only in a new"
+                " data dir (pass another --data-dir)."
+            )
+        wanted = currency or (seed.currency if seed is not None else None)
+        if existing is not None and wanted is not None and existing.currency != wanted:
+            raise StoreError(
+                f"The store {existing.name!r} keeps its accounts in {existing.currency}; that cannot change."
+            )
         if seed is not None:
             create_store(
                 session,
@@ -217,5 +239,5 @@ def init_database(db: Database, *, demo: bool, name: str = "My Store", seed: Sto
                 load_seed(session, seed)
                 log.info("loaded %d products and %d cashiers", len(seed.products), len(seed.cashiers))
         else:
-            create_store(session, name=name)
+            create_store(session, name=name, currency=currency or "EUR")
         return load_store(session)

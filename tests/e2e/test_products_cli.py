@@ -84,3 +84,27 @@ def test_a_product_added_while_the_store_serves_reaches_the_storefront(store: St
     [event] = store.feed(since=seq - 1, count=1)
     assert (event["type"], event["data"]["sku"], event["data"]["changed"][0]) == ("product.changed", "NEW-1", "sku")
     assert event["data"]["price"] == 1000
+
+
+def test_a_new_store_keeps_its_currency_and_is_never_made_the_demo(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    _ok(_in(shop, "store", "init", "--name", "Corner Shop", "--currency", "gbp"))
+    _ok(_in(shop, "products", "add-tax-class", "standard", "Standard rate", "20"))
+    added = _ok(_in(shop, "products", "add", "TEA", "--name", "Tea", "--price", "3.50", "--tax-class", "standard"))
+    assert "  Tea, £3.50, tax class standard" in added
+    before = _ok(_in(shop, "products", "list", "--all", "--json"))
+    for args, said in [
+        (("--demo",), "This database holds the store 'Corner Shop' already; the demo is made only in a new data dir"),
+        (("--currency", "EUR"), "The store 'Corner Shop' keeps its accounts in GBP; that cannot change."),
+    ]:
+        refused = _in(shop, "store", "init", *args)
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.startswith(f"pos: {said}"), refused.stderr
+        assert refused.stderr.count("\n") == 1
+    assert _ok(_in(shop, "products", "list", "--all", "--json")) == before  # no demo products crept in
+    unknown = _in(tmp_path / "other", "store", "init", "--currency", "XYZ")
+    assert (unknown.returncode, unknown.stderr) == (
+        1,
+        "pos: Unknown currency code 'XYZ'; use an ISO 4217 code such as EUR.\n",
+    )
+    assert not (tmp_path / "other").exists()
