@@ -86,7 +86,7 @@ def decode(frame: str | bytes) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise ProtocolError(BAD_MESSAGE, "A message must be a JSON object.")
     req = message.get("req")
-    if req is not None and (not isinstance(req, str) or len(req) > MAX_REQ_LEN):
+    if "req" in message and (not isinstance(req, str) or len(req) > MAX_REQ_LEN):  # null too: not a string
         raise ProtocolError(BAD_MESSAGE, f"'req' must be a string of at most {MAX_REQ_LEN} characters.")
     kind = message.get("type")
     if not isinstance(kind, str) or not kind:
@@ -96,8 +96,9 @@ def decode(frame: str | bytes) -> dict[str, Any]:
             holds_nul = _holds_nul(message)
         except RecursionError:
             raise ProtocolError(BAD_JSON, "That frame nests too deeply to be a message.") from None
-        if holds_nul:
-            raise ProtocolError(BAD_MESSAGE, "Text in a message must not contain NUL characters (\\u0000).", req)
+        if holds_nul:  # not echoed when the req itself holds one: the reply would carry what it refuses
+            echo = None if req is not None and "\x00" in req else req
+            raise ProtocolError(BAD_MESSAGE, "Text in a message must not contain NUL characters (\\u0000).", echo)
     return message
 
 

@@ -221,7 +221,9 @@ def _subscribe(message: dict[str, Any], req: str | None) -> Subscribe:
         raise ProtocolError(BAD_MESSAGE, "'snapshot' must be true or false.", req)
     if protocol == LEGACY_PROTOCOL and (epoch is not None or snapshot):
         raise ProtocolError(
-            BAD_MESSAGE, f"'epoch' and 'snapshot' need \"protocol\":{FEED_PROTOCOL} in the subscribe.", req
+            BAD_MESSAGE,
+            f"'epoch' and 'snapshot' need \"protocol\":{ACKED_PROTOCOL} or {FEED_PROTOCOL} in the subscribe.",
+            req,
         )
     return Subscribe(since, protocol, epoch, snapshot, req)
 

@@ -51,6 +51,13 @@ def test_fields_are_checked_and_errors_echo_req() -> None:
     assert error_reply("bad_json", "No.", "r1") == {"type": "error", "code": "bad_json", "message": "No.", "req": "r1"}
 
 
+@pytest.mark.parametrize("req", ["null", "5", "true", '"' + "r" * 101 + '"'])
+def test_a_req_that_is_not_a_string_of_at_most_100_characters_is_refused(req: str) -> None:
+    with pytest.raises(ProtocolError, match="'req' must be a string") as err:
+        decode('{"type":"stock.query","req":' + req + "}")
+    assert (err.value.code, err.value.req) == (BAD_MESSAGE, None)
+
+
 def test_deeply_nested_frames_are_bad_json_not_a_crash() -> None:
     with pytest.raises(ProtocolError) as err:
         decode("[" * 100_000 + "]" * 100_000)
@@ -67,6 +74,9 @@ def test_text_with_a_nul_character_is_refused_wherever_it_hides() -> None:
         with pytest.raises(ProtocolError, match="NUL") as err:
             decode(frame)
         assert (err.value.code, err.value.req) == (BAD_MESSAGE, "r1")
+    with pytest.raises(ProtocolError, match="NUL") as in_req:
+        decode(r'{"type":"x","req":"r\u00001"}')
+    assert in_req.value.req is None  # not echoed: the reply would carry the NUL it refuses
     # A backslash followed by the letters u0000 is text like any other.
     assert decode(r'{"type":"x","note":"\\u0000"}')["note"] == "\\u0000"
     nested = r'{"type":"x","d":' + "[" * 5000 + r'"\u0000"' + "]" * 5000 + "}"
