@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -323,7 +324,7 @@ def register(args: argparse.Namespace) -> int:
     )
 
 
-def _describe(event_type: str, data: dict[str, object]) -> str:
+def describe_event(event_type: str, data: dict[str, object]) -> str:
     if event_type == "sale.completed":
         lines = data.get("lines")
         count = len(lines) if isinstance(lines, list) else 0
@@ -337,12 +338,32 @@ def _describe(event_type: str, data: dict[str, object]) -> str:
             f"stock {data.get('sku')}: on hand {data.get('on_hand')}, reserved {data.get('reserved')}, "
             f"available {data.get('available')}"
         )
-    return str(data)
+    if event_type.startswith("reservation.") and "reservation_id" in data:
+        return f"reservation {data['reservation_id']} {data.get('status')}: {_held(data.get('lines'))}"
+    if event_type.startswith("order."):
+        reference = f" ({data['reference']})" if data.get("reference") else ""
+        state = f"{data.get('channel')} {data.get('status')}"
+        return f"order {data.get('order_id')}{reference} {state}: {_held(data.get('lines'))}"
+    if event_type == "product.changed":
+        changed = data.get("changed")
+        fields = [str(f) for f in changed] if isinstance(changed, list) else []
+        what = "new" if fields[:1] == ["sku"] else f"changed {', '.join(fields)}"
+        return f"product {data.get('sku')} {data.get('name')!s}: {what}"
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _held(lines: object) -> str:
+    """``2 x SKU-1, 1 x SKU-2`` from an event's lines."""
+    if not isinstance(lines, list):
+        return "-"
+    return ", ".join(f"{ln.get('quantity')} x {ln.get('sku')}" for ln in lines if isinstance(ln, dict)) or "-"
 
 
 def feed(args: argparse.Namespace) -> int:
     from store_server.feed_client import FeedEvent, follow_feed
 
+    if args.count is not None and args.count < 1:
+        raise PosError("--count must be at least 1; leave it out to follow the feed until Ctrl+C.")
     stop = asyncio.Event()
     seen = 0
 
@@ -353,7 +374,8 @@ def feed(args: argparse.Namespace) -> int:
         if args.json:
             print(event.to_json_line(), flush=True)
         else:
-            print(f"#{event.seq:<6} {event.at[11:19]} {event.type:<15} {_describe(event.type, event.data)}", flush=True)
+            line = describe_event(event.type, event.data)
+            print(f"#{event.seq:<6} {event.at[11:19]} {event.type:<15} {line}", flush=True)
         seen += 1
         if args.count is not None and seen >= args.count:
             stop.set()

@@ -194,7 +194,7 @@ def _banner(data_dir: Path, url: str, headless: bool, lane: DemoLane | None = No
 
 
 async def _demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int:
-    from pos_cli.commands import _describe
+    from pos_cli.commands import describe_event
     from pos_desktop.lane.sim import run_sim_lane
     from store_server.feed_client import FeedEvent, follow_feed
     from store_server.usecases.store import init_store
@@ -219,7 +219,7 @@ async def _demo(data_dir: Path, *, headless: bool, sales: int, port: int) -> int
 
     def on_event(event: FeedEvent) -> None:
         nonlocal sales_seen
-        print(f"[feed] #{event.seq:<5} {event.type:<15} {_describe(event.type, event.data)}", flush=True)
+        print(f"[feed] #{event.seq:<5} {event.type:<15} {describe_event(event.type, event.data)}", flush=True)
         if event.type == "sale.completed":
             sales_seen += 1
             if sales_seen >= sales_wanted:

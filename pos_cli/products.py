@@ -155,9 +155,15 @@ def _add(db: Any, args: argparse.Namespace) -> int:
 
 
 def _change(db: Any, args: argparse.Namespace) -> int:
+    from pos_core.errors import PosError
     from store_server.usecases.products import ChangeProduct, change_product
     from store_server.usecases.store import load_store
 
+    given = (args.price, args.name, args.barcode, args.category, args.tax_class, args.active)
+    if all(value is None for value in given):
+        raise PosError(
+            "Say what to change: --price, --name, --barcode, --category, --tax-class, --active or --inactive."
+        )
     if args.price is None:
         with db.read() as session:
             price, currency = None, load_store(session).currency

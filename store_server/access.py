@@ -63,3 +63,11 @@ def refusal(path: str, access: Access) -> tuple[HTTPStatus, str] | None:
             " make one that has with `pos store token --kind storefront --scope SCOPE`.",
         )
     return None
+
+
+def peer_of(address: object) -> str:
+    """A connection's remote address as a person writes it: ``127.0.0.1:43902``, ``[::1]:43902``."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(address)

@@ -17,6 +17,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from pos_core.protocol import ProtocolError, encode, error_reply
+from store_server.access import peer_of
 from store_server.db.engine import Database
 from store_server.errors import StoreError
 from store_server.feed_protocol import (
@@ -121,7 +122,7 @@ class _Consumer:
         self.signal = signal
         self.heartbeat_s = heartbeat_s
         self.settings = settings
-        self.peer = str(connection.remote_address)
+        self.peer = peer_of(connection.remote_address)
         self.wake = signal.attach()
         self.replies: asyncio.Queue[dict[str, Any] | Subscribe | None] = asyncio.Queue(REPLY_QUEUE)
         """Replies in the order their requests came; None where a subscription starts (its

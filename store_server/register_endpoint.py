@@ -29,6 +29,7 @@ from pos_core.protocol import (
     field_str,
 )
 from pos_core.sale import Sale
+from store_server.access import peer_of
 from store_server.db.engine import Database
 from store_server.errors import RequestRefused, WrongPin
 from store_server.feed_protocol import MAX_EPOCH_LEN
@@ -240,7 +241,7 @@ async def serve_register(
     ``CONNECTION_FAILURES`` wrong PINs in a row the connection is closed (1008).
     ``sessions`` holds this connection's session while it lasts (who is logged in on it).
     """
-    peer = str(connection.remote_address)
+    peer = peer_of(connection.remote_address)
     session = RegisterSession(db, peer, guard=guard or guard_for(db))
     if sessions is not None:
         sessions[connection] = session

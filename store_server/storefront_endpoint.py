@@ -25,7 +25,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from pos_core.protocol import INTERNAL, ProtocolError, decode, encode, error_reply
-from store_server.access import Access
+from store_server.access import Access, peer_of
 from store_server.db.engine import Database
 from store_server.db.loop_reads import ReadBusy
 from store_server.errors import InsufficientStock, RequestRefused
@@ -83,7 +83,7 @@ async def serve_storefront(
         on_commit: called after every command that wrote feed events, to wake consumers.
         clock: the time reservations and holds expire from (the expiry timer's clock).
     """
-    session = StorefrontSession(db, access, clock, str(connection.remote_address))
+    session = StorefrontSession(db, access, clock, peer_of(connection.remote_address))
     in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
     replies: asyncio.Queue[asyncio.Task[tuple[dict[str, Any], bool]] | None] = asyncio.Queue()
     sender = asyncio.create_task(_send_in_order(connection, replies, in_flight, on_commit))

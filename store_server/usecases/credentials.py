@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pos_core.protocol import STOREFRONT_SCOPES
 from store_server.db.models import Credential
-from store_server.errors import UnknownCredential, UnknownCredentialKind, UnknownScope
+from store_server.errors import StoreError, UnknownCredential, UnknownCredentialKind, UnknownScope
 from store_server.usecases.clock import now_iso
 
 CredentialKind = Literal["register", "storefront"]
@@ -36,10 +36,14 @@ def issue_token(session: Session, kind: str, name: str, scopes: Iterable[str] | 
 
     Raises:
         UnknownCredentialKind: ``kind`` is not ``register`` or ``storefront``.
+        StoreError: ``name`` is empty, too long or not on one line.
         UnknownScope: a scope is not a storefront scope, none is given, or a register token was given some.
     """
     if kind not in KINDS:
         raise UnknownCredentialKind(f"A token kind must be 'register' or 'storefront', not {kind!r}.")
+    name = name.strip()
+    if not 0 < len(name) <= 200 or not name.isprintable():
+        raise StoreError("A token's name must be 1 to 200 characters on one line, e.g. 'Till 1' or 'web shop'.")
     granted = _scopes(kind, scopes)
     # A prefix says what the secret is (and lets secret scanners spot one) and keeps a token
     # from starting with "-", which `--token -abc` would read as an option.

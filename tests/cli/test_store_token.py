@@ -50,6 +50,10 @@ def test_a_scope_a_token_cannot_carry_is_one_sentence(tmp_path: Path, capsys: py
     code, out, err = _token(tmp_path, capsys, "--kind", "register", "--name", "Till 2", "--scope", "stock:read")
     assert (code, out) == (1, "")
     assert err == "pos: A register token carries no scopes; give scopes only to a storefront token.\n"
+    for name in ("", "   ", "Till\n2"):
+        code, out, err = _token(tmp_path, capsys, "--kind", "register", "--name", name)
+        assert (code, out) == (1, "")
+        assert err == "pos: A token's name must be 1 to 200 characters on one line, e.g. 'Till 1' or 'web shop'.\n"
     with pytest.raises(SystemExit) as exited:
         _token(tmp_path, capsys, "--kind", "storefront", "--name", "web", "--scope", "stock:write")
     assert exited.value.code == 2

@@ -104,6 +104,13 @@ def test_a_mistyped_server_address_is_one_sentence(server: str) -> None:
         assert done.stderr == said, (command, done.stderr)
 
 
+@pytest.mark.parametrize("count", ["0", "-1"])
+def test_a_feed_count_below_one_is_one_sentence(count: str) -> None:
+    done = pos("feed", "--count", count, "--token", "not-a-token", timeout=30)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "pos: --count must be at least 1; leave it out to follow the feed until Ctrl+C.\n"
+
+
 @pytest.mark.parametrize("port", ["99999", "-1", "http"])
 def test_a_port_out_of_range_is_refused_before_anything_starts(port: str, tmp_path: Path) -> None:
     served = pos("store", "serve", "--data-dir", str(tmp_path), "--port", port, "--no-mdns", timeout=30)

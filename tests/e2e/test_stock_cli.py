@@ -130,6 +130,7 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
         (("products", "set", "SKU-00001", "--price", "2.499"), "is not an amount in EUR (at most 2 decimals)."),
         (("products", "set", "SKU-00001", "--tax-class", "luxury"), "There is no tax class 'luxury'"),
         (("products", "set", "SKU-404", "--price", "1"), "The store has no product with SKU SKU-404"),
+        (("products", "set", "SKU-00001"), "Say what to change: --price, --name,"),
         (("products", "set", "SKU-00001", "--price", "1e3"), "'1e3' is not an amount; type digits, e.g. 20.00."),
         (("products", "set", "SKU-00001", "--price", "-1"), "A price must be from 0 to"),
         (("products", "set", "SKU-00001", "--barcode", "  "), "A barcode must be 1 to 64 letters, digits or signs"),
