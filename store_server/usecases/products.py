@@ -14,6 +14,7 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pos_core.catalogue import gtin_check_digit, is_valid_gtin
 from pos_core.weight import SoldBy, tare_problem
 from store_server.db.models import FeedState, ProductRow, TaxClassRow
 from store_server.errors import ProductRefused, UnknownSku
@@ -112,6 +113,8 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
             holder = session.scalar(select(ProductRow.sku).where(ProductRow.barcode == cmd.barcode))
             if holder is not None and holder != row.sku:
                 raise ProductRefused(f"Barcode {cmd.barcode} already belongs to {holder}; remove it there first.")
+            if holder is None:
+                _check_digit(cmd.barcode)
         if cmd.category:
             add_category(session, cmd.category)
             session.flush()
@@ -188,6 +191,7 @@ def create_product(session: Session, cmd: CreateProduct) -> ProductChanged:
             holder = session.scalar(select(ProductRow.sku).where(ProductRow.barcode == cmd.barcode))
             if holder is not None:
                 raise ProductRefused(f"Barcode {cmd.barcode} already belongs to {holder}; remove it there first.")
+            _check_digit(cmd.barcode)
         if cmd.category:
             add_category(session, cmd.category)
         row = ProductRow(
@@ -209,6 +213,21 @@ def create_product(session: Session, cmd: CreateProduct) -> ProductChanged:
         return ProductChanged(product, ADDED)
 
     return run_once(session, command_request("product.add", cmd), ProductChanged, run)
+
+
+def _check_digit(barcode: str) -> None:
+    """Refuse a GTIN (8, 12, 13 or 14 digits: EAN, UPC) whose check digit is wrong: no scanner
+    would read it, so the product could only be rung up by hand. Other codes (a shop's own
+    short numbers, letters) are taken as they are.
+
+    Raises:
+        ProductRefused: the last digit is not the check digit of the others.
+    """
+    if barcode.isascii() and barcode.isdigit() and len(barcode) in (8, 12, 13, 14) and not is_valid_gtin(barcode):
+        right = gtin_check_digit(barcode[:-1])
+        raise ProductRefused(
+            f"Barcode {barcode} is not a valid EAN/UPC: its last digit should be {right}; check the number on the pack."
+        )
 
 
 def _check(cmd: ChangeProduct) -> None:

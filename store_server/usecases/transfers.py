@@ -6,6 +6,7 @@ at most what is still outstanding per SKU; the transfer is ``received`` when not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -26,13 +27,19 @@ IN_TRANSIT = "in_transit"
 RECEIVED = "received"
 
 
+_LOCATION_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
 def add_location(session: Session, code: str, name: str) -> None:
     """Add a location (a back room, a warehouse, another store); nothing if it exists.
 
     Raises:
-        BadRequest: the code or name is empty or too long.
+        BadRequest: the code is not small letters, digits, '-' or '_' (so ``backroom`` and
+            ``BackRoom`` cannot both exist), or the name is empty or too long.
     """
     checks.text(code, "location code", 64)
+    if not _LOCATION_CODE.fullmatch(code):
+        raise BadRequest(f"A location code is 1 to 64 small letters, digits, '-' or '_', e.g. backroom; not {code!r}.")
     checks.text(name, "location name")
     if session.get(Location, code) is None:
         session.add(Location(code=code, name=name))

@@ -22,11 +22,11 @@ def _new(sku: str = "OAT-1", **fields: object) -> CreateProduct:
 
 def test_a_new_product_is_on_the_feed_and_in_the_registers_changes_then_takes_stock(shop: Shop) -> None:
     seq = shop.last_seq()
-    added = shop.write(create_product, _new(barcode="4000000009997", category=" Dairy", name=" Oat milk 1 l "))
+    added = shop.write(create_product, _new(barcode="4006381333931", category=" Dairy", name=" Oat milk 1 l "))
     assert added.changed == ADDED
     assert added.product == {
         "sku": "OAT-1",
-        "barcode": "4000000009997",
+        "barcode": "4006381333931",
         "name": "Oat milk 1 l",
         "category": "Dairy",
         "price": 179,
@@ -75,6 +75,7 @@ def test_a_retry_is_the_first_answer_and_other_content_a_conflict(shop: Shop) ->
         ("N-1", {"tax_class": "luxury"}, "no tax class 'luxury'"),
         ("N-1", {"barcode": "4000000000024"}, "already belongs to SKU-0002"),
         ("N-1", {"barcode": "with space"}, "A barcode must be"),
+        ("N-1", {"barcode": "4006381333932"}, "not a valid EAN/UPC: its last digit should be 1"),
         ("N-1", {"sold_by": "litre"}, "each or by weight"),
         ("N-1", {"tare_grams": 5}, "Only a product sold by weight has a tare"),
         ("N-1", {"sold_by": "weight", "tare_grams": 2001}, "A tare must be"),
