@@ -5,6 +5,8 @@ Every message is one sentence that says what happened and what to do about it.
 
 from __future__ import annotations
 
+import re
+
 
 class StoreError(Exception):
     """Root of every error raised by ``store_server``."""
@@ -23,8 +25,32 @@ class DatabaseUnavailable(StoreError):
 
     @classmethod
     def unreachable(cls, where: str, exc: Exception) -> DatabaseUnavailable:
-        """The database server at ``where`` (a URL without its password) did not answer."""
+        """The database server at ``where`` (a URL without its password) did not answer, or
+        refused the connection: the sentence says which when the server said (a database or
+        user it does not have, a password it refused)."""
+        said = str(getattr(exc, "orig", None) or exc)
+        for pattern, sentence in _REFUSALS:
+            found = pattern.search(said)
+            if found:
+                return cls(sentence.format(*found.groups(), where=where))
         return cls(f"Cannot reach the database {where} ({exc.__class__.__name__}); check --db.")
+
+
+_REFUSALS = [
+    (
+        re.compile(r'database "([^"]+)" does not exist'),
+        "The database server of {where} has no database {0}; create it (e.g. `createdb {0}`) or check --db.",
+    ),
+    (
+        re.compile(r'role "([^"]+)" does not exist'),
+        "The database server of {where} has no user {0}; check the user in --db.",
+    ),
+    (
+        re.compile(r"password authentication failed for user \"([^\"]+)\""),
+        "The database server of {where} refused the password of {0}; check the password in --db.",
+    ),
+]
+"""What PostgreSQL says when it refuses a connection, and the sentence for a person."""
 
 
 class BadDatabaseUrl(StoreError):

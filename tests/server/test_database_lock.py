@@ -310,3 +310,23 @@ def test_only_a_postgresql_url_is_locked_in_the_database() -> None:
     assert is_server_database("postgresql+psycopg://postgres@127.0.0.1/test")
     assert not is_server_database("sqlite:///store.db")
     assert not is_server_database("not a url")
+
+
+def test_a_database_or_user_the_server_does_not_have_is_named() -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1/pos_no_such_db"
+    with pytest.raises(DatabaseUnavailable) as no_db:
+        DatabaseLock.take(url)
+    assert str(no_db.value) == (
+        f"The database server of {url} has no database pos_no_such_db; create it (e.g. `createdb pos_no_such_db`)"
+        " or check --db."
+    )
+    with pytest.raises(DatabaseUnavailable) as no_user:
+        DatabaseLock.take("postgresql+psycopg://pos_no_such_user@127.0.0.1/postgres")
+    assert "has no user pos_no_such_user; check the user in --db." in str(no_user.value)
+    # This machine's PostgreSQL trusts every login: a refused password is PostgreSQL's own words.
+    said = 'connection failed: FATAL:  password authentication failed for user "kim"'
+    refused = DatabaseUnavailable.unreachable("postgresql+psycopg://kim:***@db/shop", RuntimeError(said))
+    assert str(refused) == (
+        "The database server of postgresql+psycopg://kim:***@db/shop refused the password of kim;"
+        " check the password in --db."
+    )
