@@ -248,6 +248,22 @@ def check_count_time(counted_at: str | None, now: datetime) -> str:
     return normalised
 
 
+def check_return_time(returned_at: str, now: datetime) -> str:
+    """When returned goods came back, normalised: a past time (``past_time``) at most
+    ``MAX_COUNT_AGE`` ago, as for a count (a later count may absorb it: the two rules meet).
+
+    Raises:
+        InvalidTimestamp: not a timestamp, in the future, or more than ``MAX_COUNT_AGE`` ago.
+    """
+    normalised = past_time(returned_at, "return time", now)
+    if datetime.fromisoformat(normalised) < now - MAX_COUNT_AGE:
+        raise InvalidTimestamp(
+            f"The return time {returned_at} is more than {MAX_COUNT_AGE.days} days ago; check the date, "
+            "or leave the time out to book the goods back on the shelf now."
+        )
+    return normalised
+
+
 def past_time(text: str, what: str, now: datetime) -> str:
     """When something already happened, normalised (``utc_timestamp``); a time ahead of ``now``
     by at most ``COUNT_CLOCK_SKEW`` is a device's fast clock, and taken as ``now``.

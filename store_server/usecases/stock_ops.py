@@ -8,12 +8,13 @@ an ``actor``; each movement emits ``stock.changed`` with the new absolute level.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy.orm import Session
 
 from pos_core.errors import InvalidTimestamp
-from pos_core.inventory import Reason, StockLine, demand_by_sku, past_time
+from pos_core.inventory import Reason, StockLine, check_return_time, demand_by_sku
 from store_server.db.models import FeedState
 from store_server.errors import BadRequest, QuantityRefused, TimestampRefused
 from store_server.usecases import checks
@@ -98,23 +99,19 @@ def receive(session: Session, cmd: Receive) -> StockResult:
     return _post(session, cmd, "stock.receive", reason=Reason.RECEIVE, document=document, occurred_at=None)
 
 
-def return_to_stock(session: Session, cmd: ReturnToStock) -> StockResult:
+def return_to_stock(session: Session, cmd: ReturnToStock, now: datetime | None = None) -> StockResult:
     """Put returned goods back on the shelf: customer -> on hand, per SKU.
 
     Raises:
         QuantityRefused, UnknownSku, UnknownLocation, BadRequest, TimestampRefused: nothing is written.
         IdempotencyConflict: the request id was used for other content.
     """
-    occurred_at = None
-    if cmd.occurred_at is not None:
-        try:
-            occurred_at = past_time(cmd.occurred_at, "return time", utc_now())
-        except InvalidTimestamp as exc:
-            raise TimestampRefused(str(exc)) from None
     if cmd.order_id is not None:
         checks.document_id(cmd.order_id, "order id")
     document = ("order", cmd.order_id) if cmd.order_id else ("return", cmd.request_id)
-    return _post(session, cmd, "stock.return", reason=Reason.RETURN, document=document, occurred_at=occurred_at)
+    return _post(
+        session, cmd, "stock.return", reason=Reason.RETURN, document=document, occurred_at=cmd.occurred_at, now=now
+    )
 
 
 def write_off(session: Session, cmd: WriteOff) -> StockResult:
@@ -149,6 +146,7 @@ def _post(
     reason: Reason,
     document: tuple[str, str | None],
     occurred_at: str | None,
+    now: datetime | None = None,
 ) -> StockResult:
     checks.document_id(cmd.request_id, "request id")
     lines = checks.lines(cmd.lines, kind.removeprefix("stock.").replace("_", "-"))
@@ -157,6 +155,9 @@ def _post(
     document_type, document_id = document[0], document[1] or cmd.request_id
 
     def run(state: FeedState) -> StockResult:
+        # The time is checked after the replay lookup: a retry of a return accepted days ago
+        # gets its first answer, not a refusal of a time that was fine when it was sent.
+        at = None if occurred_at is None else _returned_at(occurred_at, now or utc_now())
         posting = Posting(
             session,
             state,
@@ -164,7 +165,7 @@ def _post(
             document_id=document_id,
             key=f"{kind}:{cmd.request_id}",
             actor=cmd.actor,
-            occurred_at=occurred_at,
+            occurred_at=at,
         )
         demand = demand_by_sku(lines)
         if reason in (Reason.DAMAGE, Reason.SHRINK):
@@ -196,3 +197,10 @@ def within_on_hand(posting: Posting, demand: dict[str, int], location: str) -> N
                 f"The books say {max(on_hand, 0)} of {sku} on hand at {location}, fewer than {quantity};"
                 " nothing was written. If more are on the shelf, count them first: a count sets the books."
             )
+
+
+def _returned_at(occurred_at: str, now: datetime) -> str:
+    try:
+        return check_return_time(occurred_at, now)
+    except InvalidTimestamp as exc:
+        raise TimestampRefused(str(exc)) from None

@@ -122,6 +122,7 @@ def test_a_refusal_is_one_sentence_exit_1_and_writes_nothing(store: Store) -> No
         (("stock", "write-off", "SKU-00001=-2"), "must be a whole number from 1"),
         (("stock", "return", "SKU-00001=1", "--at", "2026-11-27 10:00"), "has no time zone; add one, like +00:00."),
         (("stock", "return", "SKU-00001=1", "--at", "2099-01-01T10:00:00+00:00"), "lies in the future"),
+        (("stock", "return", "SKU-00001=1", "--at", "0001-01-01T00:00:00Z"), "is more than 7 days ago"),
         (("stock", "transfer", "SKU-00001=1", "--to", "attic"), "The store has no location 'attic'"),
         (("stock", "transfer", "SKU-00001=1", "--to", "main"), "A transfer needs two different locations"),
         (("stock", "arrive", str(uuid.uuid4()), "SKU-00001=1"), "There is no transfer"),

@@ -6,18 +6,22 @@ Every change is a movement with reason, document and actor; the level moves with
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from pos_core.inventory import Level
+from pos_core.inventory import Level, iso
 from store_server.errors import (
     BadRequest,
     IdempotencyConflict,
     ProductRefused,
     QuantityRefused,
+    TimestampRefused,
     UnknownLocation,
     UnknownSku,
     UnknownTransfer,
 )
+from store_server.usecases.clock import utc_now
 from store_server.usecases.products import ChangeProduct, change_product
 from store_server.usecases.reservations import Reserve, reserve
 from store_server.usecases.safety import SetSafetyStock, set_safety_stock
@@ -206,3 +210,20 @@ def test_a_batch_availability_query_gives_absolute_figures(shop: Shop) -> None:
         ("SKU-0001", 10, 4, 6),
         ("SKU-0004", 0, 0, 0),  # never stocked
     ]
+
+
+def test_a_return_more_than_7_days_back_is_refused_but_a_retry_of_one_accepted_gets_its_first_answer(
+    shop: Shop,
+) -> None:
+    before = shop.fingerprint()
+    with pytest.raises(TimestampRefused, match="more than 7 days ago; check the date, or leave the time out"):
+        shop.write(
+            return_to_stock,
+            ReturnToStock(rid(), "cashier:c1", lines(("SKU-0003", 1)), occurred_at="0001-01-01T00:00:00Z"),
+        )
+    assert shop.fingerprint() == before
+    back = ReturnToStock(rid(), "cashier:c1", lines(("SKU-0003", 2)), occurred_at=iso(utc_now() - timedelta(days=6)))
+    first = shop.write(return_to_stock, back)
+    again = shop.write(return_to_stock, back, now=utc_now() + timedelta(days=2))  # its acknowledgement was lost
+    assert (again.duplicate, again.levels) == (True, first.levels)
+    assert shop.level("SKU-0003").on_hand == 5
