@@ -19,7 +19,6 @@ from http import HTTPStatus
 from pathlib import Path
 
 from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -125,6 +124,8 @@ class StoreServer:
         self._position_task: asyncio.Task[None] | None = None
         self._mark: FeedMark | None = None
         """The log's position last looked at (and recorded, where there is a position file)."""
+        self._mark_unwritten = False
+        """The last write of the position file failed: it is tried again at the next look."""
         self._credential_check_s = credential_check_s
         self._credential_task: asyncio.Task[None] | None = None
         self._locks: list[Held] = []
@@ -269,15 +270,18 @@ class StoreServer:
         if self._position_task is not None:
             self._position_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._position_task
+                try:
+                    await self._position_task
+                except Exception:  # it logs what it meets; whatever ended it must not stop the shutdown
+                    log.exception("the feed position task had failed")
             self._position_task = None
         try:
             if self._db is not None:
                 if self._position_file is not None:
                     try:
-                        await self._record_position()
-                    except StoreError as exc:
-                        log.error("%s", exc)
+                        await self._record_position()  # a write that fails is logged there
+                    except Exception:  # the database failing now must not keep it open
+                        log.exception("could not record the feed's position at shutdown")
                 await asyncio.to_thread(self._db.close)
                 self._db = None
         finally:
@@ -375,31 +379,49 @@ class StoreServer:
         self._mark = current
 
     async def _record_position(self) -> bool:
-        """Look at the log's position; write the mark if it moved. Whether it moved."""
+        """Look at the log's position and write the mark where it moved (or where the last write
+        failed); whether the position moved. A mark that cannot be written is logged once, and
+        tried again at every look until it is written."""
         if self._db is None or self._store is None:
             return False
         epoch, last_seq = await self._db.run(_read_position, self._db)
         mark = FeedMark(self._store.id, epoch, last_seq)
-        if mark == self._mark:
-            return False
-        if self._position_file is not None:
-            await asyncio.to_thread(write_mark, self._position_file, mark)
+        moved = mark != self._mark
         self._mark = mark
-        return True
+        if self._position_file is not None and (moved or self._mark_unwritten):
+            try:
+                await asyncio.to_thread(write_mark, self._position_file, mark)
+            except StoreError as exc:
+                if not self._mark_unwritten:
+                    log.error("%s; trying again every %s s", exc, self._position_interval_s)
+                self._mark_unwritten = True
+            else:
+                if self._mark_unwritten:
+                    log.warning("the feed position file %s is written again", self._position_file)
+                self._mark_unwritten = False
+        return moved
 
     async def _follow_log(self) -> None:
         """Every ``position_interval_s``, the log's position: the mark follows every commit, the
         server's own and a back-office command's from another process (``pos stock``, ``pos
-        orders``), whose events feed consumers are then woken for."""
+        orders``), whose events feed consumers are then woken for. Nothing it meets ends it."""
+        failing = False
         while True:
             await asyncio.sleep(self._position_interval_s)
             try:
-                if await self._record_position() and self._signal is not None:
-                    self._signal.notify()
-            except StoreError as exc:
-                log.error("%s", exc)
-            except SQLAlchemyError as exc:  # a database hiccup must not end the looks
-                log.error("could not read the feed's position (%s); trying again", type(exc).__name__)
+                moved = await self._record_position()
+            except Exception:  # a database hiccup must not end the looks; said once, not every tick
+                if not failing:
+                    log.exception(
+                        "could not read the feed's position; trying again every %s s", self._position_interval_s
+                    )
+                failing = True
+                continue
+            if failing:
+                log.warning("reading the feed's position again")
+            failing = False
+            if moved and self._signal is not None:
+                self._signal.notify()
 
     async def _authorise(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]

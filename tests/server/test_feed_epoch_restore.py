@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pos_core.ids import new_id
 from pos_core.inventory import StockLine
+from store_server import server as server_module
 from store_server.db.engine import open_database
 from store_server.feed_position import POSITION_FILE
 from store_server.server import StoreServer
@@ -158,3 +162,43 @@ def _receive_elsewhere(url: str) -> None:
             receive(session, Receive(new_id(), "staff:test", (StockLine("SKU-0001", 4),)))
     finally:
         db.close()
+
+
+def test_the_log_is_followed_through_a_failing_read_and_an_unwritable_position_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+    failures = {"reads": 3}
+    real_read = server_module._read_position
+
+    def flaky_read(db: Any) -> Any:
+        if failures["reads"] > 0:
+            failures["reads"] -= 1
+            raise OSError("disk hiccup")
+        return real_read(db)
+
+    async def scenario() -> dict[str, Any]:
+        tokens = await asyncio.to_thread(prepare, url, SEED)
+        server = StoreServer(url, heartbeat_s=60.0, position_interval_s=0.05)
+        await server.start()
+        monkeypatch.setattr(server_module, "_read_position", flaky_read)
+        (tmp_path / (POSITION_FILE + ".tmp")).mkdir()  # the mark's sibling cannot be made: every write fails
+        try:
+            async with raw_feed(server, tokens.storefront) as ws:
+                await send(ws, {"type": "subscribe", "protocol": 2, "since": db_position(url)[1]})
+                await until(ws, "subscribed")
+                await asyncio.to_thread(_receive_elsewhere, url)
+                event = await recv(ws, 5.0)  # woken all the same
+                await asyncio.sleep(0.3)  # several more looks, each failing to write
+        finally:
+            await server.stop()  # and it stops cleanly
+        return event
+
+    with caplog.at_level(logging.WARNING, logger="store_server.server"):
+        event = run(scenario())
+    assert (event["type"], event["event"]) == ("event", "stock.changed")
+    assert failures["reads"] == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("could not read the feed's position" in m for m in said) == 1, said  # once, not at every look
+    assert sum(m.startswith("Cannot write the feed position file") for m in said) == 1, said
