@@ -21,7 +21,7 @@ from store_server.errors import ProductRefused, UnknownSku
 from store_server.usecases import checks
 from store_server.usecases.catalogue import add_category
 from store_server.usecases.feed import append_event
-from store_server.usecases.requests import command_request, run_once
+from store_server.usecases.requests import command_request, run_once, stored_requests
 from store_server.usecases.safety import refresh_safety
 
 MAX_PRICE = 10**12
@@ -96,12 +96,18 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
     checks.document_id(cmd.request_id, "request id")
     _check(cmd)
     # A name or category typed with spaces around it: stored without them, and the same
-    # command as one typed without (a retry is judged on what would be stored).
+    # command as one typed without (a retry is judged on what would be stored). A change
+    # remembered before that rule has the fingerprint of the text as typed: its retry is too.
+    typed = command_request("product.change", cmd)
     cmd = dataclasses.replace(
         cmd,
         name=None if cmd.name is None else cmd.name.strip(),
         category=None if cmd.category is None else cmd.category.strip(),
     )
+    request = command_request("product.change", cmd)
+    stored = stored_requests(session, [cmd.request_id]).get(cmd.request_id)
+    if stored is not None and stored[1] == typed.payload_hash:
+        request = typed
 
     def run(state: FeedState) -> ProductChanged:
         row = session.get(ProductRow, cmd.sku)
@@ -132,7 +138,7 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
             refresh_safety(session, state, [row.sku])
         return ProductChanged(after, changed)
 
-    return run_once(session, command_request("product.change", cmd), ProductChanged, run)
+    return run_once(session, request, ProductChanged, run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from store_server.errors import (
 )
 from store_server.usecases.clock import utc_now
 from store_server.usecases.products import ChangeProduct, change_product
+from store_server.usecases.requests import command_request, remember
 from store_server.usecases.reservations import Reserve, reserve
 from store_server.usecases.safety import SetSafetyStock, set_safety_stock
 from store_server.usecases.stock import availability, ledger_level
@@ -201,6 +202,18 @@ def test_a_name_typed_with_spaces_around_it_is_stored_without_and_its_retry_with
     again = shop.write(change_product, ChangeProduct(request, MANAGER, "SKU-0001", name="Oat milk", category="Dairy"))
     assert (first.product["name"], first.product["category"]) == ("Oat milk", "Dairy")
     assert (again.duplicate, again.product) == (True, first.product)
+
+
+def test_a_change_remembered_with_the_text_as_typed_is_still_a_repeat(shop: Shop) -> None:
+    # Before names were stripped for the fingerprint, a change was remembered with its spaces.
+    typed = ChangeProduct(rid(), MANAGER, "SKU-0001", name=" Rye loaf ")
+    first = {"product": {"sku": "SKU-0001", "name": "Rye loaf"}, "changed": ["name"]}
+    with shop.db.write() as session:
+        remember(session, command_request("product.change", typed), first)
+    before = shop.fingerprint()
+    again = shop.write(change_product, typed)
+    assert (again.duplicate, again.product, again.changed) == (True, first["product"], ("name",))
+    assert shop.fingerprint() == before
 
 
 def test_a_batch_availability_query_gives_absolute_figures(shop: Shop) -> None:
