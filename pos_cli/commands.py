@@ -58,12 +58,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def store_init(args: argparse.Namespace) -> int:
-    from pos_core.money import exponent
-    from store_server.usecases.store import init_store
+    from store_server.usecases.store import check_currency, demo_seed, init_store
 
     currency = None if args.currency is None else args.currency.strip().upper()
-    if currency is not None:
-        exponent(currency)  # PosError before anything is made: a currency we do not know
+    check_currency(currency, demo_seed() if args.demo else None)  # before anything is made
     try:
         args.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

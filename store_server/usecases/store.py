@@ -206,15 +206,27 @@ def init_store(
         db.close()
 
 
+def check_currency(currency: str | None, seed: StoreSeed | None) -> None:
+    """Refuse, before anything is made, a currency we do not know or another than the seed's.
+
+    Raises:
+        PosError: an unknown ISO 4217 code; StoreError: a seed (the demo) in another currency.
+    """
+    if currency is None:
+        return
+    exponent(currency)  # PosError: a currency code we do not know
+    if seed is not None and seed.currency != currency:
+        raise StoreError(f"The demo store keeps its accounts in {seed.currency}; leave --currency out for it.")
+
+
 def init_database(
     db: Database, *, demo: bool, name: str = "My Store", seed: StoreSeed | None = None, currency: str | None = None
 ) -> StoreInfo:
     """``init_store`` on an already open database."""
-    upgrade_database(db)
     if seed is None and demo:
         seed = demo_seed()
-    if currency is not None:
-        exponent(currency)  # PosError: a currency code we do not know
+    check_currency(currency, seed)
+    upgrade_database(db)
     with db.write() as session:
         existing = session.scalars(select(Store)).first()
         if existing is not None and seed is not None and existing.name != seed.name:

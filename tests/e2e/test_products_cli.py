@@ -102,6 +102,12 @@ def test_a_new_store_keeps_its_currency_and_is_never_made_the_demo(tmp_path: Pat
         assert refused.stderr.startswith(f"pos: {said}"), refused.stderr
         assert refused.stderr.count("\n") == 1
     assert _ok(_in(shop, "products", "list", "--all", "--json")) == before  # no demo products crept in
+    demo = _in(tmp_path / "demo", "store", "init", "--demo", "--currency", "GBP")
+    assert (demo.returncode, demo.stderr) == (
+        1,
+        "pos: The demo store keeps its accounts in EUR; leave --currency out for it.\n",
+    )
+    assert not (tmp_path / "demo").exists()
     unknown = _in(tmp_path / "other", "store", "init", "--currency", "XYZ")
     assert (unknown.returncode, unknown.stderr) == (
         1,
