@@ -65,9 +65,7 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
 
     taxes = commands.add_parser("tax-classes", help="the store's tax classes: code, name and rate")
     add_store_location(taxes)
-    tax = commands.add_parser(
-        "add-tax-class", help="add a tax class; the running server and its registers take it when the server restarts"
-    )
+    tax = commands.add_parser("add-tax-class", help="add a tax class; registers take it when they next connect")
     add_store_location(tax)
     tax.add_argument("code", help="short code products name, e.g. reduced")
     tax.add_argument("name", help="its name on receipts, e.g. 'Reduced rate 7%%'")
@@ -246,7 +244,10 @@ def _tax_classes(db: Any, args: argparse.Namespace) -> int:
     with db.read() as session:
         rows = session.scalars(select(TaxClassRow).order_by(TaxClassRow.code)).all()
         classes = [(row.code, row.name, row.rate_ppm) for row in rows]
-    width = max((len(code) for code, _, _ in classes), default=0)
+    if not classes:
+        print("No tax classes yet; add one with `pos products add-tax-class CODE NAME RATE%`.")
+        return 0
+    width = max(len(code) for code, _, _ in classes)
     for code, name, rate_ppm in classes:
         print(f"{code.ljust(width)}  {f'{rate_ppm / 10_000:g} %':>8}  {name}")
     return 0
@@ -259,7 +260,7 @@ def _add_tax_class(db: Any, args: argparse.Namespace) -> int:
         added = create_tax_class(session, args.code, args.name, args.rate)
     percent = f"{args.rate / 10_000:g} %"
     if added:
-        print(f"Tax class {args.code} ({percent}) added; restart the store server for registers to take it.")
+        print(f"Tax class {args.code} ({percent}) added; registers take it when they next connect (restart them).")
     else:
         print(f"Tax class {args.code} ({percent}) was there already; nothing changed.")
     return 0

@@ -39,7 +39,7 @@ from store_server.usecases.cashiers import CashierInfo, is_deactivated, list_cas
 from store_server.usecases.catalogue import catalogue_changes, catalogue_page
 from store_server.usecases.login_guard import CONNECTION_FAILURES, LOCKOUT_S, LoginGuard, guard_for
 from store_server.usecases.sales import canonical_sale, hash_of, submit_sale
-from store_server.usecases.store import StoreInfo
+from store_server.usecases.store import StoreInfo, load_store
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,6 @@ class RegisterSession:
 async def serve_register(
     connection: ServerConnection,
     db: Database,
-    store: StoreInfo,
     on_commit: Callable[[], None],
     *,
     guard: LoginGuard | None = None,
@@ -246,7 +245,10 @@ async def serve_register(
     if sessions is not None:
         sessions[connection] = session
     try:
-        await connection.send(encode(welcome(store)))
+        # The store as it is now, not as the server started: a tax class added since (`pos
+        # products add-tax-class`) reaches every register that connects from then on.
+        current = await db.run_reader(_current_store, db)
+        await connection.send(encode(welcome(current)))
         async for frame in connection:
             session.busy = True
             try:
@@ -281,3 +283,8 @@ async def _reply(session: RegisterSession, frame: str | bytes) -> dict[str, Any]
     except Exception:
         log.exception("request failed peer=%s", session.peer)
         return error_reply(INTERNAL, "The store server failed; send the same request again.", req)
+
+
+def _current_store(db: Database) -> StoreInfo:
+    with db.read() as session:
+        return load_store(session)

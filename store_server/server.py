@@ -459,7 +459,7 @@ class StoreServer:
         db, signal = self.database, self._signal
         assert signal is not None  # set by start() before serving
         if path == REGISTER_PATH:
-            await serve_register(connection, db, self.store, self.notify_committed, sessions=self._registers)
+            await serve_register(connection, db, self.notify_committed, sessions=self._registers)
         elif path == STOREFRONT_PATH:
             await serve_storefront(connection, db, self._access[connection], self.notify_committed, self._clock)
         else:

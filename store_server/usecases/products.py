@@ -114,7 +114,7 @@ def change_product(session: Session, cmd: ChangeProduct) -> ProductChanged:
         if row is None:
             raise UnknownSku(f"The store has no product with SKU {cmd.sku}; check the SKU.")
         if cmd.tax_class is not None and session.get(TaxClassRow, cmd.tax_class) is None:
-            raise ProductRefused(f"There is no tax class {cmd.tax_class!r}; pick one the store has.")
+            raise ProductRefused(_no_tax_class(session, cmd.tax_class))
         if cmd.barcode:
             holder = session.scalar(select(ProductRow.sku).where(ProductRow.barcode == cmd.barcode))
             if holder is not None and holder != row.sku:
@@ -192,7 +192,7 @@ def create_product(session: Session, cmd: CreateProduct) -> ProductChanged:
                 f"The store has a product with SKU {cmd.sku} already ({existing.name}); change it instead."
             )
         if session.get(TaxClassRow, cmd.tax_class) is None:
-            raise ProductRefused(f"There is no tax class {cmd.tax_class!r}; pick one the store has.")
+            raise ProductRefused(_no_tax_class(session, cmd.tax_class))
         if cmd.barcode:
             holder = session.scalar(select(ProductRow.sku).where(ProductRow.barcode == cmd.barcode))
             if holder is not None:
@@ -219,6 +219,14 @@ def create_product(session: Session, cmd: CreateProduct) -> ProductChanged:
         return ProductChanged(product, ADDED)
 
     return run_once(session, command_request("product.add", cmd), ProductChanged, run)
+
+
+def _no_tax_class(session: Session, code: str) -> str:
+    """The refusal of a tax class the store does not have, naming those it has (or how to add one)."""
+    codes = list(session.scalars(select(TaxClassRow.code).order_by(TaxClassRow.code)))
+    if not codes:
+        return f"There is no tax class {code!r}: the store has none yet; add one first (pos products add-tax-class)."
+    return f"There is no tax class {code!r}; pick one the store has: {', '.join(codes)}."
 
 
 def _check_digit(barcode: str) -> None:
@@ -254,8 +262,8 @@ _TAX_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 def create_tax_class(session: Session, code: str, name: str, rate_ppm: int) -> bool:
     """Add a tax class (``rate_ppm``: parts per million, 190,000 for 19 %); False if it is there
-    already with that name and rate. A running store server, and its registers, take a new tax
-    class when the server starts again (a register gets the store's classes when it connects).
+    already with that name and rate. A register gets the store's classes when it connects
+    (``welcome``): one already running takes a new class when it connects again.
 
     Raises:
         ProductRefused: a bad code, name or rate, or the code taken with another name or rate
@@ -272,8 +280,8 @@ def create_tax_class(session: Session, code: str, name: str, rate_ppm: int) -> b
         if (existing.name, existing.rate_ppm) == (name.strip(), rate_ppm):
             return False
         raise ProductRefused(
-            f"Tax class {code} is there already ({existing.name}, {existing.rate_ppm / 10_000:g} %);"
-            " add a class with a new code for a new rate."
+            f"Tax class {code} is there already ({existing.name}, {existing.rate_ppm / 10_000:g} %) and is not"
+            " changed here (sales keep the class they were made with); add a class with a new code."
         )
     session.add(TaxClassRow(code=code, name=name.strip(), rate_ppm=rate_ppm))
     session.flush()

@@ -26,8 +26,13 @@ def test_a_blank_store_gets_its_tax_classes_products_and_stock(tmp_path: Path) -
     shop = tmp_path / "shop"
     assert _ok(_in(shop, "store", "init", "--name", "Corner Shop")).startswith("Store 'Corner Shop'")
     assert _ok(_in(shop, "products", "list")) == "No products.\n"
+    assert _ok(_in(shop, "products", "tax-classes")).startswith("No tax classes yet; add one with")
+    no_class = _in(shop, "products", "add", "OAT-1", "--name", "Oat milk", "--price", "1", "--tax-class", "std")
+    assert no_class.stderr == (
+        "pos: There is no tax class 'std': the store has none yet; add one first (pos products add-tax-class).\n"
+    )
     said = _ok(_in(shop, "products", "add-tax-class", "standard", "Standard rate 19%", "19%"))
-    assert said == "Tax class standard (19 %) added; restart the store server for registers to take it.\n"
+    assert said == "Tax class standard (19 %) added; registers take it when they next connect (restart them).\n"
     _ok(_in(shop, "products", "add-tax-class", "reduced", "Reduced rate 5.5%", "5.5"))
     assert _ok(_in(shop, "products", "tax-classes")).splitlines() == [
         "reduced      5.5 %  Reduced rate 5.5%",
@@ -62,7 +67,7 @@ def test_a_bad_product_or_tax_class_is_one_sentence_and_writes_nothing(tmp_path:
     for args, said in [
         (("add", "OAT-1", "--name", "x", "--price", "1", "--tax-class", "standard"), "has a product with SKU OAT-1"),
         (("add", "A=B", "--name", "x", "--price", "1", "--tax-class", "standard"), "without spaces or '='"),
-        (("add", "N-1", "--name", "x", "--price", "1", "--tax-class", "luxury"), "There is no tax class 'luxury'"),
+        (("add", "N-1", "--name", "x", "--price", "1", "--tax-class", "luxury"), "pick one the store has: standard."),
         (("add", "N-1", "--name", "x", "--price", "1,5x", "--tax-class", "standard"), "is not an amount"),
         (("add", "N-1", "--name", "x", "--price", "1", "--tax-class", "standard", "--tare-grams", "5"), "Only a"),
         (("add-tax-class", "standard", "Other", "20"), "Tax class standard is there already"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from pos_core.protocol import MAX_MESSAGE_BYTES
 from store_server.db.engine import open_database
 from store_server.db.models import Cashier, StockLevel
 from store_server.usecases.cashiers import pin_matches
+from store_server.usecases.products import create_tax_class
 from tests.server.support import PIN, counts, feed, make_sale, register, run, running_server
 
 
@@ -40,6 +42,27 @@ def test_welcome_describes_the_store(sqlite_url: str) -> None:
         {"code": "reduced", "name": "Reduced rate", "rate_ppm": 70_000},
         {"code": "standard", "name": "Standard rate", "rate_ppm": 190_000},
     ]
+
+
+def test_a_tax_class_added_while_the_store_serves_reaches_registers_that_connect_after(sqlite_url: str) -> None:
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with running_server(sqlite_url) as (server, tokens), register(server, tokens.register) as before:
+            await asyncio.to_thread(_add_tax_class, sqlite_url)
+            async with register(server, tokens.register) as after:
+                return before.welcome, after.welcome
+
+    before, after = run(scenario())
+    assert [t["code"] for t in before["tax_classes"]] == ["reduced", "standard"]
+    assert {"code": "zero", "name": "Zero rate", "rate_ppm": 0} in after["tax_classes"]
+
+
+def _add_tax_class(url: str) -> None:
+    db = open_database(url)
+    try:
+        with db.write() as session:
+            create_tax_class(session, "zero", "Zero rate", 0)
+    finally:
+        db.close()
 
 
 def test_registers_are_not_compressed_and_the_storefront_feed_is(sqlite_url: str) -> None:
