@@ -141,15 +141,8 @@ def _add(db: Any, args: argparse.Namespace) -> int:
         args.tare_grams,
     )
     result, seq = write_command(db, create_product, command)
-    product = result.product
-    if result.duplicate:
-        print(f"Request {request_id} was already done; nothing changed this time.")
-    else:
-        print(f"{product['sku']} is in the catalogue (feed seq {seq}); book its stock in with `pos stock receive`.")
-        if new_category:
-            print(f"  {product['category']} is a new category (check the spelling if it should not be).")
-    print(f"  {describe(product, currency)}")
-    return 0
+    done = f"{result.product['sku']} is in the catalogue (feed seq {seq}); book its stock in with `pos stock receive`."
+    return _report(result, request_id, done, currency, new_category=new_category)
 
 
 def _change(db: Any, args: argparse.Namespace) -> int:
@@ -181,16 +174,21 @@ def _change(db: Any, args: argparse.Namespace) -> int:
         args.active,
     )
     result, seq = write_command(db, change_product, command)
-    product = result.product
+    sku = result.product["sku"]
+    changed = ", ".join(c.replace("_", " ") for c in result.changed)
+    done = f"{sku}: changed {changed} (feed seq {seq})." if changed else f"{sku}: it was so already; nothing changed."
+    return _report(result, request_id, done, currency, new_category=new_category)
+
+
+def _report(result: Any, request_id: str, done: str, currency: str, *, new_category: bool) -> int:
+    """What ``pos products add`` or ``set`` did (``done``), or that it was a repeat; the product."""
     if result.duplicate:
         print(f"Request {request_id} was already done; nothing changed this time.")
-    elif result.changed:
-        print(f"{product['sku']}: changed {', '.join(c.replace('_', ' ') for c in result.changed)} (feed seq {seq}).")
     else:
-        print(f"{product['sku']}: it was so already; nothing changed.")
-    if new_category and not result.duplicate:
-        print(f"  {product['category']} is a new category (check the spelling if it should not be).")
-    print(f"  {describe(product, currency)}")
+        print(done)
+        if new_category:
+            print(f"  {result.product['category']} is a new category (check the spelling if it should not be).")
+    print(f"  {describe(result.product, currency)}")
     return 0
 
 

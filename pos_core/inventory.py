@@ -239,13 +239,7 @@ def check_count_time(counted_at: str | None, now: datetime) -> str:
     """
     if counted_at is None:
         return iso(now)
-    normalised = past_time(counted_at, "count time", now)
-    if datetime.fromisoformat(normalised) < now - MAX_COUNT_AGE:
-        raise InvalidTimestamp(
-            f"The count time {counted_at} is more than {MAX_COUNT_AGE.days} days ago; check the date, "
-            "or count the shelf again."
-        )
-    return normalised
+    return _recent(counted_at, "count time", now, "count the shelf again")
 
 
 def check_return_time(returned_at: str, now: datetime) -> str:
@@ -255,11 +249,14 @@ def check_return_time(returned_at: str, now: datetime) -> str:
     Raises:
         InvalidTimestamp: not a timestamp, in the future, or more than ``MAX_COUNT_AGE`` ago.
     """
-    normalised = past_time(returned_at, "return time", now)
+    return _recent(returned_at, "return time", now, "leave the time out to book the goods back on the shelf now")
+
+
+def _recent(text: str, what: str, now: datetime, otherwise: str) -> str:
+    normalised = past_time(text, what, now)
     if datetime.fromisoformat(normalised) < now - MAX_COUNT_AGE:
         raise InvalidTimestamp(
-            f"The return time {returned_at} is more than {MAX_COUNT_AGE.days} days ago; check the date, "
-            "or leave the time out to book the goods back on the shelf now."
+            f"The {what} {text} is more than {MAX_COUNT_AGE.days} days ago; check the date, or {otherwise}."
         )
     return normalised
 
