@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +170,14 @@ def test_the_log_is_followed_through_a_failing_read_and_an_unwritable_position_f
 ) -> None:
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
-    failures = {"reads": 3}
+    failures = {"reads": 3, "looks": 0}
+    looked_enough = threading.Event()
     real_read = server_module._read_position
 
     def flaky_read(db: Any) -> Any:
+        failures["looks"] += 1
+        if failures["looks"] >= 8:
+            looked_enough.set()
         if failures["reads"] > 0:
             failures["reads"] -= 1
             raise OSError("disk hiccup")
@@ -190,7 +195,7 @@ def test_the_log_is_followed_through_a_failing_read_and_an_unwritable_position_f
                 await until(ws, "subscribed")
                 await asyncio.to_thread(_receive_elsewhere, url)
                 event = await recv(ws, 5.0)  # woken all the same
-                await asyncio.sleep(0.3)  # several more looks, each failing to write
+                assert await asyncio.to_thread(looked_enough.wait, 5.0)  # more looks, each failing to write
         finally:
             await server.stop()  # and it stops cleanly
         return event
