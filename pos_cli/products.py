@@ -9,14 +9,21 @@ the storefront on the feed. A new product has no stock: book it in with ``pos st
 from __future__ import annotations
 
 import argparse
+import csv
+import hashlib
+import io
 import json
 import re
+import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 from pos_cli.staff import add_staff_arguments, staff_actor, staff_request_id
 from pos_cli.stock import AddStoreLocation, run_on_store, write_command
 
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,4})?")
+_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
@@ -56,6 +63,19 @@ def add_parser(sub: Any, add_store_location: AddStoreLocation) -> None:
     sold.add_argument("--active", dest="active", action="store_const", const=True, help="sold again")
     sold.add_argument("--inactive", dest="active", action="store_const", const=False, help="no longer sold")
     add_staff_arguments(change)
+
+    imported = commands.add_parser(
+        "import",
+        help="add many products from a CSV file (with their opening stock); all or nothing",
+        description=(
+            "Add the products of a CSV file with a header row: sku, name, price, tax_class, and optionally barcode, "
+            "category, sold_by (each or weight), tare_grams and on_hand (units, or grams if sold by weight). "
+            "Every row is checked first; one bad row and nothing is added. Running the same file again adds nothing."
+        ),
+    )
+    add_store_location(imported)
+    imported.add_argument("file", type=Path, metavar="FILE.csv")
+    add_staff_arguments(imported, request_id=False)
 
     listed = commands.add_parser("list", help="the catalogue in SKU order: sold products, or all with --all")
     add_store_location(listed)
@@ -264,7 +284,133 @@ def _add_tax_class(db: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+IMPORT_COLUMNS = ("sku", "name", "price", "tax_class", "barcode", "category", "sold_by", "tare_grams", "on_hand")
+REQUIRED_COLUMNS = IMPORT_COLUMNS[:4]
+MAX_IMPORT_ERRORS = 20
+
+
+def _import(db: Any, args: argparse.Namespace) -> int:
+    from pos_core.errors import PosError
+    from pos_core.money import parse_amount
+    from store_server.errors import StoreError
+    from store_server.usecases.store import load_store
+
+    try:
+        data = args.file.read_bytes()
+        text = data.decode("utf-8-sig")
+    except OSError as exc:
+        raise PosError(f"Cannot read {args.file} ({exc.strerror or exc}); check the path.") from None
+    except UnicodeDecodeError:
+        raise PosError(f"{args.file} is not UTF-8 text; save it from the spreadsheet as CSV UTF-8.") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise PosError(f"{args.file} is empty; its first row names the columns: {', '.join(REQUIRED_COLUMNS)} ...")
+    header = [cell.strip().lower() for cell in rows[0]]
+    unknown = [name for name in header if name not in IMPORT_COLUMNS]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        raise PosError(
+            f"{args.file}'s first row must name its columns once each, from {', '.join(IMPORT_COLUMNS)}"
+            f" (the first four are needed); it has {', '.join(header)}."
+        )
+    with db.read() as session:
+        currency = load_store(session).currency
+    products, errors = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line
+        if len(row) != len(header):
+            errors.append(f"line {number}: {len(row)} cells where the first row names {len(header)}.")
+            continue
+        cells = {name: cell.strip() for name, cell in zip(header, row, strict=True)}
+        try:
+            products.append((number, _imported(cells, currency, parse_amount)))
+        except (PosError, ValueError) as exc:
+            errors.append(f"line {number}: {exc}")
+    if errors:
+        for error in errors[:MAX_IMPORT_ERRORS]:
+            print(error, file=sys.stderr)
+        more = len(errors) - MAX_IMPORT_ERRORS
+        raise PosError(
+            f"{len(errors)} rows of {args.file} cannot be read"
+            + (f" ({more} more not shown)" if more > 0 else "")
+            + "; nothing was added. Mend them and import the file again."
+        )
+    if not products:
+        raise PosError(f"{args.file} has no products under its first row; nothing was added.")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        added, seq = write_command(db, _import_all, products, digest, staff_actor(args))
+    except StoreError as exc:
+        raise PosError(f"{exc} Nothing was added; mend the file and import it again.") from None
+    if added == 0:
+        print(f"{args.file} was imported already; nothing changed.")
+    else:
+        stocked = sum(1 for _, (_, on_hand) in products if on_hand)
+        print(f"Added {added} products from {args.file}, {stocked} with opening stock (feed seq {seq}).")
+    return 0
+
+
+def _imported(cells: dict[str, str], currency: str, parse_amount: Any) -> tuple[dict[str, Any], int]:
+    """A row's product fields and its opening stock.
+
+    Raises:
+        PosError, ValueError: a cell that cannot be read, as a sentence.
+    """
+    sold_by = (cells.get("sold_by") or "each").lower()
+    if sold_by not in ("each", "weight"):
+        raise ValueError(f"sold_by must be each or weight, not {cells['sold_by']!r}.")
+    numbers = {}
+    for name in ("tare_grams", "on_hand"):
+        text = cells.get(name) or "0"
+        if not _WHOLE.fullmatch(text):
+            raise ValueError(f"{name} must be a whole number from 0, not {text!r}.")
+        numbers[name] = int(text)
+    fields = {
+        "sku": cells["sku"],
+        "name": cells["name"],
+        "price": parse_amount(cells["price"], currency),
+        "tax_class": cells["tax_class"],
+        "barcode": cells.get("barcode") or None,
+        "category": cells.get("category") or None,
+        "sold_by": sold_by,
+        "tare_grams": numbers["tare_grams"],
+    }
+    return fields, numbers["on_hand"]
+
+
+def _import_all(session: Any, products: list[tuple[int, tuple[dict[str, Any], int]]], digest: str, actor: str) -> int:
+    """Create every product and receive its opening stock, in the caller's transaction; how many
+    were new (a product of this very file imported before is a repeat). Request ids come from the
+    file's content, so importing it again changes nothing.
+
+    Raises:
+        PosError: a row refused, named by its line; the caller's transaction then writes nothing.
+    """
+    from pos_core.errors import PosError
+    from pos_core.inventory import StockLine
+    from store_server.errors import StoreError
+    from store_server.usecases.products import CreateProduct, create_product
+    from store_server.usecases.stock_ops import Receive, receive
+
+    added = 0
+    for number, (fields, _) in products:
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pos-import:{digest}:{fields['sku']}"))
+        try:
+            result = create_product(session, CreateProduct(request_id, actor, **fields))
+        except StoreError as exc:
+            raise PosError(
+                f"Line {number} ({fields['sku']}): {exc} Nothing was added; mend it and import again."
+            ) from None
+        added += not result.duplicate
+    stock = tuple(StockLine(fields["sku"], on_hand) for _, (fields, on_hand) in products if on_hand)
+    if stock:
+        receive(session, Receive(str(uuid.uuid5(uuid.NAMESPACE_URL, f"pos-import:{digest}:stock")), actor, stock))
+    return added
+
+
 _COMMANDS = {
+    "import": _import,
     "add": _add,
     "set": _change,
     "list": _list,

@@ -10,9 +10,11 @@ import uuid
 MAX_ACTOR_LEN = 200
 
 
-def add_staff_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--by NAME`` and ``--request-id ID``."""
+def add_staff_arguments(parser: argparse.ArgumentParser, *, request_id: bool = True) -> None:
+    """``--by NAME`` and (unless the command makes its own ids) ``--request-id ID``."""
     parser.add_argument("--by", metavar="NAME", help="who does it, for the ledger (default: your login name)")
+    if not request_id:
+        return
     parser.add_argument(
         "--request-id",
         metavar="ID",

@@ -119,3 +119,55 @@ def test_a_new_store_keeps_its_currency_and_is_never_made_the_demo(tmp_path: Pat
         "pos: Unknown currency code 'XYZ'; use an ISO 4217 code such as EUR.\n",
     )
     assert not (tmp_path / "other").exists()
+
+
+def test_a_catalogue_is_imported_from_a_spreadsheet_all_or_nothing_and_once(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    _ok(_in(shop, "store", "init", "--name", "Corner Shop"))
+    _ok(_in(shop, "products", "add-tax-class", "standard", "Standard rate", "19"))
+    sheet = tmp_path / "catalogue.csv"
+    sheet.write_text(
+        "\ufeffSKU,Name,Price,Tax_Class,Barcode,Category,Sold_By,Tare_Grams,On_Hand\r\n"  # as a spreadsheet saves it
+        "TEA-1,Tea 80 bags,3.20,standard,4006381333931,Drinks,,,24\r\n"
+        '"APPLES","Apples, Braeburn",2.99,standard,,Fruit,weight,12,5000\r\n'
+        "CARD,Gift card,10,standard,,,,,\r\n"
+        "\r\n",
+        encoding="utf-8",
+    )
+    said = _ok(_in(shop, "products", "import", str(sheet)))
+    assert said == f"Added 3 products from {sheet}, 2 with opening stock (feed seq 5).\n"
+    assert _ok(_in(shop, "products", "import", str(sheet))) == f"{sheet} was imported already; nothing changed.\n"
+    assert _ok(_in(shop, "products", "list")).splitlines() == [
+        "APPLES  Apples, Braeburn, €2.99/kg (tare 12 g), tax class standard, barcode -, category Fruit, sold",
+        "CARD    Gift card, €10.00, tax class standard, barcode -, category -, sold",
+        "TEA-1   Tea 80 bags, €3.20, tax class standard, barcode 4006381333931, category Drinks, sold",
+    ]
+    levels = [json.loads(line) for line in _ok(_in(shop, "stock", "show", "TEA-1", "APPLES", "--json")).splitlines()]
+    assert [(lv["sku"], lv["on_hand"]) for lv in levels] == [("APPLES", 5000), ("TEA-1", 24)]
+
+    before = _ok(_in(shop, "products", "list", "--all", "--json"))
+    unreadable = tmp_path / "unreadable.csv"
+    unreadable.write_text(
+        "sku,name,price,tax_class,sold_by,on_hand\nA1,Thing,1.2.3,standard,,\nA2,Other,2,standard,litre,\n"
+        "A3,Third,3,standard,,-4\nA4,Fourth,4,standard\n"
+    )
+    refused = _in(shop, "products", "import", str(unreadable))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "line 2: '1.2.3' is not an amount; type digits, e.g. 20.00.",
+        "line 3: sold_by must be each or weight, not 'litre'.",
+        "line 4: on_hand must be a whole number from 0, not '-4'.",
+        "line 5: 4 cells where the first row names 6.",
+        f"pos: 4 rows of {unreadable} cannot be read; nothing was added. Mend them and import the file again.",
+    ]
+    clash = tmp_path / "clash.csv"
+    clash.write_text("sku,name,price,tax_class\nNEW-1,New,1,standard\nTEA-1,Tea again,1,standard\n")
+    refused = _in(shop, "products", "import", str(clash))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("pos: Line 3 (TEA-1): The store has a product with SKU TEA-1 already")
+    assert refused.stderr.endswith("Nothing was added; mend it and import again.\n")
+    header = tmp_path / "header.csv"
+    header.write_text("sku,name,cost\nA,b,1\n")
+    refused = _in(shop, "products", "import", str(header))
+    assert (refused.returncode, "(the first four are needed); it has sku, name, cost." in refused.stderr) == (1, True)
+    assert _ok(_in(shop, "products", "list", "--all", "--json")) == before  # NEW-1 was not added either
