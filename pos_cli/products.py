@@ -388,7 +388,7 @@ def _import_all(session: Any, products: list[tuple[int, tuple[dict[str, Any], in
         PosError: a row refused, named by its line; the caller's transaction then writes nothing.
     """
     from pos_core.errors import PosError
-    from pos_core.inventory import StockLine
+    from pos_core.inventory import MAX_LINES, StockLine
     from store_server.errors import StoreError
     from store_server.usecases.products import CreateProduct, create_product
     from store_server.usecases.stock_ops import Receive, receive
@@ -403,9 +403,10 @@ def _import_all(session: Any, products: list[tuple[int, tuple[dict[str, Any], in
                 f"Line {number} ({fields['sku']}): {exc} Nothing was added; mend it and import again."
             ) from None
         added += not result.duplicate
-    stock = tuple(StockLine(fields["sku"], on_hand) for _, (fields, on_hand) in products if on_hand)
-    if stock:
-        receive(session, Receive(str(uuid.uuid5(uuid.NAMESPACE_URL, f"pos-import:{digest}:stock")), actor, stock))
+    stock = [StockLine(fields["sku"], on_hand) for _, (fields, on_hand) in products if on_hand]
+    for start in range(0, len(stock), MAX_LINES):  # a receipt holds at most MAX_LINES lines
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pos-import:{digest}:stock:{start}"))
+        receive(session, Receive(request_id, actor, tuple(stock[start : start + MAX_LINES])))
     return added
 
 

@@ -171,3 +171,11 @@ def test_a_catalogue_is_imported_from_a_spreadsheet_all_or_nothing_and_once(tmp_
     refused = _in(shop, "products", "import", str(header))
     assert (refused.returncode, "(the first four are needed); it has sku, name, cost." in refused.stderr) == (1, True)
     assert _ok(_in(shop, "products", "list", "--all", "--json")) == before  # NEW-1 was not added either
+
+    bulk = tmp_path / "bulk.csv"  # more stocked rows than one receipt holds (500 lines)
+    bulk.write_text(
+        "sku,name,price,tax_class,on_hand\n" + "".join(f"B{n:04d},Bulk {n},1,standard,{n + 1}\n" for n in range(601))
+    )
+    assert _ok(_in(shop, "products", "import", str(bulk))).startswith(f"Added 601 products from {bulk}, 601 with")
+    stocked = [json.loads(line) for line in _ok(_in(shop, "stock", "show", "B0000", "B0600", "--json")).splitlines()]
+    assert [lv["on_hand"] for lv in stocked] == [1, 601]
