@@ -302,7 +302,12 @@ def _import(db: Any, args: argparse.Namespace) -> int:
         raise PosError(f"Cannot read {args.file} ({exc.strerror or exc}); check the path.") from None
     except UnicodeDecodeError:
         raise PosError(f"{args.file} is not UTF-8 text; save it from the spreadsheet as CSV UTF-8.") from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:  # a field over the csv module's size limit (131,072 characters)
+        raise PosError(
+            f"{args.file} cannot be read as CSV ({exc}); save it from the spreadsheet as CSV UTF-8."
+        ) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise PosError(f"{args.file} is empty; its first row names the columns: {', '.join(REQUIRED_COLUMNS)} ...")
     header = [cell.strip().lower() for cell in rows[0]]

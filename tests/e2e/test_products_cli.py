@@ -166,6 +166,10 @@ def test_a_catalogue_is_imported_from_a_spreadsheet_all_or_nothing_and_once(tmp_
     assert refused.returncode == 1
     assert refused.stderr.startswith("pos: Line 3 (TEA-1): The store has a product with SKU TEA-1 already")
     assert refused.stderr.endswith("Nothing was added; mend it and import again.\n")
+    huge = tmp_path / "huge.csv"
+    huge.write_text('sku,name,price,tax_class\nA,"' + "x" * 200_000 + '",1,standard\n')
+    refused = _in(shop, "products", "import", str(huge))
+    assert (refused.returncode, refused.stderr.startswith(f"pos: {huge} cannot be read as CSV")) == (1, True)
     header = tmp_path / "header.csv"
     header.write_text("sku,name,cost\nA,b,1\n")
     refused = _in(shop, "products", "import", str(header))
